@@ -1,0 +1,116 @@
+//! `templar demo`: the built-in simulator plus a live templar against it, no credentials.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::clock;
+use crate::config::Config;
+use crate::sim::{Sim, SimOptions};
+use crate::sync::{run_once, SyncContext, SyncMode, SyncOptions};
+
+/// Flags of `templar demo`.
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Address for templar's HTTP server.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+    /// Where the demo keeps its config and database (recreated on every start).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Simulated hours that pass per real minute (reviews conclude, templates get paused).
+    #[arg(long, default_value_t = 12.0, value_name = "H")]
+    pub speed: f64,
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("templar-demo"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for f in ["templar.db", "templar.db-wal", "templar.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (pass --listen ADDR)", args.listen))?;
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let opts = SimOptions {
+        accounts: 6,
+        templates: 150,
+        ..SimOptions::default()
+    };
+    let sim = Sim::start(opts, sim_listener, clock::now().timestamp()).await?;
+    let config_path = dir.join("templar.toml");
+    // Faster schedules than a real deployment, so the demo visibly moves.
+    let toml = sim
+        .config_toml()
+        .replace(
+            "listen = \"127.0.0.1:8080\"",
+            &format!("listen = \"{}\"", listener.local_addr()?),
+        )
+        .replace(
+            "schedule = \"*/15 * * * *\"",
+            "schedule = \"0 */5 * * * *\"",
+        )
+        .replace(
+            "pending_schedule = \"*/2 * * * *\"",
+            "pending_schedule = \"*/20 * * * * *\"",
+        );
+    std::fs::write(&config_path, toml)
+        .with_context(|| format!("cannot write {}", config_path.display()))?;
+    let config = Config::load(&config_path, &crate::config::process_env)?;
+
+    eprintln!("simulator listening on {}", sim.url());
+    let db = super::open_db(&config)?;
+    let ctx = SyncContext {
+        db,
+        config: std::sync::Arc::new(config.clone()),
+        client: crate::sources::http_client(),
+    };
+    let opts = SyncOptions {
+        mode: SyncMode::Full,
+        account: None,
+        dry_run: false,
+    };
+    let report = run_once(&ctx, &opts, clock::now()).await?;
+    print!("{}", super::sync::render(&report));
+
+    let sim_clock = sim.clone();
+    let speed = args.speed.max(0.0);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let changed = sim_clock.world().advance((speed * 3600.0 / 6.0) as i64);
+            tracing::debug!(
+                "simulated time advanced; {} templates changed",
+                changed.len()
+            );
+        }
+    });
+
+    println!(
+        "\ntemplar demo is running at http://{}\n\
+         its config: {}\n\
+         try:  templar --config {} templates list --status PENDING\n\
+         \x20     templar --config {} templates show {}\n\
+         Simulated time runs at {speed} hours per minute; pending templates get reviewed as it \
+         passes. Ctrl-C stops.",
+        config.listen,
+        config_path.display(),
+        config_path.display(),
+        config_path.display(),
+        sim.world()
+            .templates
+            .first()
+            .map(|t| t.name.clone())
+            .unwrap_or_default(),
+    );
+    super::serve::serve(config, listener, super::serve::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,39 @@
+//! `templar migrate`: apply (or, for recovery, revert) the embedded migrations.
+
+use std::process::ExitCode;
+
+use crate::config::Config;
+use crate::db::Db;
+
+/// Flags of `templar migrate`.
+#[derive(clap::Args, Debug)]
+pub struct MigrateArgs {
+    /// Revert every migration instead, deleting all templar data in the database.
+    #[arg(long, requires = "yes")]
+    pub revert_all: bool,
+    /// Confirm `--revert-all`.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+pub fn run(config: Config, args: MigrateArgs) -> anyhow::Result<ExitCode> {
+    let db = Db::open_without_migrating(&config.database)?;
+    if args.revert_all {
+        let reverted = db.revert_all()?;
+        println!(
+            "reverted {} migrations in {}",
+            reverted.len(),
+            config.database.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let applied = db.migrate()?;
+    if applied.is_empty() {
+        println!("{} is up to date", config.database.display());
+    } else {
+        for v in &applied {
+            println!("applied {v}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

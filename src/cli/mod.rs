@@ -1,0 +1,117 @@
+//! The command line: one clap subcommand per file; doc comments are the `--help` text.
+
+mod demo;
+mod migrate;
+mod serve;
+mod simulate;
+mod sync;
+mod templates;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigError};
+use crate::db::Db;
+
+/// Watches your WhatsApp message templates on Meta's Cloud API and Kapso: syncs them into
+/// SQLite with their whole status history, and tells you what changed.
+///
+/// Start with `templar demo` (no account needed). Configuration comes from `--config FILE`,
+/// else $TEMPLAR_CONFIG, else ./templar.toml. Logs go to stderr (filter with RUST_LOG);
+/// results go to stdout. Exit status: 0 success, 1 a failed operation, 2 bad usage or config.
+#[derive(Parser, Debug)]
+#[command(name = "templar", version, max_term_width = 100)]
+pub struct Cli {
+    /// Config file (default: $TEMPLAR_CONFIG, else ./templar.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start the built-in simulator and a live templar against it; no account or token needed.
+    Demo(demo::DemoArgs),
+    /// Run the scheduler (full sync on `sync.schedule`, pending checks on
+    /// `sync.pending_schedule`) and the HTTP server (`/healthz`).
+    Serve,
+    /// Reconcile templates with Meta and Kapso now and print a summary per account.
+    ///
+    /// Exit status 1 if any account failed; the others are still synced.
+    Sync(sync::SyncArgs),
+    /// List and inspect stored templates.
+    #[command(subcommand)]
+    Templates(templates::TemplatesCommand),
+    /// Apply database migrations (they also run on every start).
+    Migrate(migrate::MigrateArgs),
+    /// Serve a seeded fake of Meta's and Kapso's APIs on a local port, for trying templar,
+    /// tests and benchmarks.
+    Simulate(simulate::SimulateArgs),
+}
+
+/// Sets up logging to stderr: `RUST_LOG` if set, else info for long-running commands and
+/// warnings only for quick ones.
+pub fn init_tracing(cli: &Cli) {
+    let default = match cli.command {
+        Command::Templates(_) | Command::Migrate(_) => "warn",
+        _ => "info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = cli.config.as_deref();
+    match cli.command {
+        Command::Demo(args) => demo::run(args).await,
+        Command::Serve => serve::run(load(config)?).await,
+        Command::Sync(args) => sync::run(load(config)?, args).await,
+        Command::Templates(cmd) => templates::run(load(config)?, cmd).await,
+        Command::Migrate(args) => migrate::run(load(config)?, args),
+        Command::Simulate(args) => simulate::run(args).await,
+    }
+}
+
+fn load(flag: Option<&Path>) -> Result<Config, ConfigError> {
+    Config::locate_and_load(flag)
+}
+
+/// Opens the configured database, running migrations.
+pub(crate) fn open_db(config: &Config) -> anyhow::Result<Db> {
+    Ok(Db::open(&config.database)?)
+}
+
+/// Usage and config errors exit 2; everything else 1.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<ConfigError>().is_some() || e.downcast_ref::<UsageError>().is_some() {
+        2
+    } else {
+        1
+    }
+}
+
+/// Bad usage that clap cannot see (an unknown account, an ambiguous name).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,279 @@
+//! `templar templates list|show`: the stored catalogue, as a table or JSON.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::UsageError;
+use crate::clock;
+use crate::config::Config;
+use crate::db::models::templates::{self as tpl, ListQuery};
+use crate::views::{EventView, TemplateDetail, TemplateView};
+
+/// `templar templates ...`
+#[derive(clap::Subcommand, Debug)]
+pub enum TemplatesCommand {
+    /// List templates (deleted ones only with `--status DELETED`).
+    List(ListArgs),
+    /// Show one template's current state and its full history.
+    Show(ShowArgs),
+}
+
+/// Filters of `templates list`.
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {
+    /// Only this account.
+    #[arg(long, value_name = "A")]
+    pub account: Option<String>,
+    /// Only this status (APPROVED, PENDING, REJECTED, PAUSED, DISABLED, ..., or DELETED).
+    #[arg(long, value_name = "S")]
+    pub status: Option<String>,
+    /// Only this category (MARKETING, UTILITY, AUTHENTICATION).
+    #[arg(long, value_name = "C")]
+    pub category: Option<String>,
+    /// Only this language code (e.g. en_US).
+    #[arg(long, value_name = "L")]
+    pub language: Option<String>,
+    /// Only this quality (GREEN, YELLOW, RED, UNKNOWN).
+    #[arg(long, value_name = "Q")]
+    pub quality: Option<String>,
+    /// Only names containing this text.
+    #[arg(long, value_name = "SUBSTR")]
+    pub name: Option<String>,
+    /// One JSON array on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `templates show`.
+#[derive(clap::Args, Debug)]
+pub struct ShowArgs {
+    /// The template's name.
+    pub name: String,
+    /// Its language, when the name exists in several.
+    #[arg(long, value_name = "L")]
+    pub language: Option<String>,
+    /// Its account, when the name exists in several.
+    #[arg(long, value_name = "A")]
+    pub account: Option<String>,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(config: Config, cmd: TemplatesCommand) -> anyhow::Result<ExitCode> {
+    if let TemplatesCommand::List(ListArgs {
+        account: Some(a), ..
+    })
+    | TemplatesCommand::Show(ShowArgs {
+        account: Some(a), ..
+    }) = &cmd
+    {
+        config.account(a)?;
+    }
+    let db = super::open_db(&config)?;
+    match cmd {
+        TemplatesCommand::List(args) => {
+            let deleted = args
+                .status
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("DELETED"));
+            let q = ListQuery {
+                account: args.account,
+                status: args.status.filter(|_| !deleted),
+                category: args.category,
+                language: args.language,
+                quality: args.quality,
+                name_contains: args.name,
+                include_deleted: deleted,
+            };
+            let rows = db.run(move |c| tpl::list(c, &q)).await?;
+            let views: Vec<TemplateView> = rows
+                .into_iter()
+                .filter(|(r, _, _)| !deleted || r.deleted_at.is_some())
+                .map(|(r, a, s)| TemplateView::new(r, a, s))
+                .collect();
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&views)?);
+            } else {
+                print!("{}", table(&views));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        TemplatesCommand::Show(args) => {
+            let q = ListQuery {
+                account: args.account.clone(),
+                language: args.language.clone(),
+                include_deleted: true,
+                ..Default::default()
+            };
+            let name = args.name.clone();
+            let found = db
+                .run(move |c| {
+                    let rows: Vec<_> = tpl::list(c, &q)?
+                        .into_iter()
+                        .filter(|(r, _, _)| r.name == name)
+                        .collect();
+                    if rows.len() != 1 {
+                        return Ok(Err(rows));
+                    }
+                    let (row, account, source) = rows.into_iter().next().ok_or(diesel::NotFound)?;
+                    let events = tpl::events_of(c, row.id)?;
+                    Ok(Ok((row, account, source, events)))
+                })
+                .await?;
+            let (row, account, source, events) = match found {
+                Ok(one) => one,
+                Err(rows) if rows.is_empty() => {
+                    anyhow::bail!("no template named `{}`{}", args.name, scope(&args))
+                }
+                Err(rows) => {
+                    let options: Vec<String> = rows
+                        .iter()
+                        .map(|(r, a, _)| format!("{} in {a}", r.language))
+                        .collect();
+                    return Err(UsageError(format!(
+                        "`{}` exists {} times ({}); pass --language and/or --account",
+                        args.name,
+                        rows.len(),
+                        options.join(", ")
+                    ))
+                    .into());
+                }
+            };
+            let detail = TemplateDetail {
+                template: TemplateView::new(row, account, source),
+                events: events.into_iter().map(EventView::from).collect(),
+            };
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&detail).context("encoding JSON")?
+                );
+            } else {
+                print!("{}", show(&detail));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn scope(args: &ShowArgs) -> String {
+    match (&args.language, &args.account) {
+        (Some(l), Some(a)) => format!(" in {l} for account {a}"),
+        (Some(l), None) => format!(" in {l}"),
+        (None, Some(a)) => format!(" in account {a}"),
+        (None, None) => String::new(),
+    }
+}
+
+/// An aligned table, one template per line.
+pub fn table(views: &[TemplateView]) -> String {
+    if views.is_empty() {
+        return "no templates match\n".into();
+    }
+    let headers = [
+        "ACCOUNT",
+        "NAME",
+        "LANGUAGE",
+        "CATEGORY",
+        "STATUS",
+        "QUALITY",
+        "LAST CHANGE",
+    ];
+    let rows: Vec<[String; 7]> = views
+        .iter()
+        .map(|v| {
+            [
+                v.account.clone(),
+                v.name.clone(),
+                v.language.clone(),
+                v.category.clone(),
+                if v.deleted_at.is_some() {
+                    format!("DELETED ({})", v.status)
+                } else {
+                    v.status.clone()
+                },
+                v.quality.clone().unwrap_or_else(|| "-".into()),
+                v.last_changed_at
+                    .replace('T', " ")
+                    .trim_end_matches('Z')
+                    .to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut s = cells
+            .iter()
+            .zip(widths.iter())
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        s.truncate(s.trim_end().len());
+        s.push('\n');
+        s
+    };
+    let mut out = line(&headers.map(String::from));
+    for r in &rows {
+        out.push_str(&line(r));
+    }
+    out.push_str(&format!("{} templates\n", views.len()));
+    out
+}
+
+/// The human view of one template and its history.
+pub fn show(d: &TemplateDetail) -> String {
+    let t = &d.template;
+    let mut out = format!(
+        "{} ({})  {}  id {}\naccount   {} ({}, WABA {})\nstatus    {}{}\ncategory  {}{}\nquality   {}\n",
+        t.name,
+        t.language,
+        t.parameter_format.as_deref().unwrap_or(""),
+        t.id,
+        t.account,
+        t.source,
+        t.waba_id,
+        t.status,
+        match (&t.deleted_at, &t.rejected_reason) {
+            (Some(at), _) => format!("  (deleted upstream {at})"),
+            (None, Some(r)) => format!("  (reason: {r})"),
+            _ => String::new(),
+        },
+        t.category,
+        t.previous_category.as_ref().map(|p| format!("  (was {p})")).unwrap_or_default(),
+        t.quality.as_deref().unwrap_or("-"),
+    );
+    out.push_str(&format!("first seen {}\n", t.first_seen_at));
+    if let Some(body) = t
+        .components
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "BODY"))
+        .and_then(|b| b["text"].as_str())
+    {
+        out.push_str(&format!("body      {body}\n"));
+    }
+    out.push_str("\nhistory:\n");
+    for e in &d.events {
+        let at = chrono::DateTime::parse_from_rfc3339(&e.at)
+            .map(|t| clock::human(t.timestamp()))
+            .unwrap_or_else(|_| e.at.clone());
+        out.push_str(&format!(
+            "  {at}  {:8} {:>10} -> {:<10} via {}{}\n",
+            e.field,
+            e.from.as_deref().unwrap_or("(new)"),
+            e.to,
+            e.source,
+            e.reason
+                .as_ref()
+                .map(|r| format!("  ({r})"))
+                .unwrap_or_default()
+        ));
+    }
+    out
+}

@@ -1,0 +1,6 @@
+//! Model functions: synchronous, on `&mut SqliteConnection`, returning `QueryResult`, so they are
+//! unit-tested on a scratch database and called from async code through [`crate::db::Db`].
+
+pub mod accounts;
+pub mod sync_runs;
+pub mod templates;

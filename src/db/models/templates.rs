@@ -1,0 +1,248 @@
+//! Templates (current state) and their append-only event history.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::{accounts, template_events, templates};
+use crate::domain::RemoteTemplate;
+
+/// A stored template.
+#[derive(Queryable, Selectable, Identifiable, Debug, Clone, PartialEq)]
+#[diesel(table_name = templates)]
+pub struct TemplateRow {
+    pub id: i32,
+    pub account_id: i32,
+    pub waba_id: String,
+    pub template_id: String,
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub previous_category: Option<String>,
+    pub correct_category: Option<String>,
+    pub sub_category: Option<String>,
+    pub status: String,
+    pub quality: Option<String>,
+    pub rejected_reason: Option<String>,
+    pub parameter_format: Option<String>,
+    pub components: String,
+    pub first_seen_at: i64,
+    pub last_changed_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+/// The columns a source reports, as stored.
+#[derive(Insertable, AsChangeset, Debug, Clone, PartialEq)]
+#[diesel(table_name = templates, treat_none_as_null = true)]
+pub struct TemplateState {
+    pub waba_id: String,
+    pub template_id: String,
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub previous_category: Option<String>,
+    pub correct_category: Option<String>,
+    pub sub_category: Option<String>,
+    pub status: String,
+    pub quality: Option<String>,
+    pub rejected_reason: Option<String>,
+    pub parameter_format: Option<String>,
+    pub components: String,
+}
+
+impl From<&RemoteTemplate> for TemplateState {
+    fn from(t: &RemoteTemplate) -> Self {
+        TemplateState {
+            waba_id: t.waba_id.clone(),
+            template_id: t.id.clone(),
+            name: t.name.clone(),
+            language: t.language.clone(),
+            category: t.category.as_str().to_string(),
+            previous_category: t.previous_category.as_ref().map(|c| c.as_str().to_string()),
+            correct_category: t.correct_category.as_ref().map(|c| c.as_str().to_string()),
+            sub_category: t.sub_category.clone(),
+            status: t.status.as_str().to_string(),
+            quality: t.quality.as_ref().map(|q| q.as_str().to_string()),
+            rejected_reason: t.rejected_reason.clone(),
+            parameter_format: t.parameter_format.clone(),
+            // serde_json's map is ordered by key, so equal JSON serializes to equal text.
+            components: t.components.to_string(),
+        }
+    }
+}
+
+impl TemplateRow {
+    /// The stored columns a source reports, for comparison with a fresh [`TemplateState`].
+    pub fn state(&self) -> TemplateState {
+        TemplateState {
+            waba_id: self.waba_id.clone(),
+            template_id: self.template_id.clone(),
+            name: self.name.clone(),
+            language: self.language.clone(),
+            category: self.category.clone(),
+            previous_category: self.previous_category.clone(),
+            correct_category: self.correct_category.clone(),
+            sub_category: self.sub_category.clone(),
+            status: self.status.clone(),
+            quality: self.quality.clone(),
+            rejected_reason: self.rejected_reason.clone(),
+            parameter_format: self.parameter_format.clone(),
+            components: self.components.clone(),
+        }
+    }
+}
+
+/// An event to append.
+#[derive(Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = template_events)]
+pub struct NewEvent {
+    pub template_id: i32,
+    pub at: i64,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: String,
+    pub reason: Option<String>,
+    pub detail: Option<String>,
+    pub source: String,
+}
+
+/// A stored event.
+#[derive(Queryable, Selectable, Debug, Clone, Serialize)]
+#[diesel(table_name = template_events)]
+pub struct Event {
+    #[serde(skip)]
+    pub id: i32,
+    #[serde(skip)]
+    pub template_id: i32,
+    pub at: i64,
+    pub field: String,
+    #[serde(rename = "from")]
+    pub old_value: Option<String>,
+    #[serde(rename = "to")]
+    pub new_value: String,
+    pub reason: Option<String>,
+    pub detail: Option<String>,
+    pub source: String,
+}
+
+/// Every template of an account, deleted ones included.
+pub fn for_account(conn: &mut SqliteConnection, account_id: i32) -> QueryResult<Vec<TemplateRow>> {
+    templates::table
+        .filter(templates::account_id.eq(account_id))
+        .select(TemplateRow::as_select())
+        .load(conn)
+}
+
+/// Inserts a template first seen at `now`; returns its row id.
+pub fn insert(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    state: &TemplateState,
+    now: i64,
+) -> QueryResult<i32> {
+    diesel::insert_into(templates::table)
+        .values((
+            state,
+            templates::account_id.eq(account_id),
+            templates::first_seen_at.eq(now),
+            templates::last_changed_at.eq(now),
+        ))
+        .returning(templates::id)
+        .get_result(conn)
+}
+
+/// Overwrites a template's reported state; clears the deleted mark.
+pub fn update(
+    conn: &mut SqliteConnection,
+    id: i32,
+    state: &TemplateState,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::update(templates::table.find(id))
+        .set((
+            state,
+            templates::last_changed_at.eq(now),
+            templates::deleted_at.eq(None::<i64>),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Marks a template deleted (it stays, with its history).
+pub fn mark_deleted(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryResult<()> {
+    diesel::update(templates::table.find(id))
+        .set((
+            templates::deleted_at.eq(Some(now)),
+            templates::last_changed_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Appends events, in chunks that stay under SQLite's variable limit.
+pub fn insert_events(conn: &mut SqliteConnection, events: &[NewEvent]) -> QueryResult<()> {
+    for chunk in events.chunks(1000) {
+        diesel::insert_into(template_events::table)
+            .values(chunk)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A template's history, oldest first.
+pub fn events_of(conn: &mut SqliteConnection, template_row: i32) -> QueryResult<Vec<Event>> {
+    template_events::table
+        .filter(template_events::template_id.eq(template_row))
+        .order((template_events::at, template_events::id))
+        .select(Event::as_select())
+        .load(conn)
+}
+
+/// Filters for [`list`]; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub account: Option<String>,
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub language: Option<String>,
+    pub quality: Option<String>,
+    pub name_contains: Option<String>,
+    pub include_deleted: bool,
+}
+
+/// Templates matching `q` with their account's name and source, by account, name, language.
+pub fn list(
+    conn: &mut SqliteConnection,
+    q: &ListQuery,
+) -> QueryResult<Vec<(TemplateRow, String, String)>> {
+    let mut query = templates::table
+        .inner_join(accounts::table)
+        .select((TemplateRow::as_select(), accounts::name, accounts::source))
+        .order((accounts::name, templates::name, templates::language))
+        .into_boxed();
+    if let Some(a) = &q.account {
+        query = query.filter(accounts::name.eq(a.clone()));
+    }
+    if let Some(s) = &q.status {
+        query = query.filter(templates::status.eq(s.to_ascii_uppercase()));
+    }
+    if let Some(c) = &q.category {
+        query = query.filter(templates::category.eq(c.to_ascii_uppercase()));
+    }
+    if let Some(l) = &q.language {
+        query = query.filter(templates::language.eq(l.clone()));
+    }
+    if let Some(ql) = &q.quality {
+        query = query.filter(templates::quality.eq(ql.to_ascii_uppercase()));
+    }
+    if let Some(n) = &q.name_contains {
+        let escaped = n
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        query = query.filter(templates::name.like(format!("%{escaped}%")).escape('\\'));
+    }
+    if !q.include_deleted {
+        query = query.filter(templates::deleted_at.is_null());
+    }
+    query.load(conn)
+}

@@ -1,0 +1,16 @@
+//! templar keeps WhatsApp message templates in view: it syncs them from Meta's Cloud API and
+//! from Kapso into SQLite, keeps their whole status history, and serves it.
+//!
+//! The binary (`src/main.rs`) is a thin shell over this library, which the tests drive.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod scheduler;
+pub mod sim;
+pub mod sources;
+pub mod sync;
+pub mod views;
+pub mod web;

@@ -1,0 +1,76 @@
+//! The cron loop inside `templar serve`: a full reconciliation on `sync.schedule` and a cheap
+//! check of templates under review on `sync.pending_schedule`. A failed run is logged and the
+//! loop keeps going; a run that would overlap another is skipped.
+
+use tokio::sync::watch;
+
+use crate::clock;
+use crate::config::CronSchedule;
+use crate::sync::{self, SyncContext, SyncError, SyncMode, SyncOptions};
+
+/// Runs both sync schedules until `shutdown` turns true.
+pub async fn run(ctx: SyncContext, shutdown: watch::Receiver<bool>) {
+    let full = tokio::spawn(sync_loop(
+        ctx.clone(),
+        ctx.config.sync.schedule.clone(),
+        SyncMode::Full,
+        shutdown.clone(),
+    ));
+    let pending = tokio::spawn(sync_loop(
+        ctx.clone(),
+        ctx.config.sync.pending_schedule.clone(),
+        SyncMode::Pending,
+        shutdown,
+    ));
+    let _ = tokio::join!(full, pending);
+}
+
+/// Sleeps until each firing of `schedule` and runs `job`, until `shutdown`.
+pub async fn every<F, Fut>(schedule: CronSchedule, mut shutdown: watch::Receiver<bool>, mut job: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    loop {
+        let now = clock::now();
+        let Some(next) = schedule.next_after(now) else {
+            tracing::warn!(schedule = %schedule.expr, "schedule never fires again");
+            return;
+        };
+        let wait = (next - now).to_std().unwrap_or_default();
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => job().await,
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+async fn sync_loop(
+    ctx: SyncContext,
+    schedule: CronSchedule,
+    mode: SyncMode,
+    shutdown: watch::Receiver<bool>,
+) {
+    tracing::info!(schedule = %schedule.expr, "{mode:?} sync scheduled");
+    every(schedule, shutdown, || async {
+        let opts = SyncOptions {
+            mode,
+            account: None,
+            dry_run: false,
+        };
+        match sync::run_once(&ctx, &opts, clock::now()).await {
+            Ok(report) if report.failed() => {
+                tracing::warn!("{mode:?} sync finished with failed accounts")
+            }
+            Ok(_) => {}
+            Err(SyncError::AlreadyRunning(_)) => {
+                tracing::info!("{mode:?} sync skipped: another sync is still running")
+            }
+            Err(e) => tracing::error!("{mode:?} sync did not run: {e}"),
+        }
+    })
+    .await;
+}

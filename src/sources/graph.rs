@@ -1,0 +1,225 @@
+//! Graph-shaped template listings, which Meta serves and Kapso's proxy passes through: the wire
+//! structs, their mapping into domain types, and cursor paging.
+
+use reqwest::Url;
+use serde::Deserialize;
+
+use super::http::Upstream;
+use super::{ListFilter, Listing, SourceError};
+use crate::domain::{Category, Quality, RemoteTemplate, TemplateStatus};
+
+/// The fields asked for on every template.
+pub const TEMPLATE_FIELDS: &str = "id,name,language,status,category,previous_category,\
+correct_category,sub_category,parameter_format,components,quality_score,rejected_reason";
+
+/// Meta's REST ids are strings; its webhooks send the same ids as integers.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WireId {
+    Text(String),
+    Number(u64),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WireQuality {
+    Object { score: String },
+    Text(String),
+}
+
+#[derive(Deserialize)]
+struct WireTemplate {
+    id: WireId,
+    name: String,
+    language: String,
+    status: String,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    previous_category: Option<String>,
+    #[serde(default)]
+    correct_category: Option<String>,
+    #[serde(default)]
+    sub_category: Option<String>,
+    #[serde(default)]
+    parameter_format: Option<String>,
+    #[serde(default)]
+    components: Option<serde_json::Value>,
+    #[serde(default)]
+    quality_score: Option<WireQuality>,
+    #[serde(default)]
+    rejected_reason: Option<String>,
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty())
+}
+
+/// Maps one template object; the error says which field was wrong.
+pub fn parse_template(waba: &str, value: serde_json::Value) -> Result<RemoteTemplate, String> {
+    let w: WireTemplate = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    let id = match w.id {
+        WireId::Text(s) if !s.is_empty() => s,
+        WireId::Number(n) => n.to_string(),
+        WireId::Text(_) => return Err("empty `id`".into()),
+    };
+    if w.name.is_empty() || w.language.is_empty() || w.status.is_empty() {
+        return Err("empty `name`, `language` or `status`".into());
+    }
+    Ok(RemoteTemplate {
+        waba_id: waba.to_string(),
+        id,
+        name: w.name,
+        language: w.language,
+        category: Category::parse(w.category.as_deref().unwrap_or("UNKNOWN")),
+        previous_category: non_empty(w.previous_category).map(|c| Category::parse(&c)),
+        correct_category: non_empty(w.correct_category).map(|c| Category::parse(&c)),
+        sub_category: non_empty(w.sub_category),
+        status: TemplateStatus::parse(&w.status),
+        quality: w.quality_score.map(|q| match q {
+            WireQuality::Object { score } | WireQuality::Text(score) => Quality::parse(&score),
+        }),
+        rejected_reason: non_empty(w.rejected_reason).filter(|r| r != "NONE"),
+        parameter_format: non_empty(w.parameter_format),
+        components: w
+            .components
+            .unwrap_or_else(|| serde_json::Value::Array(vec![])),
+    })
+}
+
+/// Whether more pages follow, by the source's convention.
+#[derive(Clone, Copy, Debug)]
+pub enum PagingStyle {
+    /// Meta: `paging.next` is present on every page but the last.
+    NextLink,
+    /// Kapso's proxy: `paging.cursors.after` is null on the last page; `next` may be missing.
+    AfterCursor,
+}
+
+#[derive(Deserialize)]
+struct Page {
+    data: Vec<serde_json::Value>,
+    #[serde(default)]
+    paging: Option<Paging>,
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    #[serde(default)]
+    cursors: Option<Cursors>,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Cursors {
+    #[serde(default)]
+    after: Option<String>,
+}
+
+/// Lists every template under `url` (a `.../message_templates` URL), page after page.
+pub async fn list_all(
+    upstream: &Upstream,
+    url: Url,
+    waba: &str,
+    page_size: u32,
+    filter: &ListFilter,
+    style: PagingStyle,
+) -> Result<Listing, SourceError> {
+    let mut url = url;
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("fields", TEMPLATE_FIELDS)
+            .append_pair("limit", &page_size.to_string());
+        if !filter.statuses.is_empty() {
+            q.append_pair("status", &filter.statuses.join(","));
+        }
+    }
+    let mut listing = Listing::default();
+    let mut after: Option<String> = None;
+    loop {
+        let mut page_url = url.clone();
+        if let Some(a) = &after {
+            page_url.query_pairs_mut().append_pair("after", a);
+        }
+        let body = upstream.get_json(page_url).await?;
+        let page: Page = serde_json::from_value(body)
+            .map_err(|e| SourceError::Shape(format!("template page: {e}")))?;
+        listing.pages += 1;
+        let count = page.data.len();
+        for value in page.data {
+            let hint = value
+                .get("id")
+                .or_else(|| value.get("name"))
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "?".into());
+            match parse_template(waba, value) {
+                Ok(t) => listing.templates.push(t),
+                Err(e) => {
+                    listing.skipped += 1;
+                    tracing::warn!(waba, record = %hint, "skipped a malformed template record: {e}");
+                }
+            }
+        }
+        let paging = page.paging.unwrap_or(Paging {
+            cursors: None,
+            next: None,
+        });
+        let next_after = paging
+            .cursors
+            .and_then(|c| c.after)
+            .filter(|a| !a.is_empty());
+        let more = match style {
+            PagingStyle::NextLink => paging.next.is_some(),
+            PagingStyle::AfterCursor => {
+                paging.next.is_some() || (next_after.is_some() && count > 0)
+            }
+        };
+        // A cursor that does not move would loop forever; treat it as the end.
+        if !more || next_after.is_none() || next_after == after {
+            break;
+        }
+        // Build the next URL from our own parameters rather than following `paging.next`:
+        // Meta's `next` links embed the access token, which must never reach a log line.
+        after = next_after;
+    }
+    Ok(listing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn maps_meta_template() {
+        let t = parse_template(
+            "1",
+            json!({"id": "99", "name": "order", "language": "en_US", "status": "APPROVED",
+                   "category": "UTILITY", "quality_score": {"score": "GREEN", "date": 1},
+                   "rejected_reason": "NONE", "components": [{"type": "BODY", "text": "hi"}]}),
+        )
+        .unwrap();
+        assert_eq!(t.status, TemplateStatus::Approved);
+        assert_eq!(t.quality, Some(Quality::Green));
+        assert_eq!(t.rejected_reason, None);
+    }
+
+    #[test]
+    fn integer_ids_and_unknown_statuses_are_accepted() {
+        let t = parse_template(
+            "1",
+            json!({"id": 1689556908129832u64, "name": "x", "language": "en", "status": "FLAGGED"}),
+        )
+        .unwrap();
+        assert_eq!(t.id, "1689556908129832");
+        assert_eq!(t.status.as_str(), "FLAGGED");
+        assert_eq!(t.category.as_str(), "UNKNOWN");
+    }
+
+    #[test]
+    fn malformed_record_is_an_error() {
+        assert!(parse_template("1", json!({"id": "1", "name": 5})).is_err());
+        assert!(parse_template("1", json!({"id": "1", "name": "x", "language": "en"})).is_err());
+    }
+}

@@ -1,0 +1,149 @@
+//! Kapso.ai: templates through its Meta proxy (`/meta/whatsapp/{ver}/{waba}/message_templates`)
+//! and WABA discovery through its Platform API (`/platform/v1/whatsapp/phone_numbers`), both
+//! authenticated with `X-API-Key`.
+
+use std::collections::BTreeSet;
+
+use reqwest::Url;
+use serde::Deserialize;
+
+use super::graph::{self, PagingStyle};
+use super::http::Upstream;
+use super::{ListFilter, Listing, SourceError, TemplateSource};
+use crate::config::AccountConfig;
+use crate::domain::RemoteTemplate;
+
+/// A Kapso account.
+pub struct KapsoSource {
+    base: String,
+    version: String,
+    waba_id: Option<String>,
+    phone_number_ids: Vec<String>,
+    page_size: u32,
+    upstream: Upstream,
+}
+
+#[derive(Deserialize)]
+struct PhoneNumbers {
+    data: Vec<PhoneNumber>,
+    #[serde(default)]
+    meta: Option<PageMeta>,
+}
+
+#[derive(Deserialize)]
+struct PhoneNumber {
+    #[serde(default)]
+    phone_number_id: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    business_account_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PageMeta {
+    #[serde(default)]
+    total_pages: Option<u32>,
+}
+
+impl KapsoSource {
+    /// Builds the source for a Kapso account.
+    pub fn new(account: &AccountConfig, page_size: u32, upstream: Upstream) -> Self {
+        KapsoSource {
+            base: account.base_url.clone(),
+            version: account.graph_version.clone(),
+            waba_id: account.waba_id.clone(),
+            phone_number_ids: account.phone_number_ids.clone(),
+            page_size,
+            upstream,
+        }
+    }
+
+    fn proxy_url(&self, path: &str) -> Result<Url, SourceError> {
+        Url::parse(&format!(
+            "{}/meta/whatsapp/{}/{}",
+            self.base, self.version, path
+        ))
+        .map_err(|e| SourceError::Shape(format!("bad URL: {e}")))
+    }
+
+    /// The WABAs behind this project's phone numbers (restricted to the configured numbers,
+    /// if any), from the Platform API's page-numbered listing.
+    async fn discover(&self) -> Result<Vec<String>, SourceError> {
+        let mut wabas = BTreeSet::new();
+        let mut page = 1u32;
+        loop {
+            let mut url = Url::parse(&format!("{}/platform/v1/whatsapp/phone_numbers", self.base))
+                .map_err(|e| SourceError::Shape(format!("bad URL: {e}")))?;
+            url.query_pairs_mut()
+                .append_pair("page", &page.to_string())
+                .append_pair("per_page", "100");
+            let body = self.upstream.get_json(url).await?;
+            let numbers: PhoneNumbers = serde_json::from_value(body)
+                .map_err(|e| SourceError::Shape(format!("phone numbers: {e}")))?;
+            let empty = numbers.data.is_empty();
+            for n in numbers.data {
+                let pnid = n.phone_number_id.or(n.id).unwrap_or_default();
+                if !self.phone_number_ids.is_empty() && !self.phone_number_ids.contains(&pnid) {
+                    continue;
+                }
+                if let Some(w) = n.business_account_id.filter(|w| !w.is_empty()) {
+                    wabas.insert(w);
+                }
+            }
+            let total = numbers.meta.and_then(|m| m.total_pages).unwrap_or(1);
+            if empty || page >= total {
+                break;
+            }
+            page += 1;
+        }
+        Ok(wabas.into_iter().collect())
+    }
+}
+
+impl TemplateSource for KapsoSource {
+    async fn wabas(&self) -> Result<Vec<String>, SourceError> {
+        match &self.waba_id {
+            Some(w) => Ok(vec![w.clone()]),
+            None => self.discover().await,
+        }
+    }
+
+    async fn list_templates(
+        &self,
+        waba: &str,
+        filter: &ListFilter,
+    ) -> Result<Listing, SourceError> {
+        let url = self.proxy_url(&format!("{waba}/message_templates"))?;
+        graph::list_all(
+            &self.upstream,
+            url,
+            waba,
+            self.page_size,
+            filter,
+            PagingStyle::AfterCursor,
+        )
+        .await
+    }
+
+    async fn get_template(
+        &self,
+        waba: &str,
+        id: &str,
+    ) -> Result<Option<RemoteTemplate>, SourceError> {
+        let mut url = self.proxy_url(&format!("{waba}/message_templates/{id}"))?;
+        url.query_pairs_mut()
+            .append_pair("fields", graph::TEMPLATE_FIELDS);
+        match self.upstream.get_json(url).await {
+            Ok(v) => graph::parse_template(waba, v)
+                .map(Some)
+                .map_err(SourceError::Shape),
+            Err(SourceError::Upstream(e)) if e.status == 404 || e.code == Some(100) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn requests(&self) -> u32 {
+        self.upstream.requests()
+    }
+}

@@ -1,0 +1,571 @@
+//! Reconciliation: pull templates from every account's source and bring the database in step,
+//! recording an event for each real change. The CLI (`templar sync`) and the scheduler call the
+//! same [`run_once`], so "sync now" and "sync on schedule" cannot drift apart.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use diesel::SqliteConnection;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::config::{AccountConfig, Config};
+use crate::db::models::templates::{self as tpl, NewEvent, TemplateRow, TemplateState};
+use crate::db::models::{accounts, sync_runs};
+use crate::db::{Db, DbError};
+use crate::domain::{EventSource, RemoteTemplate, TemplateStatus};
+use crate::sources::{ListFilter, Source, SourceError, TemplateSource};
+
+/// A full reconciliation, or the cheap check of templates still under review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Every template of every WABA; missing ones are marked deleted.
+    Full,
+    /// Only PENDING / IN_APPEAL templates (filtered listing plus look-ups by id).
+    Pending,
+}
+
+impl SyncMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            SyncMode::Full => "full",
+            SyncMode::Pending => "pending",
+        }
+    }
+}
+
+/// What one run should do.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub mode: SyncMode,
+    /// Only this account.
+    pub account: Option<String>,
+    /// Compute and report the changes, write nothing.
+    pub dry_run: bool,
+}
+
+/// Everything a sync needs, cheap to clone.
+#[derive(Clone)]
+pub struct SyncContext {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub client: reqwest::Client,
+}
+
+/// One change a run made (or, with `--dry-run`, would make).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ChangeLine {
+    pub template: String,
+    pub language: String,
+    pub field: String,
+    pub from: Option<String>,
+    pub to: String,
+}
+
+/// The outcome for one account.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct AccountReport {
+    pub account: String,
+    pub source: String,
+    pub wabas: Vec<String>,
+    pub pages: u32,
+    pub requests: u32,
+    pub seen: u32,
+    pub created: u32,
+    pub changed: u32,
+    pub removed: u32,
+    pub skipped: u32,
+    pub events: u32,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+    /// Status, quality and category changes (new templates are counted, not listed).
+    pub changes: Vec<ChangeLine>,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct SyncReport {
+    pub mode: String,
+    pub dry_run: bool,
+    pub accounts: Vec<AccountReport>,
+}
+
+impl SyncReport {
+    /// Whether any account failed.
+    pub fn failed(&self) -> bool {
+        self.accounts.iter().any(|a| a.error.is_some())
+    }
+}
+
+/// Why a run did not happen at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("another sync is already running against {0} (it holds the lock file); try again when it has finished")]
+    AlreadyRunning(String),
+    #[error("cannot create the sync lock file {path}: {source}")]
+    Lock {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// Holds the run lock (an OS file lock beside the database) until dropped: one sync at a time
+/// across `serve`, the CLI and anything else sharing the database.
+struct RunLock(#[allow(dead_code)] File);
+
+fn lock(db_path: &std::path::Path) -> Result<RunLock, SyncError> {
+    let path = PathBuf::from(format!("{}.sync-lock", db_path.display()));
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| SyncError::Lock {
+            path: path.display().to_string(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(RunLock(file)),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(SyncError::AlreadyRunning(db_path.display().to_string()))
+        }
+        Err(std::fs::TryLockError::Error(source)) => Err(SyncError::Lock {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+/// Runs one reconciliation of the selected accounts, concurrently (bounded by
+/// `sync.concurrency`); one account failing does not stop the others.
+pub async fn run_once(
+    ctx: &SyncContext,
+    opts: &SyncOptions,
+    now: DateTime<Utc>,
+) -> Result<SyncReport, SyncError> {
+    let selected: Vec<AccountConfig> = match &opts.account {
+        Some(name) => vec![ctx.config.account(name)?.clone()],
+        None => ctx.config.accounts.clone(),
+    };
+    let _lock = if opts.dry_run {
+        None
+    } else {
+        Some(lock(&ctx.config.database)?)
+    };
+    let permits = Arc::new(Semaphore::new(ctx.config.sync.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, account) in selected.into_iter().enumerate() {
+        let ctx = ctx.clone();
+        let permits = permits.clone();
+        let opts = opts.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            (index, sync_account(&ctx, &account, &opts, now).await)
+        });
+    }
+    let mut reports = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(r) => reports.push(r),
+            Err(e) => tracing::error!("a sync task failed: {e}"),
+        }
+    }
+    reports.sort_by_key(|(i, _)| *i);
+    Ok(SyncReport {
+        mode: opts.mode.as_str().into(),
+        dry_run: opts.dry_run,
+        accounts: reports.into_iter().map(|(_, r)| r).collect(),
+    })
+}
+
+async fn sync_account(
+    ctx: &SyncContext,
+    account: &AccountConfig,
+    opts: &SyncOptions,
+    now: DateTime<Utc>,
+) -> AccountReport {
+    let started = Instant::now();
+    let source = Source::for_account(account, &ctx.config.sync, ctx.client.clone());
+    let mut report = AccountReport {
+        account: account.name.clone(),
+        source: account.source.as_str().into(),
+        ..Default::default()
+    };
+    let fetched = fetch(ctx, &source, account, opts.mode, &mut report).await;
+    report.requests = source.requests();
+    let outcome = match fetched {
+        Ok(templates) => {
+            let (full, opts2) = (opts.mode == SyncMode::Full, opts.clone());
+            let (name, src) = (account.name.clone(), account.source.as_str());
+            let mut r = report.clone();
+            let now_s = now.timestamp();
+            let result = if opts.dry_run {
+                ctx.db
+                    .run(move |conn| {
+                        let rows = match accounts::find_id(conn, &name)? {
+                            Some(id) => tpl::for_account(conn, id)?,
+                            None => vec![],
+                        };
+                        let plan = plan(&rows, &templates, full, now_s);
+                        plan.tally(&mut r);
+                        Ok(r)
+                    })
+                    .await
+            } else {
+                ctx.db
+                    .write(move |conn| {
+                        let id = accounts::ensure(conn, &name, src, now_s)?;
+                        let rows = tpl::for_account(conn, id)?;
+                        let plan = plan(&rows, &templates, full, now_s);
+                        plan.tally(&mut r);
+                        apply(conn, id, &plan, now_s, EventSource::Sync)?;
+                        r.duration_ms = started.elapsed().as_millis() as u64;
+                        sync_runs::insert(conn, &run_row(id, &opts2, &r, now_s))?;
+                        Ok(r)
+                    })
+                    .await
+            };
+            result.map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    let mut report = match outcome {
+        Ok(r) => r,
+        Err(error) => {
+            report.error = Some(error);
+            report.duration_ms = started.elapsed().as_millis() as u64;
+            if !opts.dry_run {
+                record_failure(ctx, account, opts, &report, now).await;
+            }
+            report
+        }
+    };
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    match &report.error {
+        None => tracing::info!(
+            account = %report.account,
+            "synced {}: {} templates, {} new, {} changed, {} removed",
+            report.account, report.seen, report.created, report.changed, report.removed
+        ),
+        Some(e) => {
+            tracing::warn!(account = %report.account, "sync of {} failed: {e}", report.account)
+        }
+    }
+    report
+}
+
+async fn fetch(
+    ctx: &SyncContext,
+    source: &Source,
+    account: &AccountConfig,
+    mode: SyncMode,
+    report: &mut AccountReport,
+) -> Result<Vec<RemoteTemplate>, SourceError> {
+    let wabas = source.wabas().await?;
+    if wabas.is_empty() {
+        return Err(SourceError::Shape(
+            "no WhatsApp Business Account found: set `waba_id`, or check the account's phone numbers"
+                .into(),
+        ));
+    }
+    report.wabas = wabas.clone();
+    let filter = match mode {
+        SyncMode::Full => ListFilter::default(),
+        SyncMode::Pending => ListFilter {
+            statuses: vec!["PENDING".into(), "IN_APPEAL".into()],
+        },
+    };
+    let mut all = Vec::new();
+    for waba in &wabas {
+        let listing = source.list_templates(waba, &filter).await?;
+        report.pages += listing.pages;
+        report.skipped += listing.skipped;
+        all.extend(listing.templates);
+    }
+    if mode == SyncMode::Pending {
+        // Templates that left review are no longer in the filtered listing: look each one up.
+        let name = account.name.clone();
+        let under_review: Vec<(String, String)> = ctx
+            .db
+            .run(move |conn| {
+                let Some(id) = accounts::find_id(conn, &name)? else {
+                    return Ok(vec![]);
+                };
+                Ok(tpl::for_account(conn, id)?
+                    .into_iter()
+                    .filter(|t| t.deleted_at.is_none())
+                    .filter(|t| TemplateStatus::parse(&t.status).is_under_review())
+                    .map(|t| (t.waba_id, t.template_id))
+                    .collect())
+            })
+            .await
+            .map_err(|e| SourceError::Transient(e.to_string()))?;
+        let listed: HashSet<String> = all.iter().map(|t| t.id.clone()).collect();
+        for (waba, id) in under_review
+            .into_iter()
+            .filter(|(_, id)| !listed.contains(id))
+        {
+            if let Some(t) = source.get_template(&waba, &id).await? {
+                all.push(t);
+            }
+        }
+    }
+    Ok(all)
+}
+
+fn run_row(
+    account_id: i32,
+    opts: &SyncOptions,
+    r: &AccountReport,
+    now: i64,
+) -> sync_runs::NewSyncRun {
+    sync_runs::NewSyncRun {
+        account_id,
+        kind: opts.mode.as_str().into(),
+        started_at: now,
+        finished_at: now + (r.duration_ms / 1000) as i64,
+        pages: r.pages as i32,
+        requests: r.requests as i32,
+        seen: r.seen as i32,
+        created: r.created as i32,
+        changed: r.changed as i32,
+        removed: r.removed as i32,
+        skipped: r.skipped as i32,
+        error: r.error.clone(),
+    }
+}
+
+async fn record_failure(
+    ctx: &SyncContext,
+    account: &AccountConfig,
+    opts: &SyncOptions,
+    report: &AccountReport,
+    now: DateTime<Utc>,
+) {
+    let (name, src, opts, r) = (
+        account.name.clone(),
+        account.source.as_str(),
+        opts.clone(),
+        report.clone(),
+    );
+    let now = now.timestamp();
+    let res: Result<(), DbError> = ctx
+        .db
+        .write(move |conn| {
+            let id = accounts::ensure(conn, &name, src, now)?;
+            sync_runs::insert(conn, &run_row(id, &opts, &r, now))
+        })
+        .await;
+    if let Err(e) = res {
+        tracing::error!(account = %account.name, "could not record the failed sync run: {e}");
+    }
+}
+
+/// A change to one field of a template, before it becomes an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub old: Option<String>,
+    pub new: String,
+    pub reason: Option<String>,
+}
+
+/// What reconciliation will do, computed without touching the database.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub seen: u32,
+    pub inserts: Vec<TemplateState>,
+    /// (row id, new state, changes); changes may be empty when only content changed.
+    pub updates: Vec<(i32, TemplateState, Vec<FieldChange>)>,
+    /// (row id, last status).
+    pub deletes: Vec<(i32, String)>,
+    /// Names for reporting: row id -> (name, language).
+    names: HashMap<i32, (String, String)>,
+}
+
+impl Plan {
+    fn tally(&self, r: &mut AccountReport) {
+        r.seen = self.seen;
+        r.created = self.inserts.len() as u32;
+        r.changed = self.updates.len() as u32;
+        r.removed = self.deletes.len() as u32;
+        r.events = self.inserts.len() as u32
+            + self.updates.iter().map(|u| u.2.len() as u32).sum::<u32>()
+            + self.deletes.len() as u32;
+        for (id, _, changes) in &self.updates {
+            let (name, language) = self.names.get(id).cloned().unwrap_or_default();
+            for c in changes {
+                r.changes.push(ChangeLine {
+                    template: name.clone(),
+                    language: language.clone(),
+                    field: c.field.into(),
+                    from: c.old.clone(),
+                    to: c.new.clone(),
+                });
+            }
+        }
+        for (id, status) in &self.deletes {
+            let (name, language) = self.names.get(id).cloned().unwrap_or_default();
+            r.changes.push(ChangeLine {
+                template: name,
+                language,
+                field: "status".into(),
+                from: Some(status.clone()),
+                to: "DELETED".into(),
+            });
+        }
+    }
+}
+
+/// The status, quality and category changes between what is stored and what a source reports.
+pub fn field_changes(old: &TemplateRow, new: &TemplateState) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    if old.deleted_at.is_some() {
+        out.push(FieldChange {
+            field: "status",
+            old: Some("DELETED".into()),
+            new: new.status.clone(),
+            reason: Some("returned by the source again".into()),
+        });
+    } else if old.status != new.status {
+        out.push(FieldChange {
+            field: "status",
+            old: Some(old.status.clone()),
+            new: new.status.clone(),
+            reason: new
+                .rejected_reason
+                .clone()
+                .filter(|_| new.status == "REJECTED"),
+        });
+    }
+    if let Some(q) = &new.quality {
+        if old.quality.as_ref() != Some(q) {
+            out.push(FieldChange {
+                field: "quality",
+                old: old.quality.clone(),
+                new: q.clone(),
+                reason: None,
+            });
+        }
+    }
+    if old.category != new.category {
+        out.push(FieldChange {
+            field: "category",
+            old: Some(old.category.clone()),
+            new: new.category.clone(),
+            reason: None,
+        });
+    }
+    out
+}
+
+/// Compares stored rows with fetched templates. `full`: templates not fetched are gone. Rows
+/// changed after `run_started` (by a webhook while this run fetched) are left alone: their
+/// state is newer than what this run saw.
+pub fn plan(
+    rows: &[TemplateRow],
+    fetched: &[RemoteTemplate],
+    full: bool,
+    run_started: i64,
+) -> Plan {
+    let by_id: HashMap<&str, &TemplateRow> =
+        rows.iter().map(|r| (r.template_id.as_str(), r)).collect();
+    let mut latest: HashMap<&str, &RemoteTemplate> = HashMap::new();
+    for t in fetched {
+        latest.insert(t.id.as_str(), t);
+    }
+    let mut p = Plan {
+        seen: latest.len() as u32,
+        ..Default::default()
+    };
+    // Fetched order, de-duplicated, so inserts are deterministic.
+    let mut done = HashSet::new();
+    for t in fetched {
+        if !done.insert(t.id.as_str()) {
+            continue;
+        }
+        let t = latest[t.id.as_str()];
+        let state = TemplateState::from(t);
+        match by_id.get(t.id.as_str()) {
+            None => p.inserts.push(state),
+            Some(row) if row.last_changed_at > run_started => {}
+            Some(row) => {
+                if row.state() != state || row.deleted_at.is_some() {
+                    let changes = field_changes(row, &state);
+                    p.names
+                        .insert(row.id, (state.name.clone(), state.language.clone()));
+                    p.updates.push((row.id, state, changes));
+                }
+            }
+        }
+    }
+    if full {
+        for row in rows {
+            if row.deleted_at.is_none()
+                && !latest.contains_key(row.template_id.as_str())
+                && row.last_changed_at <= run_started
+            {
+                p.names
+                    .insert(row.id, (row.name.clone(), row.language.clone()));
+                p.deletes.push((row.id, row.status.clone()));
+            }
+        }
+    }
+    p
+}
+
+/// Writes a plan: inserts, updates, deletion marks and one event per change.
+pub fn apply(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    plan: &Plan,
+    now: i64,
+    source: EventSource,
+) -> diesel::QueryResult<Vec<NewEvent>> {
+    let mut events = Vec::new();
+    let event = |row: i32, c: &FieldChange| NewEvent {
+        template_id: row,
+        at: now,
+        field: c.field.into(),
+        old_value: c.old.clone(),
+        new_value: c.new.clone(),
+        reason: c.reason.clone(),
+        detail: None,
+        source: source.as_str().into(),
+    };
+    for state in &plan.inserts {
+        let row = tpl::insert(conn, account_id, state, now)?;
+        let first = FieldChange {
+            field: "status",
+            old: None,
+            new: state.status.clone(),
+            reason: state
+                .rejected_reason
+                .clone()
+                .filter(|_| state.status == "REJECTED"),
+        };
+        events.push(event(row, &first));
+    }
+    for (row, state, changes) in &plan.updates {
+        tpl::update(conn, *row, state, now)?;
+        events.extend(changes.iter().map(|c| event(*row, c)));
+    }
+    for (row, status) in &plan.deletes {
+        tpl::mark_deleted(conn, *row, now)?;
+        let gone = FieldChange {
+            field: "status",
+            old: Some(status.clone()),
+            new: "DELETED".into(),
+            reason: Some("no longer returned by the source".into()),
+        };
+        events.push(event(*row, &gone));
+    }
+    tpl::insert_events(conn, &events)?;
+    Ok(events)
+}
