@@ -339,23 +339,26 @@ impl Config {
 
 /// Best-effort name of the key at a byte offset, for parse errors.
 fn key_at(text: &str, offset: usize) -> String {
-    let upto = &text[..offset.min(text.len())];
-    let line = upto.lines().last().unwrap_or("");
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = text[start..end].trim();
+    let is_header = line.starts_with('[');
     let key = line
         .split('=')
         .next()
         .unwrap_or("")
         .trim()
         .trim_matches(['[', ']']);
-    let section = upto
+    let section = text[..start]
         .lines()
         .rev()
         .find(|l| l.trim_start().starts_with('['))
         .map(|l| l.trim().trim_matches(['[', ']']).to_string());
     match section {
-        Some(s) if !key.is_empty() && !line.trim_start().starts_with('[') => format!("{s}.{key}"),
+        Some(s) if !key.is_empty() && !is_header => format!("{s}.{key}"),
+        _ if !key.is_empty() => key.to_string(),
         Some(s) => s,
-        None if !key.is_empty() => key.to_string(),
         None => "(file)".to_string(),
     }
 }

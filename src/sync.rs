@@ -18,7 +18,7 @@ use crate::db::models::templates::{self as tpl, NewEvent, TemplateRow, TemplateS
 use crate::db::models::{accounts, sync_runs};
 use crate::db::{Db, DbError};
 use crate::domain::{EventSource, RemoteTemplate, TemplateStatus};
-use crate::sources::{ListFilter, Source, SourceError, TemplateSource};
+use crate::sources::{ListFilter, Source, TemplateSource};
 
 /// A full reconciliation, or the cheap check of templates still under review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,57 +197,31 @@ async fn sync_account(
         source: account.source.as_str().into(),
         ..Default::default()
     };
-    let fetched = fetch(ctx, &source, account, opts.mode, &mut report).await;
-    report.requests = source.requests();
-    let outcome = match fetched {
-        Ok(templates) => {
-            let (full, opts2) = (opts.mode == SyncMode::Full, opts.clone());
-            let (name, src) = (account.name.clone(), account.source.as_str());
-            let mut r = report.clone();
-            let now_s = now.timestamp();
-            let result = if opts.dry_run {
-                ctx.db
-                    .run(move |conn| {
-                        let rows = match accounts::find_id(conn, &name)? {
-                            Some(id) => tpl::for_account(conn, id)?,
-                            None => vec![],
-                        };
-                        let plan = plan(&rows, &templates, full, now_s);
-                        plan.tally(&mut r);
-                        Ok(r)
-                    })
-                    .await
-            } else {
-                ctx.db
-                    .write(move |conn| {
-                        let id = accounts::ensure(conn, &name, src, now_s)?;
-                        let rows = tpl::for_account(conn, id)?;
-                        let plan = plan(&rows, &templates, full, now_s);
-                        plan.tally(&mut r);
-                        apply(conn, id, &plan, now_s, EventSource::Sync)?;
-                        r.duration_ms = started.elapsed().as_millis() as u64;
-                        sync_runs::insert(conn, &run_row(id, &opts2, &r, now_s))?;
-                        Ok(r)
-                    })
-                    .await
-            };
-            result.map_err(|e| e.to_string())
-        }
-        Err(e) => Err(e.to_string()),
+    let key = AccountKey {
+        name: account.name.clone(),
+        source: account.source.as_str(),
+        now: now.timestamp(),
+        dry_run: opts.dry_run,
     };
-    let mut report = match outcome {
-        Ok(r) => r,
-        Err(error) => {
-            report.error = Some(error);
-            report.duration_ms = started.elapsed().as_millis() as u64;
-            if !opts.dry_run {
-                record_failure(ctx, account, opts, &report, now).await;
-            }
-            report
-        }
+    let walked = walk(ctx, &source, &key, opts.mode, &mut report).await;
+    report.requests = source.requests();
+    let outcome = match walked {
+        Ok(seen) => finish(&ctx.db, &key, opts, seen, &mut report, started).await,
+        Err(e) => Err(e),
     };
     report.duration_ms = started.elapsed().as_millis() as u64;
+    if let Err(error) = outcome {
+        report.error = Some(error);
+        if !opts.dry_run {
+            record_failure(ctx, account, opts, &report, now).await;
+        }
+    }
+    let quiet =
+        report.created + report.changed + report.removed == 0 && opts.mode == SyncMode::Pending;
     match &report.error {
+        None if quiet => {
+            tracing::debug!(account = %report.account, "pending check of {}: no change", report.account)
+        }
         None => tracing::info!(
             account = %report.account,
             "synced {}: {} templates, {} new, {} changed, {} removed",
@@ -260,19 +234,66 @@ async fn sync_account(
     report
 }
 
-async fn fetch(
+/// What a batch write needs to know about its account and run.
+#[derive(Clone)]
+struct AccountKey {
+    name: String,
+    source: &'static str,
+    now: i64,
+    dry_run: bool,
+}
+
+type BatchTask = tokio::task::JoinHandle<Result<AccountReport, DbError>>;
+
+/// Fetches every page (or, in pending mode, the templates under review), reconciling each page
+/// while the next one is on its way. Returns the ids seen.
+async fn walk(
     ctx: &SyncContext,
     source: &Source,
-    account: &AccountConfig,
+    key: &AccountKey,
     mode: SyncMode,
     report: &mut AccountReport,
-) -> Result<Vec<RemoteTemplate>, SourceError> {
-    let wabas = source.wabas().await?;
+) -> Result<HashSet<String>, String> {
+    let mut seen = HashSet::new();
+    let mut inflight: Option<BatchTask> = None;
+    let fetched = walk_pages(ctx, source, key, mode, report, &mut seen, &mut inflight).await;
+    // Whatever happened upstream, what was already fetched is committed and counted.
+    if let Some(task) = inflight.take() {
+        merge(report, task).await?;
+    }
+    fetched.map_err(|e| e.to_string())?;
+    report.seen = seen.len() as u32;
+    Ok(seen)
+}
+
+async fn merge(report: &mut AccountReport, task: BatchTask) -> Result<(), String> {
+    let part = task
+        .await
+        .map_err(|_| "a database task failed".to_string())?
+        .map_err(|e| e.to_string())?;
+    report.created += part.created;
+    report.changed += part.changed;
+    report.events += part.events;
+    report.changes.extend(part.changes);
+    Ok(())
+}
+
+async fn walk_pages(
+    ctx: &SyncContext,
+    source: &Source,
+    key: &AccountKey,
+    mode: SyncMode,
+    report: &mut AccountReport,
+    seen: &mut HashSet<String>,
+    inflight: &mut Option<BatchTask>,
+) -> Result<(), String> {
+    let wabas = source.wabas().await.map_err(|e| e.to_string())?;
     if wabas.is_empty() {
-        return Err(SourceError::Shape(
-            "no WhatsApp Business Account found: set `waba_id`, or check the account's phone numbers"
+        return Err(
+            "no WhatsApp Business Account found: set `waba_id`, or check the account's \
+                    phone numbers"
                 .into(),
-        ));
+        );
     }
     report.wabas = wabas.clone();
     let filter = match mode {
@@ -281,16 +302,26 @@ async fn fetch(
             statuses: vec!["PENDING".into(), "IN_APPEAL".into()],
         },
     };
-    let mut all = Vec::new();
     for waba in &wabas {
-        let listing = source.list_templates(waba, &filter).await?;
-        report.pages += listing.pages;
-        report.skipped += listing.skipped;
-        all.extend(listing.templates);
+        let mut after: Option<String> = None;
+        loop {
+            let page = source
+                .list_page(waba, &filter, after.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            report.pages += 1;
+            report.skipped += page.skipped;
+            seen.extend(page.templates.iter().map(|t| t.id.clone()));
+            submit(ctx, key, report, inflight, page.templates).await?;
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
     }
     if mode == SyncMode::Pending {
         // Templates that left review are no longer in the filtered listing: look each one up.
-        let name = account.name.clone();
+        let name = key.name.clone();
         let under_review: Vec<(String, String)> = ctx
             .db
             .run(move |conn| {
@@ -305,18 +336,125 @@ async fn fetch(
                     .collect())
             })
             .await
-            .map_err(|e| SourceError::Transient(e.to_string()))?;
-        let listed: HashSet<String> = all.iter().map(|t| t.id.clone()).collect();
-        for (waba, id) in under_review
+            .map_err(|e| e.to_string())?;
+        let mut found = Vec::new();
+        let missing: Vec<_> = under_review
             .into_iter()
-            .filter(|(_, id)| !listed.contains(id))
-        {
-            if let Some(t) = source.get_template(&waba, &id).await? {
-                all.push(t);
+            .filter(|(_, id)| !seen.contains(id))
+            .collect();
+        for (waba, id) in missing {
+            if let Some(t) = source
+                .get_template(&waba, &id)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                seen.insert(t.id.clone());
+                found.push(t);
             }
         }
+        submit(ctx, key, report, inflight, found).await?;
     }
-    Ok(all)
+    Ok(())
+}
+
+/// Starts reconciling a batch, after collecting the one before it: one write in flight.
+async fn submit(
+    ctx: &SyncContext,
+    key: &AccountKey,
+    report: &mut AccountReport,
+    inflight: &mut Option<BatchTask>,
+    templates: Vec<RemoteTemplate>,
+) -> Result<(), String> {
+    let task = tokio::spawn(reconcile_batch(ctx.db.clone(), key.clone(), templates));
+    match inflight.replace(task) {
+        Some(previous) => merge(report, previous).await,
+        None => Ok(()),
+    }
+}
+
+/// Reconciles one batch of fetched templates. Plans on a read first, and takes the write lock
+/// only when something changed (then plans again inside the transaction, so a concurrent
+/// webhook cannot be overwritten by a stale plan).
+async fn reconcile_batch(
+    db: Db,
+    key: AccountKey,
+    templates: Vec<RemoteTemplate>,
+) -> Result<AccountReport, DbError> {
+    if templates.is_empty() {
+        return Ok(AccountReport::default());
+    }
+    let templates = Arc::new(templates);
+    let (name, fetched) = (key.name.clone(), templates.clone());
+    let now = key.now;
+    let planned = db
+        .run(move |conn| {
+            let rows = match accounts::find_id(conn, &name)? {
+                Some(id) => tpl::by_template_ids(conn, id, fetched.iter().map(|t| t.id.as_str()))?,
+                None => vec![],
+            };
+            Ok(plan(&rows, &fetched, now))
+        })
+        .await?;
+    if planned.is_empty() || key.dry_run {
+        let mut r = AccountReport::default();
+        planned.tally(&mut r);
+        return Ok(r);
+    }
+    db.write(move |conn| {
+        let id = accounts::ensure(conn, &key.name, key.source, now)?;
+        let rows = tpl::by_template_ids(conn, id, templates.iter().map(|t| t.id.as_str()))?;
+        let plan = plan(&rows, &templates, now);
+        apply(conn, id, &plan, now, EventSource::Sync)?;
+        let mut r = AccountReport::default();
+        plan.tally(&mut r);
+        Ok(r)
+    })
+    .await
+}
+
+/// Ends a run: after a complete full listing, marks what was not seen as deleted; records the
+/// run.
+async fn finish(
+    db: &Db,
+    key: &AccountKey,
+    opts: &SyncOptions,
+    seen: HashSet<String>,
+    report: &mut AccountReport,
+    started: Instant,
+) -> Result<(), String> {
+    let full = opts.mode == SyncMode::Full;
+    let (key, opts2, partial) = (key.clone(), opts.clone(), report.clone());
+    let gone = move |conn: &mut SqliteConnection, id: Option<i32>| -> diesel::QueryResult<Plan> {
+        match id {
+            Some(id) if full => Ok(deletions(&tpl::live_for_account(conn, id)?, &seen, key.now)),
+            _ => Ok(Plan::default()),
+        }
+    };
+    let done = if key.dry_run {
+        let name = key.name.clone();
+        db.run(move |conn| {
+            let id = accounts::find_id(conn, &name)?;
+            let plan = gone(conn, id)?;
+            let mut r = partial;
+            plan.tally(&mut r);
+            Ok(r)
+        })
+        .await
+    } else {
+        db.write(move |conn| {
+            let id = accounts::ensure(conn, &key.name, key.source, key.now)?;
+            let plan = gone(conn, Some(id))?;
+            apply(conn, id, &plan, key.now, EventSource::Sync)?;
+            let mut r = partial;
+            plan.tally(&mut r);
+            r.duration_ms = started.elapsed().as_millis() as u64;
+            sync_runs::insert(conn, &run_row(id, &opts2, &r, key.now))?;
+            Ok(r)
+        })
+        .await
+    };
+    *report = done.map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 fn run_row(
@@ -379,7 +517,6 @@ pub struct FieldChange {
 /// What reconciliation will do, computed without touching the database.
 #[derive(Debug, Default)]
 pub struct Plan {
-    pub seen: u32,
     pub inserts: Vec<TemplateState>,
     /// (row id, new state, changes); changes may be empty when only content changed.
     pub updates: Vec<(i32, TemplateState, Vec<FieldChange>)>,
@@ -390,12 +527,17 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether applying the plan would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.inserts.is_empty() && self.updates.is_empty() && self.deletes.is_empty()
+    }
+
+    /// Adds this plan's counts and changes to `r`.
     fn tally(&self, r: &mut AccountReport) {
-        r.seen = self.seen;
-        r.created = self.inserts.len() as u32;
-        r.changed = self.updates.len() as u32;
-        r.removed = self.deletes.len() as u32;
-        r.events = self.inserts.len() as u32
+        r.created += self.inserts.len() as u32;
+        r.changed += self.updates.len() as u32;
+        r.removed += self.deletes.len() as u32;
+        r.events += self.inserts.len() as u32
             + self.updates.iter().map(|u| u.2.len() as u32).sum::<u32>()
             + self.deletes.len() as u32;
         for (id, _, changes) in &self.updates {
@@ -465,26 +607,17 @@ pub fn field_changes(old: &TemplateRow, new: &TemplateState) -> Vec<FieldChange>
     out
 }
 
-/// Compares stored rows with fetched templates. `full`: templates not fetched are gone. Rows
-/// changed after `run_started` (by a webhook while this run fetched) are left alone: their
-/// state is newer than what this run saw.
-pub fn plan(
-    rows: &[TemplateRow],
-    fetched: &[RemoteTemplate],
-    full: bool,
-    run_started: i64,
-) -> Plan {
+/// Compares stored rows with fetched templates. Rows changed after `run_started` (by a webhook
+/// while this run fetched) are left alone: their state is newer than what this run saw.
+pub fn plan(rows: &[TemplateRow], fetched: &[RemoteTemplate], run_started: i64) -> Plan {
     let by_id: HashMap<&str, &TemplateRow> =
         rows.iter().map(|r| (r.template_id.as_str(), r)).collect();
     let mut latest: HashMap<&str, &RemoteTemplate> = HashMap::new();
     for t in fetched {
         latest.insert(t.id.as_str(), t);
     }
-    let mut p = Plan {
-        seen: latest.len() as u32,
-        ..Default::default()
-    };
-    // Fetched order, de-duplicated, so inserts are deterministic.
+    let mut p = Plan::default();
+    // Fetched order, de-duplicated (the last copy wins), so inserts are deterministic.
     let mut done = HashSet::new();
     for t in fetched {
         if !done.insert(t.id.as_str()) {
@@ -505,16 +638,16 @@ pub fn plan(
             }
         }
     }
-    if full {
-        for row in rows {
-            if row.deleted_at.is_none()
-                && !latest.contains_key(row.template_id.as_str())
-                && row.last_changed_at <= run_started
-            {
-                p.names
-                    .insert(row.id, (row.name.clone(), row.language.clone()));
-                p.deletes.push((row.id, row.status.clone()));
-            }
+    p
+}
+
+/// The live rows a complete listing did not return: they were deleted upstream.
+pub fn deletions(live: &[tpl::LiveRow], seen: &HashSet<String>, run_started: i64) -> Plan {
+    let mut p = Plan::default();
+    for (id, template_id, status, name, language, last_changed_at) in live {
+        if !seen.contains(template_id) && *last_changed_at <= run_started {
+            p.names.insert(*id, (name.clone(), language.clone()));
+            p.deletes.push((*id, status.clone()));
         }
     }
     p

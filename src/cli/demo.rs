@@ -21,7 +21,7 @@ pub struct DemoArgs {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Simulated hours that pass per real minute (reviews conclude, templates get paused).
-    #[arg(long, default_value_t = 12.0, value_name = "H")]
+    #[arg(long, default_value_t = 60.0, value_name = "H")]
     pub speed: f64,
 }
 
@@ -82,11 +82,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let sim_clock = sim.clone();
     let speed = args.speed.max(0.0);
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
         tick.tick().await;
         loop {
             tick.tick().await;
-            let changed = sim_clock.world().advance((speed * 3600.0 / 6.0) as i64);
+            let changed = sim_clock.world().advance((speed * 3600.0 / 12.0) as i64);
             tracing::debug!(
                 "simulated time advanced; {} templates changed",
                 changed.len()

@@ -41,6 +41,8 @@ pub struct SimTemplate {
     pub rejected_reason: Option<String>,
     pub parameter_format: String,
     pub components: Value,
+    /// `components` serialized once: listing pages embed it without re-serializing.
+    pub components_raw: Box<serde_json::value::RawValue>,
     /// Simulated second at which a PENDING template gets its verdict, and the verdict.
     pub review: Option<(i64, String)>,
     /// Served as a malformed record.
@@ -196,6 +198,7 @@ pub fn template(rng: &mut ChaCha8Rng, waba: usize, k: usize, now: i64) -> SimTem
         };
         (at, verdict.to_string())
     });
+    let comps = components(rng, topic, kind, category, named);
     let recategorised = category == "UTILITY" && status == "APPROVED" && rng.random_bool(0.03);
     SimTemplate {
         id: format!(
@@ -217,7 +220,9 @@ pub fn template(rng: &mut ChaCha8Rng, waba: usize, k: usize, now: i64) -> SimTem
         rejected_reason: (status == "REJECTED")
             .then(|| (*REJECTIONS.choose(rng).unwrap_or(&"INVALID_FORMAT")).to_string()),
         parameter_format: if named { "NAMED" } else { "POSITIONAL" }.into(),
-        components: components(rng, topic, kind, category, named),
+        components_raw: serde_json::value::to_raw_value(&comps)
+            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()),
+        components: comps,
         review,
         corrupt: false,
         deleted: false,

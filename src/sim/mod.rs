@@ -278,6 +278,11 @@ impl Sim {
         let world = Arc::new(Mutex::new(World::new(&opts, epoch)));
         let sim = Sim { world, addr };
         let app = routes::router(sim.clone());
+        // Without TCP_NODELAY, Nagle holds back the tail of each large page until the client
+        // ACKs, adding milliseconds to every request.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!("simulator stopped: {e}");

@@ -9,7 +9,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::{Fault, Faults, Sim, SimTemplate, Via, World};
@@ -45,21 +46,28 @@ type Q = Query<HashMap<String, String>>;
 /// A JSON answer before faults and latency are applied.
 struct Answer {
     status: StatusCode,
-    body: Value,
+    body: Body,
+}
+
+enum Body {
+    Json(Value),
+    Raw(Vec<u8>),
 }
 
 fn ok(body: Value) -> Answer {
     Answer {
         status: StatusCode::OK,
-        body,
+        body: Body::Json(body),
     }
 }
 
 fn graph_error(status: StatusCode, code: i64, message: &str, kind: &str) -> Answer {
     Answer {
         status,
-        body: json!({"error": {"message": message, "type": kind, "code": code,
+        body: Body::Json(
+            json!({"error": {"message": message, "type": kind, "code": code,
                                "fbtrace_id": "AbCdEfGhIjKlMnOpQrStUv"}}),
+        ),
     }
 }
 
@@ -74,7 +82,7 @@ fn unauthorized(w: &mut World, via: Via) -> Answer {
         ),
         Via::Kapso => Answer {
             status: StatusCode::UNAUTHORIZED,
-            body: json!({"error": "Invalid API key"}),
+            body: Body::Json(json!({"error": "Invalid API key"})),
         },
     }
 }
@@ -147,7 +155,10 @@ async fn api(sim: &Sim, via: Via, f: impl FnOnce(&mut World) -> Answer) -> Respo
         _ => {}
     }
     let answer = f(&mut sim.world());
-    let mut bytes = serde_json::to_vec(&answer.body).unwrap_or_default();
+    let mut bytes = match answer.body {
+        Body::Json(v) => serde_json::to_vec(&v).unwrap_or_default(),
+        Body::Raw(b) => b,
+    };
     if fault == Some(Fault::Truncated) {
         bytes.truncate(bytes.len() / 2);
     }
@@ -174,32 +185,76 @@ fn decode_cursor(c: &str) -> Option<usize> {
         .ok()
 }
 
-fn template_json(t: &SimTemplate, fields: Option<&HashSet<String>>, now: i64) -> Value {
+/// A template as Graph serializes it, borrowing from the world; `None` fields were not asked
+/// for.
+#[derive(Serialize)]
+struct WireTemplate<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_category: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    correct_category: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub_category: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameter_format: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    components: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quality_score: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejected_reason: Option<&'a str>,
+}
+
+/// A listed record: well-formed, or deliberately broken by `/_sim/templates/{id}/corrupt`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Record<'a> {
+    Good(Box<WireTemplate<'a>>),
+    Corrupt(Value),
+}
+
+fn record<'a>(t: &'a SimTemplate, fields: Option<&HashSet<String>>, now: i64) -> Record<'a> {
     if t.corrupt {
-        return json!({"id": t.id, "name": 12345, "status": null});
+        return Record::Corrupt(json!({"id": t.id, "name": 12345, "status": null}));
     }
-    let mut v = json!({
-        "id": t.id, "name": t.name, "language": t.language, "status": t.status,
-        "category": t.category, "parameter_format": t.parameter_format,
-        "components": t.components,
-        "quality_score": {"score": t.quality, "date": now},
-        "rejected_reason": t.rejected_reason.clone().unwrap_or_else(|| "NONE".into()),
-    });
-    if let Some(o) = v.as_object_mut() {
-        if let Some(p) = &t.previous_category {
-            o.insert("previous_category".into(), json!(p));
-        }
-        if let Some(c) = &t.correct_category {
-            o.insert("correct_category".into(), json!(c));
-        }
-        if t.category == "MARKETING" {
-            o.insert("sub_category".into(), json!("CUSTOM"));
-        }
-        if let Some(fields) = fields {
-            o.retain(|k, _| k == "id" || fields.contains(k));
-        }
-    }
-    v
+    let want = |f: &str| fields.is_none_or(|s| s.contains(f));
+    let pick = |f: &str, v: &'a str| want(f).then_some(v);
+    Record::Good(Box::new(WireTemplate {
+        id: &t.id,
+        name: pick("name", &t.name),
+        language: pick("language", &t.language),
+        status: pick("status", &t.status),
+        category: pick("category", &t.category),
+        previous_category: t
+            .previous_category
+            .as_deref()
+            .filter(|_| want("previous_category")),
+        correct_category: t
+            .correct_category
+            .as_deref()
+            .filter(|_| want("correct_category")),
+        sub_category: (t.category == "MARKETING" && want("sub_category")).then_some("CUSTOM"),
+        parameter_format: pick("parameter_format", &t.parameter_format),
+        components: want("components").then_some(&*t.components_raw),
+        quality_score: want("quality_score").then(|| json!({"score": t.quality, "date": now})),
+        rejected_reason: pick(
+            "rejected_reason",
+            t.rejected_reason.as_deref().unwrap_or("NONE"),
+        ),
+    }))
+}
+
+fn template_json(t: &SimTemplate, fields: Option<&HashSet<String>>, now: i64) -> Value {
+    serde_json::to_value(record(t, fields, now)).unwrap_or(Value::Null)
 }
 
 fn fields_of(q: &HashMap<String, String>) -> Option<HashSet<String>> {
@@ -286,11 +341,11 @@ fn list(
         .filter(|t| name.is_none_or(|n| &t.name == n))
         .collect();
     let end = (offset + limit).min(matching.len());
-    let page: Vec<Value> = matching
+    let page: Vec<Record> = matching
         .get(offset.min(end)..end)
         .unwrap_or(&[])
         .iter()
-        .map(|t| template_json(t, fields.as_ref(), now))
+        .map(|t| record(t, fields.as_ref(), now))
         .collect();
     let more = end < matching.len();
     let paging = match via {
@@ -311,7 +366,16 @@ fn list(
         Via::Kapso => json!({"cursors": {"before": encode_cursor(offset),
                                          "after": if more { json!(encode_cursor(end)) } else { Value::Null }}}),
     };
-    ok(json!({"data": page, "paging": paging}))
+    #[derive(Serialize)]
+    struct PageOut<'a> {
+        data: Vec<Record<'a>>,
+        paging: Value,
+    }
+    // Serialized here, borrowing the world, rather than cloned into a `Value` tree.
+    Answer {
+        status: StatusCode::OK,
+        body: Body::Raw(serde_json::to_vec(&PageOut { data: page, paging }).unwrap_or_default()),
+    }
 }
 
 fn host(headers: &HeaderMap) -> String {

@@ -3,9 +3,10 @@
 
 use reqwest::Url;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::http::Upstream;
-use super::{ListFilter, Listing, SourceError};
+use super::{ListFilter, SourceError, TemplatePage};
 use crate::domain::{Category, Quality, RemoteTemplate, TemplateStatus};
 
 /// The fields asked for on every template.
@@ -57,7 +58,21 @@ fn non_empty(s: Option<String>) -> Option<String> {
 
 /// Maps one template object; the error says which field was wrong.
 pub fn parse_template(waba: &str, value: serde_json::Value) -> Result<RemoteTemplate, String> {
-    let w: WireTemplate = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    map_template(
+        waba,
+        serde_json::from_value(value).map_err(|e| e.to_string())?,
+    )
+}
+
+/// Maps one template from its raw JSON text.
+fn parse_raw_template(waba: &str, raw: &RawValue) -> Result<RemoteTemplate, String> {
+    map_template(
+        waba,
+        serde_json::from_str(raw.get()).map_err(|e| e.to_string())?,
+    )
+}
+
+fn map_template(waba: &str, w: WireTemplate) -> Result<RemoteTemplate, String> {
     let id = match w.id {
         WireId::Text(s) if !s.is_empty() => s,
         WireId::Number(n) => n.to_string(),
@@ -96,9 +111,11 @@ pub enum PagingStyle {
     AfterCursor,
 }
 
+/// A page whose records stay raw until each is parsed on its own, so one bad record cannot
+/// spoil the page.
 #[derive(Deserialize)]
 struct Page {
-    data: Vec<serde_json::Value>,
+    data: Vec<Box<RawValue>>,
     #[serde(default)]
     paging: Option<Paging>,
 }
@@ -117,15 +134,18 @@ struct Cursors {
     after: Option<String>,
 }
 
-/// Lists every template under `url` (a `.../message_templates` URL), page after page.
-pub async fn list_all(
+/// Fetches one page of the listing at `url` (a `.../message_templates` URL). The next page's
+/// URL is built from our own parameters and the `after` cursor rather than by following
+/// `paging.next`: Meta's `next` links embed the access token, which must never reach a log.
+pub async fn fetch_page(
     upstream: &Upstream,
     url: Url,
     waba: &str,
     page_size: u32,
     filter: &ListFilter,
+    after: Option<&str>,
     style: PagingStyle,
-) -> Result<Listing, SourceError> {
+) -> Result<TemplatePage, SourceError> {
     let mut url = url;
     {
         let mut q = url.query_pairs_mut();
@@ -134,56 +154,44 @@ pub async fn list_all(
         if !filter.statuses.is_empty() {
             q.append_pair("status", &filter.statuses.join(","));
         }
-    }
-    let mut listing = Listing::default();
-    let mut after: Option<String> = None;
-    loop {
-        let mut page_url = url.clone();
-        if let Some(a) = &after {
-            page_url.query_pairs_mut().append_pair("after", a);
+        if let Some(a) = after {
+            q.append_pair("after", a);
         }
-        let body = upstream.get_json(page_url).await?;
-        let page: Page = serde_json::from_value(body)
-            .map_err(|e| SourceError::Shape(format!("template page: {e}")))?;
-        listing.pages += 1;
-        let count = page.data.len();
-        for value in page.data {
-            let hint = value
-                .get("id")
-                .or_else(|| value.get("name"))
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "?".into());
-            match parse_template(waba, value) {
-                Ok(t) => listing.templates.push(t),
-                Err(e) => {
-                    listing.skipped += 1;
-                    tracing::warn!(waba, record = %hint, "skipped a malformed template record: {e}");
-                }
+    }
+    let page: Page = upstream.get(url).await.map_err(|e| match e {
+        SourceError::Shape(m) => SourceError::Shape(format!("template page: {m}")),
+        other => other,
+    })?;
+    let count = page.data.len();
+    let mut out = TemplatePage::default();
+    for raw in page.data {
+        match parse_raw_template(waba, &raw) {
+            Ok(t) => out.templates.push(t),
+            Err(e) => {
+                out.skipped += 1;
+                let hint = serde_json::from_str::<serde_json::Value>(raw.get())
+                    .ok()
+                    .and_then(|v| v.get("id").or_else(|| v.get("name")).map(|v| v.to_string()))
+                    .unwrap_or_else(|| "?".into());
+                tracing::warn!(waba, record = %hint, "skipped a malformed template record: {e}");
             }
         }
-        let paging = page.paging.unwrap_or(Paging {
-            cursors: None,
-            next: None,
-        });
-        let next_after = paging
-            .cursors
-            .and_then(|c| c.after)
-            .filter(|a| !a.is_empty());
-        let more = match style {
-            PagingStyle::NextLink => paging.next.is_some(),
-            PagingStyle::AfterCursor => {
-                paging.next.is_some() || (next_after.is_some() && count > 0)
-            }
-        };
-        // A cursor that does not move would loop forever; treat it as the end.
-        if !more || next_after.is_none() || next_after == after {
-            break;
-        }
-        // Build the next URL from our own parameters rather than following `paging.next`:
-        // Meta's `next` links embed the access token, which must never reach a log line.
-        after = next_after;
     }
-    Ok(listing)
+    let paging = page.paging.unwrap_or(Paging {
+        cursors: None,
+        next: None,
+    });
+    let next_after = paging
+        .cursors
+        .and_then(|c| c.after)
+        .filter(|a| !a.is_empty());
+    let more = match style {
+        PagingStyle::NextLink => paging.next.is_some(),
+        PagingStyle::AfterCursor => paging.next.is_some() || (next_after.is_some() && count > 0),
+    };
+    // A cursor that does not move would loop forever; treat it as the end.
+    out.next = next_after.filter(|a| more && Some(a.as_str()) != after);
+    Ok(out)
 }
 
 #[cfg(test)]

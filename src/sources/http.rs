@@ -303,8 +303,14 @@ impl Upstream {
         }
     }
 
-    /// GETs `url` and decodes JSON, retrying what is safe to retry.
+    /// GETs `url` and decodes JSON into any value.
     pub async fn get_json(&self, url: Url) -> Result<serde_json::Value, SourceError> {
+        self.get(url).await
+    }
+
+    /// GETs `url` and decodes it as `T`, retrying what is safe to retry. A body cut short or
+    /// not JSON at all is retried; JSON of the wrong shape is an error at once.
+    pub async fn get<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, SourceError> {
         let mut attempt = 0u32;
         let mut rate_waits = 0u32;
         loop {
@@ -329,15 +335,15 @@ impl Upstream {
                             "reading the response failed: {}",
                             e.without_url()
                         )),
-                        Ok(body) if status.is_success() => {
-                            match serde_json::from_slice::<serde_json::Value>(&body) {
-                                Ok(v) => return Ok(v),
-                                Err(e) => SourceError::Transient(format!(
-                                    "response is not valid JSON ({} bytes): {e}",
-                                    body.len()
-                                )),
-                            }
-                        }
+                        Ok(body) if status.is_success() => match serde_json::from_slice::<T>(&body)
+                        {
+                            Ok(v) => return Ok(v),
+                            Err(e) if e.is_data() => return Err(SourceError::Shape(e.to_string())),
+                            Err(e) => SourceError::Transient(format!(
+                                "response is not valid JSON ({} bytes): {e}",
+                                body.len()
+                            )),
+                        },
                         Ok(body) => {
                             let err = UpstreamError::decode(status, &body);
                             if err.is_rate_limit() {

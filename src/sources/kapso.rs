@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::graph::{self, PagingStyle};
 use super::http::Upstream;
-use super::{ListFilter, Listing, SourceError, TemplateSource};
+use super::{ListFilter, SourceError, TemplatePage, TemplateSource};
 use crate::config::AccountConfig;
 use crate::domain::RemoteTemplate;
 
@@ -109,19 +109,22 @@ impl TemplateSource for KapsoSource {
         }
     }
 
-    async fn list_templates(
+    async fn list_page(
         &self,
         waba: &str,
         filter: &ListFilter,
-    ) -> Result<Listing, SourceError> {
+        after: Option<&str>,
+    ) -> Result<TemplatePage, SourceError> {
         let url = self.proxy_url(&format!("{waba}/message_templates"))?;
-        graph::list_all(
+        let style = PagingStyle::AfterCursor;
+        graph::fetch_page(
             &self.upstream,
             url,
             waba,
             self.page_size,
             filter,
-            PagingStyle::AfterCursor,
+            after,
+            style,
         )
         .await
     }

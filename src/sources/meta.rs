@@ -5,7 +5,7 @@ use reqwest::Url;
 
 use super::graph::{self, PagingStyle};
 use super::http::Upstream;
-use super::{ListFilter, Listing, SourceError, TemplateSource};
+use super::{ListFilter, SourceError, TemplatePage, TemplateSource};
 use crate::config::AccountConfig;
 use crate::domain::RemoteTemplate;
 
@@ -41,19 +41,22 @@ impl TemplateSource for MetaSource {
         Ok(vec![self.waba_id.clone()])
     }
 
-    async fn list_templates(
+    async fn list_page(
         &self,
         waba: &str,
         filter: &ListFilter,
-    ) -> Result<Listing, SourceError> {
+        after: Option<&str>,
+    ) -> Result<TemplatePage, SourceError> {
         let url = self.url(&format!("{waba}/message_templates"))?;
-        graph::list_all(
+        let style = PagingStyle::NextLink;
+        graph::fetch_page(
             &self.upstream,
             url,
             waba,
             self.page_size,
             filter,
-            PagingStyle::NextLink,
+            after,
+            style,
         )
         .await
     }

@@ -36,15 +36,15 @@ pub enum SourceError {
     Shape(String),
 }
 
-/// What a full listing of one WABA returned.
+/// One page of a template listing.
 #[derive(Debug, Default)]
-pub struct Listing {
+pub struct TemplatePage {
     /// Templates that parsed.
     pub templates: Vec<RemoteTemplate>,
     /// Records that did not parse and were skipped (each one logged).
     pub skipped: u32,
-    /// Pages fetched.
-    pub pages: u32,
+    /// The cursor of the next page; `None` on the last.
+    pub next: Option<String>,
 }
 
 /// Which templates to list.
@@ -58,12 +58,14 @@ pub struct ListFilter {
 pub trait TemplateSource {
     /// The WABAs this account covers (configured, or discovered).
     fn wabas(&self) -> impl std::future::Future<Output = Result<Vec<String>, SourceError>> + Send;
-    /// Every template of `waba` matching `filter`, following every page.
-    fn list_templates(
+    /// One page of the templates of `waba` matching `filter`: the first when `after` is
+    /// `None`, else the one after that cursor.
+    fn list_page(
         &self,
         waba: &str,
         filter: &ListFilter,
-    ) -> impl std::future::Future<Output = Result<Listing, SourceError>> + Send;
+        after: Option<&str>,
+    ) -> impl std::future::Future<Output = Result<TemplatePage, SourceError>> + Send;
     /// One template by id; `Ok(None)` when upstream says it does not exist.
     fn get_template(
         &self,
@@ -111,14 +113,15 @@ impl TemplateSource for Source {
         }
     }
 
-    async fn list_templates(
+    async fn list_page(
         &self,
         waba: &str,
         filter: &ListFilter,
-    ) -> Result<Listing, SourceError> {
+        after: Option<&str>,
+    ) -> Result<TemplatePage, SourceError> {
         match self {
-            Source::Meta(s) => s.list_templates(waba, filter).await,
-            Source::Kapso(s) => s.list_templates(waba, filter).await,
+            Source::Meta(s) => s.list_page(waba, filter, after).await,
+            Source::Kapso(s) => s.list_page(waba, filter, after).await,
         }
     }
 

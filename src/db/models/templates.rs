@@ -132,6 +132,46 @@ pub fn for_account(conn: &mut SqliteConnection, account_id: i32) -> QueryResult<
         .load(conn)
 }
 
+/// What the deletion pass needs of a live template: row id, Meta id, status, name, language,
+/// last change. (Loading whole rows, components included, would dominate a re-sync.)
+pub type LiveRow = (i32, String, String, String, String, i64);
+
+/// The live (not deleted) templates of an account, lightly.
+pub fn live_for_account(conn: &mut SqliteConnection, account_id: i32) -> QueryResult<Vec<LiveRow>> {
+    templates::table
+        .filter(templates::account_id.eq(account_id))
+        .filter(templates::deleted_at.is_null())
+        .select((
+            templates::id,
+            templates::template_id,
+            templates::status,
+            templates::name,
+            templates::language,
+            templates::last_changed_at,
+        ))
+        .load(conn)
+}
+
+/// The templates of an account with these Meta ids.
+pub fn by_template_ids<'a>(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    ids: impl Iterator<Item = &'a str>,
+) -> QueryResult<Vec<TemplateRow>> {
+    let ids: Vec<&str> = ids.collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            templates::table
+                .filter(templates::account_id.eq(account_id))
+                .filter(templates::template_id.eq_any(chunk))
+                .select(TemplateRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 /// Inserts a template first seen at `now`; returns its row id.
 pub fn insert(
     conn: &mut SqliteConnection,

@@ -1,0 +1,15 @@
+//! The one integration-test binary: every test talks to the built-in simulator on 127.0.0.1.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failed unwrap is a failed test"
+)]
+
+#[path = "common/mod.rs"]
+mod common;
+
+mod integration {
+    mod cli;
+    mod migrations;
+    mod sync;
+}
