@@ -8,6 +8,8 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod ingest;
+pub mod metrics;
 pub mod scheduler;
 pub mod sim;
 pub mod sources;

@@ -7,6 +7,9 @@ use anyhow::Context;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::ingest::apply::Resolver;
+use crate::ingest::writer::Writer;
+use crate::metrics::Metrics;
 use crate::scheduler;
 use crate::sync::SyncContext;
 use crate::web::{self, AppState};
@@ -58,7 +61,13 @@ pub async fn serve(
         client: crate::sources::http_client(),
     };
     let sched = tokio::spawn(scheduler::run(ctx, stop_rx));
-    let app = web::router(AppState { db });
+    let writer = Writer::start(db.clone(), Arc::new(Resolver::from_config(&config)));
+    let app = web::router(AppState {
+        db,
+        config: config.clone(),
+        writer,
+        metrics: Metrics::default(),
+    });
     tracing::info!("templar listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

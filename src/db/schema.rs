@@ -64,8 +64,91 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    messages (id) {
+        id -> Integer,
+        wamid -> Text,
+        account_id -> Nullable<Integer>,
+        phone_number_id -> Text,
+        template_row -> Nullable<Integer>,
+        recipient -> Text,
+        category -> Nullable<Text>,
+        day -> Text,
+        sent_at -> Nullable<BigInt>,
+        delivered_at -> Nullable<BigInt>,
+        read_at -> Nullable<BigInt>,
+        failed_at -> Nullable<BigInt>,
+        clicked_at -> Nullable<BigInt>,
+        error_code -> Nullable<Integer>,
+        error_title -> Nullable<Text>,
+        origin -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    template_daily_stats (template_row, day, origin) {
+        template_row -> Integer,
+        day -> Text,
+        origin -> Text,
+        sent -> BigInt,
+        delivered -> BigInt,
+        read -> BigInt,
+        clicked -> BigInt,
+        failed -> BigInt,
+        cost -> Double,
+    }
+}
+
+diesel::table! {
+    contacts (phone_number_id, wa_id) {
+        phone_number_id -> Text,
+        wa_id -> Text,
+        last_inbound_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_receipts (key) {
+        key -> Text,
+        received_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    usage_cursors (account_id, phone_number_id) {
+        account_id -> Integer,
+        phone_number_id -> Text,
+        since -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    analytics_state (account_id) {
+        account_id -> Integer,
+        state -> Text,
+        message -> Nullable<Text>,
+        checked_at -> BigInt,
+    }
+}
+
 diesel::joinable!(templates -> accounts (account_id));
 diesel::joinable!(template_events -> templates (template_id));
 diesel::joinable!(sync_runs -> accounts (account_id));
 
-diesel::allow_tables_to_appear_in_same_query!(accounts, templates, template_events, sync_runs);
+diesel::joinable!(messages -> templates (template_row));
+diesel::joinable!(template_daily_stats -> templates (template_row));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    templates,
+    template_events,
+    sync_runs,
+    messages,
+    template_daily_stats,
+    contacts,
+    webhook_receipts,
+    usage_cursors,
+    analytics_state,
+);

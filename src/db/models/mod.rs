@@ -4,3 +4,4 @@
 pub mod accounts;
 pub mod sync_runs;
 pub mod templates;
+pub mod usage;

@@ -1,0 +1,256 @@
+//! Messages, their daily roll-up, contacts (the 24-hour window) and webhook receipts.
+
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use crate::db::schema::{contacts, messages, template_daily_stats as stats, webhook_receipts};
+
+/// A stored message.
+#[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    pub id: i32,
+    pub wamid: String,
+    pub account_id: Option<i32>,
+    pub phone_number_id: String,
+    pub template_row: Option<i32>,
+    pub recipient: String,
+    pub category: Option<String>,
+    pub day: String,
+    pub sent_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
+    pub failed_at: Option<i64>,
+    pub clicked_at: Option<i64>,
+    pub error_code: Option<i32>,
+    pub error_title: Option<String>,
+    pub origin: String,
+    pub created_at: i64,
+}
+
+/// A message to insert.
+#[derive(Insertable, Debug, Clone)]
+#[diesel(table_name = messages)]
+pub struct NewMessage {
+    pub wamid: String,
+    pub account_id: Option<i32>,
+    pub phone_number_id: String,
+    pub template_row: Option<i32>,
+    pub recipient: String,
+    pub category: Option<String>,
+    pub day: String,
+    pub sent_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
+    pub failed_at: Option<i64>,
+    pub clicked_at: Option<i64>,
+    pub error_code: Option<i32>,
+    pub error_title: Option<String>,
+    pub origin: String,
+    pub created_at: i64,
+}
+
+/// The status columns of a message, which only ever go from NULL to a time.
+#[derive(AsChangeset, Debug, Clone, Default, PartialEq)]
+#[diesel(table_name = messages, treat_none_as_null = true)]
+pub struct Progress {
+    pub template_row: Option<i32>,
+    pub category: Option<String>,
+    pub sent_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
+    pub failed_at: Option<i64>,
+    pub clicked_at: Option<i64>,
+    pub error_code: Option<i32>,
+    pub error_title: Option<String>,
+}
+
+impl MessageRow {
+    /// The current progress.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            template_row: self.template_row,
+            category: self.category.clone(),
+            sent_at: self.sent_at,
+            delivered_at: self.delivered_at,
+            read_at: self.read_at,
+            failed_at: self.failed_at,
+            clicked_at: self.clicked_at,
+            error_code: self.error_code,
+            error_title: self.error_title.clone(),
+        }
+    }
+}
+
+/// The message with this wamid.
+pub fn by_wamid(conn: &mut SqliteConnection, wamid: &str) -> QueryResult<Option<MessageRow>> {
+    messages::table
+        .filter(messages::wamid.eq(wamid))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Inserts a message.
+pub fn insert(conn: &mut SqliteConnection, m: &NewMessage) -> QueryResult<()> {
+    diesel::insert_into(messages::table)
+        .values(m)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Writes a message's progress.
+pub fn update(conn: &mut SqliteConnection, id: i32, p: &Progress) -> QueryResult<()> {
+    diesel::update(messages::table.find(id))
+        .set(p)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Counter changes for one template and day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub sent: i64,
+    pub delivered: i64,
+    pub read: i64,
+    pub clicked: i64,
+    pub failed: i64,
+}
+
+impl Counts {
+    /// What moving from `old` to `new` adds: one for each status reached for the first time.
+    pub fn between(old: &Progress, new: &Progress) -> Counts {
+        let step = |a: Option<i64>, b: Option<i64>| i64::from(a.is_none() && b.is_some());
+        Counts {
+            sent: step(old.sent_at, new.sent_at),
+            delivered: step(old.delivered_at, new.delivered_at),
+            read: step(old.read_at, new.read_at),
+            clicked: step(old.clicked_at, new.clicked_at),
+            failed: step(old.failed_at, new.failed_at),
+        }
+    }
+
+    /// Whether nothing changes.
+    pub fn is_zero(&self) -> bool {
+        *self == Counts::default()
+    }
+}
+
+/// Adds `c` to a template's observed counters for `day`.
+pub fn add_observed(
+    conn: &mut SqliteConnection,
+    template_row: i32,
+    day: &str,
+    c: Counts,
+) -> QueryResult<()> {
+    diesel::insert_into(stats::table)
+        .values((
+            stats::template_row.eq(template_row),
+            stats::day.eq(day),
+            stats::origin.eq("observed"),
+            stats::sent.eq(c.sent),
+            stats::delivered.eq(c.delivered),
+            stats::read.eq(c.read),
+            stats::clicked.eq(c.clicked),
+            stats::failed.eq(c.failed),
+            stats::cost.eq(0.0),
+        ))
+        .on_conflict((stats::template_row, stats::day, stats::origin))
+        .do_update()
+        .set((
+            stats::sent.eq(stats::sent + excluded(stats::sent)),
+            stats::delivered.eq(stats::delivered + excluded(stats::delivered)),
+            stats::read.eq(stats::read + excluded(stats::read)),
+            stats::clicked.eq(stats::clicked + excluded(stats::clicked)),
+            stats::failed.eq(stats::failed + excluded(stats::failed)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Sets a template's Meta-reported numbers for `day` (Meta's figures replace, not add).
+/// Returns whether anything changed; unchanged figures are not rewritten.
+pub fn set_meta(
+    conn: &mut SqliteConnection,
+    template_row: i32,
+    day: &str,
+    c: Counts,
+    cost: f64,
+) -> QueryResult<bool> {
+    let current: Option<(i64, i64, i64, i64, f64)> = stats::table
+        .filter(stats::template_row.eq(template_row))
+        .filter(stats::day.eq(day))
+        .filter(stats::origin.eq("meta"))
+        .select((
+            stats::sent,
+            stats::delivered,
+            stats::read,
+            stats::clicked,
+            stats::cost,
+        ))
+        .first(conn)
+        .optional()?;
+    if current == Some((c.sent, c.delivered, c.read, c.clicked, cost)) {
+        return Ok(false);
+    }
+    diesel::replace_into(stats::table)
+        .values((
+            stats::template_row.eq(template_row),
+            stats::day.eq(day),
+            stats::origin.eq("meta"),
+            stats::sent.eq(c.sent),
+            stats::delivered.eq(c.delivered),
+            stats::read.eq(c.read),
+            stats::clicked.eq(c.clicked),
+            stats::failed.eq(c.failed),
+            stats::cost.eq(cost),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// Records an inbound message time for the 24-hour window (keeps the latest).
+pub fn touch_contact(
+    conn: &mut SqliteConnection,
+    pnid: &str,
+    wa_id: &str,
+    at: i64,
+) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Text};
+    diesel::sql_query(
+        "INSERT INTO contacts (phone_number_id, wa_id, last_inbound_at) VALUES (?, ?, ?) \
+         ON CONFLICT (phone_number_id, wa_id) \
+         DO UPDATE SET last_inbound_at = max(last_inbound_at, excluded.last_inbound_at)",
+    )
+    .bind::<Text, _>(pnid)
+    .bind::<Text, _>(wa_id)
+    .bind::<BigInt, _>(at)
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// The last inbound message time from `wa_id` to `pnid`.
+pub fn last_inbound(
+    conn: &mut SqliteConnection,
+    pnid: &str,
+    wa_id: &str,
+) -> QueryResult<Option<i64>> {
+    contacts::table
+        .filter(contacts::phone_number_id.eq(pnid))
+        .filter(contacts::wa_id.eq(wa_id))
+        .select(contacts::last_inbound_at)
+        .first(conn)
+        .optional()
+}
+
+/// Records a delivery key; `false` if it was already recorded (a retry or duplicate).
+pub fn first_receipt(conn: &mut SqliteConnection, key: &str, now: i64) -> QueryResult<bool> {
+    let n = diesel::insert_into(webhook_receipts::table)
+        .values((
+            webhook_receipts::key.eq(key),
+            webhook_receipts::received_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    Ok(n == 1)
+}

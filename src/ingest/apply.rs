@@ -1,0 +1,563 @@
+//! Applies ingested events inside one transaction: template changes become events (the same
+//! rules as sync), message statuses move forward and update the daily roll-up by exactly what
+//! changed, inbound messages open the 24-hour window.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::{
+    day_of, normalize_language, Delivery, IngestEvent, MessageStatus, TemplateChange,
+    TemplateChangeKind, TemplateHint,
+};
+use crate::config::Config;
+use crate::db::models::accounts;
+use crate::db::models::templates::{self as tpl, NewEvent, TemplateRow, TemplateState};
+use crate::db::models::usage::{self, Counts, NewMessage, Progress};
+use crate::db::schema::templates;
+
+/// Maps phone numbers and WABAs to configured accounts.
+#[derive(Debug, Default, Clone)]
+pub struct Resolver {
+    by_phone: HashMap<String, (String, &'static str)>,
+    by_waba: HashMap<String, (String, &'static str)>,
+}
+
+impl Resolver {
+    /// From the configured accounts' `phone_number_ids` and `waba_id`s.
+    pub fn from_config(config: &Config) -> Self {
+        let mut r = Resolver::default();
+        for a in &config.accounts {
+            for p in &a.phone_number_ids {
+                r.by_phone
+                    .insert(p.clone(), (a.name.clone(), a.source.as_str()));
+            }
+            if let Some(w) = &a.waba_id {
+                r.by_waba
+                    .insert(w.clone(), (a.name.clone(), a.source.as_str()));
+            }
+        }
+        r
+    }
+}
+
+/// What a batch did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub template_events: u32,
+    pub statuses: u32,
+    pub inbound: u32,
+    /// Events whose account or template could not be found (logged).
+    pub unmatched: u32,
+    /// The whole delivery was a duplicate (same idempotency key).
+    pub duplicate: bool,
+}
+
+impl Outcome {
+    /// Adds `o` to this.
+    pub fn add(&mut self, o: Outcome) {
+        self.template_events += o.template_events;
+        self.statuses += o.statuses;
+        self.inbound += o.inbound;
+        self.unmatched += o.unmatched;
+    }
+}
+
+/// Per-batch look-up caches: a batch of 500 statuses from one number resolves its account once.
+#[derive(Default)]
+struct Cache {
+    accounts: HashMap<(String, String), Option<i32>>,
+    templates: HashMap<(i32, TemplateHint), Option<i32>>,
+}
+
+/// Applies one delivery's events; with `key`, a delivery already applied changes nothing.
+pub fn apply(
+    conn: &mut SqliteConnection,
+    resolver: &Resolver,
+    events: &[IngestEvent],
+    key: Option<&str>,
+    now: i64,
+) -> QueryResult<Outcome> {
+    let mut out = Outcome::default();
+    if let Some(k) = key {
+        if !usage::first_receipt(conn, k, now)? {
+            out.duplicate = true;
+            return Ok(out);
+        }
+    }
+    let mut cache = Cache::default();
+    let mut recorded = Vec::new();
+    for ev in events {
+        match ev {
+            IngestEvent::Template(t) => {
+                match account_for(conn, &mut cache, resolver, None, Some(&t.waba_id), now)? {
+                    Some(account) => {
+                        if let Some(e) = template_change(conn, account, t, now)? {
+                            recorded.push(e);
+                            out.template_events += 1;
+                        }
+                    }
+                    None => {
+                        tracing::warn!(waba = %t.waba_id, "template webhook for a WABA no account covers; ignored");
+                        out.unmatched += 1;
+                    }
+                }
+            }
+            IngestEvent::Status(s) => {
+                if !status(conn, &mut cache, resolver, s, now)? {
+                    out.unmatched += 1;
+                }
+                out.statuses += 1;
+            }
+            IngestEvent::Inbound {
+                phone_number_id,
+                from,
+                at,
+                replied_to,
+                is_button,
+            } => {
+                usage::touch_contact(conn, phone_number_id, from, *at)?;
+                if let (Some(wamid), true) = (replied_to, is_button) {
+                    click(conn, wamid, *at)?;
+                }
+                out.inbound += 1;
+            }
+        }
+    }
+    tpl::insert_events(conn, &recorded)?;
+    Ok(out)
+}
+
+fn account_for(
+    conn: &mut SqliteConnection,
+    cache: &mut Cache,
+    resolver: &Resolver,
+    pnid: Option<&str>,
+    waba: Option<&str>,
+    now: i64,
+) -> QueryResult<Option<i32>> {
+    let key = (
+        pnid.unwrap_or("").to_string(),
+        waba.unwrap_or("").to_string(),
+    );
+    if let Some(hit) = cache.accounts.get(&key) {
+        return Ok(*hit);
+    }
+    let configured = pnid
+        .and_then(|p| resolver.by_phone.get(p))
+        .or_else(|| waba.and_then(|w| resolver.by_waba.get(w)));
+    let found = match configured {
+        Some((name, source)) => Some(accounts::ensure(conn, name, source, now)?),
+        // Kapso accounts discover their WABAs: a template seen by sync names its account.
+        None => match waba {
+            Some(w) => templates::table
+                .filter(templates::waba_id.eq(w))
+                .select(templates::account_id)
+                .first(conn)
+                .optional()?,
+            None => None,
+        },
+    };
+    cache.accounts.insert(key, found);
+    Ok(found)
+}
+
+fn find_template(
+    conn: &mut SqliteConnection,
+    account: i32,
+    id: &str,
+    name: &str,
+    language: &str,
+) -> QueryResult<Option<TemplateRow>> {
+    let by_id = templates::table
+        .filter(templates::account_id.eq(account))
+        .filter(templates::template_id.eq(id))
+        .select(TemplateRow::as_select())
+        .first(conn)
+        .optional()?;
+    if by_id.is_some() || name.is_empty() {
+        return Ok(by_id);
+    }
+    templates::table
+        .filter(templates::account_id.eq(account))
+        .filter(templates::name.eq(name))
+        .filter(templates::language.eq(language))
+        .filter(templates::deleted_at.is_null())
+        .select(TemplateRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+fn event(
+    row: i32,
+    field: &str,
+    old: Option<String>,
+    new: &str,
+    reason: Option<String>,
+    detail: Option<String>,
+    at: i64,
+) -> NewEvent {
+    NewEvent {
+        template_id: row,
+        at,
+        field: field.into(),
+        old_value: old,
+        new_value: new.into(),
+        reason,
+        detail,
+        source: "webhook".into(),
+    }
+}
+
+/// Applies one template change; the event to record, if anything changed.
+fn template_change(
+    conn: &mut SqliteConnection,
+    account: i32,
+    t: &TemplateChange,
+    now: i64,
+) -> QueryResult<Option<NewEvent>> {
+    let language = normalize_language(&t.language);
+    let row = find_template(conn, account, &t.template_id, &t.name, &language)?;
+    let at = if t.at > 0 { t.at.min(now) } else { now };
+    match (&t.kind, row) {
+        (
+            TemplateChangeKind::Status {
+                status,
+                category,
+                reason,
+                detail,
+            },
+            None,
+        ) => {
+            // Not synced yet: start its row from what the webhook says; sync fills in the rest.
+            let state = TemplateState {
+                waba_id: t.waba_id.clone(),
+                template_id: t.template_id.clone(),
+                name: t.name.clone(),
+                language,
+                category: category
+                    .clone()
+                    .unwrap_or_else(|| "UNKNOWN".into())
+                    .to_ascii_uppercase(),
+                previous_category: None,
+                correct_category: None,
+                sub_category: None,
+                status: status.clone(),
+                quality: None,
+                rejected_reason: reason.clone().filter(|_| status == "REJECTED"),
+                parameter_format: None,
+                components: "[]".into(),
+            };
+            let id = tpl::insert(conn, account, &state, now)?;
+            let detail = detail.as_ref().map(|d| d.to_string());
+            Ok(Some(event(
+                id,
+                "status",
+                None,
+                status,
+                reason.clone(),
+                detail,
+                at,
+            )))
+        }
+        (
+            TemplateChangeKind::Status {
+                status,
+                reason,
+                detail,
+                ..
+            },
+            Some(row),
+        ) => {
+            let deleted = row.deleted_at.is_some();
+            if row.status == *status && !deleted {
+                return Ok(None);
+            }
+            let old = if deleted {
+                "DELETED".to_string()
+            } else {
+                row.status.clone()
+            };
+            let rejected = reason.clone().filter(|_| status == "REJECTED");
+            diesel::update(templates::table.find(row.id))
+                .set((
+                    templates::status.eq(status),
+                    templates::rejected_reason.eq(rejected),
+                    templates::last_changed_at.eq(now),
+                    templates::deleted_at.eq(None::<i64>),
+                ))
+                .execute(conn)?;
+            let detail = detail.as_ref().map(|d| d.to_string());
+            Ok(Some(event(
+                row.id,
+                "status",
+                Some(old),
+                status,
+                reason.clone(),
+                detail,
+                at,
+            )))
+        }
+        (TemplateChangeKind::Quality { new }, Some(row)) => {
+            if row.quality.as_deref() == Some(new.as_str()) {
+                return Ok(None);
+            }
+            diesel::update(templates::table.find(row.id))
+                .set((
+                    templates::quality.eq(new),
+                    templates::last_changed_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(Some(event(
+                row.id,
+                "quality",
+                row.quality,
+                new,
+                None,
+                None,
+                at,
+            )))
+        }
+        (
+            TemplateChangeKind::Category {
+                new,
+                correct: Some(correct),
+                effective_at: Some(when),
+            },
+            Some(row),
+        ) => {
+            if row.correct_category.as_deref() == Some(correct.as_str()) || row.category == *correct
+            {
+                return Ok(None);
+            }
+            diesel::update(templates::table.find(row.id))
+                .set((
+                    templates::correct_category.eq(correct),
+                    templates::last_changed_at.eq(now),
+                ))
+                .execute(conn)?;
+            let detail = serde_json::json!({"announced": true, "effective_at": when}).to_string();
+            let reason = Some(format!(
+                "announced; takes effect {}",
+                crate::clock::human(*when)
+            ));
+            Ok(Some(event(
+                row.id,
+                "category",
+                Some(row.category),
+                new,
+                reason,
+                Some(detail),
+                at,
+            )))
+        }
+        (TemplateChangeKind::Category { new, .. }, Some(row)) => {
+            if row.category == *new {
+                return Ok(None);
+            }
+            diesel::update(templates::table.find(row.id))
+                .set((
+                    templates::previous_category.eq(&row.category),
+                    templates::category.eq(new),
+                    templates::correct_category.eq(None::<String>),
+                    templates::last_changed_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(Some(event(
+                row.id,
+                "category",
+                Some(row.category),
+                new,
+                None,
+                None,
+                at,
+            )))
+        }
+        (_, None) => {
+            tracing::info!(template = %t.template_id, "quality or category update for a template not synced yet; the next sync records it");
+            Ok(None)
+        }
+    }
+}
+
+/// The progress after a status: the status's time where it was unset, plus what it implies
+/// (read implies delivered implies sent). Nothing moves after a failure, and nothing moves back.
+pub fn advance(old: &Progress, status: Delivery, at: i64) -> Progress {
+    let mut p = old.clone();
+    if p.failed_at.is_some() {
+        return p;
+    }
+    let set = |slot: &mut Option<i64>| {
+        if slot.is_none() {
+            *slot = Some(at);
+        }
+    };
+    match status {
+        Delivery::Sent => set(&mut p.sent_at),
+        Delivery::Delivered => {
+            set(&mut p.delivered_at);
+            set(&mut p.sent_at);
+        }
+        Delivery::Read => {
+            set(&mut p.read_at);
+            set(&mut p.delivered_at);
+            set(&mut p.sent_at);
+        }
+        Delivery::Failed => set(&mut p.failed_at),
+    }
+    p
+}
+
+fn resolve_template(
+    conn: &mut SqliteConnection,
+    cache: &mut Cache,
+    account: Option<i32>,
+    hint: &TemplateHint,
+) -> QueryResult<Option<i32>> {
+    let Some(account) = account else {
+        return Ok(None);
+    };
+    if *hint == TemplateHint::Unknown {
+        return Ok(None);
+    }
+    let key = (account, hint.clone());
+    if let Some(hit) = cache.templates.get(&key) {
+        return Ok(*hit);
+    }
+    let found = match hint {
+        TemplateHint::Id(id) => find_template(conn, account, id, "", "")?,
+        TemplateHint::NameLanguage(name, lang) => {
+            find_template(conn, account, "", name, &normalize_language(lang))?
+        }
+        TemplateHint::Unknown => None,
+    }
+    .map(|r| r.id);
+    cache.templates.insert(key, found);
+    Ok(found)
+}
+
+/// Applies a status; `false` when the message's template is unknown (it is stored all the same).
+fn status(
+    conn: &mut SqliteConnection,
+    cache: &mut Cache,
+    resolver: &Resolver,
+    s: &MessageStatus,
+    now: i64,
+) -> QueryResult<bool> {
+    let existing = usage::by_wamid(conn, &s.wamid)?;
+    let error_code = s.error_code.and_then(|c| i32::try_from(c).ok());
+    match existing {
+        None => {
+            let account = account_for(
+                conn,
+                cache,
+                resolver,
+                Some(&s.phone_number_id),
+                s.waba_id.as_deref(),
+                now,
+            )?;
+            let template = resolve_template(conn, cache, account, &s.template)?;
+            let mut p = advance(&Progress::default(), s.status, s.at);
+            if s.status == Delivery::Failed {
+                p.error_code = error_code;
+                p.error_title = s.error_title.clone();
+            }
+            let day = day_of(s.at);
+            usage::insert(
+                conn,
+                &NewMessage {
+                    wamid: s.wamid.clone(),
+                    account_id: account,
+                    phone_number_id: s.phone_number_id.clone(),
+                    template_row: template,
+                    recipient: s.recipient.clone(),
+                    category: s.category.clone(),
+                    day: day.clone(),
+                    sent_at: p.sent_at,
+                    delivered_at: p.delivered_at,
+                    read_at: p.read_at,
+                    failed_at: p.failed_at,
+                    clicked_at: None,
+                    error_code: p.error_code,
+                    error_title: p.error_title.clone(),
+                    origin: s.origin.into(),
+                    created_at: now,
+                },
+            )?;
+            if let Some(t) = template {
+                usage::add_observed(conn, t, &day, Counts::between(&Progress::default(), &p))?;
+            }
+            Ok(template.is_some())
+        }
+        Some(m) => {
+            let old = m.progress();
+            let mut new = advance(&old, s.status, s.at);
+            if s.status == Delivery::Failed && old.failed_at.is_none() {
+                new.error_code = error_code;
+                new.error_title = s.error_title.clone();
+            }
+            if new.category.is_none() {
+                new.category = s.category.clone();
+            }
+            // A later payload may name the template the first one did not: count everything
+            // the message had reached so far for it, once.
+            let mut counted_from = old.clone();
+            if new.template_row.is_none() {
+                let template = resolve_template(conn, cache, m.account_id, &s.template)?;
+                if template.is_some() {
+                    new.template_row = template;
+                    counted_from = Progress::default();
+                }
+            }
+            if new == old {
+                return Ok(m.template_row.is_some());
+            }
+            usage::update(conn, m.id, &new)?;
+            if let Some(t) = new.template_row {
+                let delta = Counts::between(&counted_from, &new);
+                if !delta.is_zero() {
+                    usage::add_observed(conn, t, &m.day, delta)?;
+                }
+            }
+            Ok(new.template_row.is_some())
+        }
+    }
+}
+
+/// A button reply to one of our messages: a click, counted once per message.
+fn click(conn: &mut SqliteConnection, wamid: &str, at: i64) -> QueryResult<()> {
+    let Some(m) = usage::by_wamid(conn, wamid)? else {
+        return Ok(());
+    };
+    if m.clicked_at.is_some() {
+        return Ok(());
+    }
+    let old = m.progress();
+    let new = Progress {
+        clicked_at: Some(at),
+        ..old.clone()
+    };
+    usage::update(conn, m.id, &new)?;
+    if let Some(t) = m.template_row {
+        usage::add_observed(conn, t, &m.day, Counts::between(&old, &new))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_implies_delivered_and_sent_and_nothing_moves_back() {
+        let p = advance(&Progress::default(), Delivery::Read, 30);
+        assert_eq!(
+            (p.sent_at, p.delivered_at, p.read_at),
+            (Some(30), Some(30), Some(30))
+        );
+        let q = advance(&p, Delivery::Delivered, 20);
+        assert_eq!(q, p, "a late delivered changes nothing");
+        let f = advance(&Progress::default(), Delivery::Failed, 5);
+        assert_eq!(advance(&f, Delivery::Read, 9), f, "failed is terminal");
+    }
+}

@@ -1,0 +1,143 @@
+//! Webhooks in: Meta's and Kapso's payloads become [`IngestEvent`]s, which one writer applies
+//! in group-committed transactions ([`writer`]). Template events follow the same rules as sync
+//! (one event per real change); message statuses only move forward and roll up into
+//! `template_daily_stats` as they do.
+
+pub mod apply;
+pub mod kapso;
+pub mod meta;
+pub mod signature;
+pub mod writer;
+
+use chrono::{TimeZone, Utc};
+
+/// How far a message got. Failed is terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+impl Delivery {
+    /// Parses Meta's and Kapso's lower-case status names; `None` for others (e.g. `played`,
+    /// `pending`), which are acknowledged and ignored.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "sent" => Some(Delivery::Sent),
+            "delivered" => Some(Delivery::Delivered),
+            "read" => Some(Delivery::Read),
+            "failed" => Some(Delivery::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// Which template a message was sent with, as far as the payload says.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TemplateHint {
+    /// Nothing in the payload names it (Meta status webhooks, unless the sender set
+    /// `biz_opaque_callback_data`).
+    Unknown,
+    /// Meta's template id.
+    Id(String),
+    /// Name and language code.
+    NameLanguage(String, String),
+}
+
+/// A delivery status of one outbound message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageStatus {
+    pub wamid: String,
+    pub phone_number_id: String,
+    pub waba_id: Option<String>,
+    pub recipient: String,
+    pub status: Delivery,
+    pub at: i64,
+    pub error_code: Option<i64>,
+    pub error_title: Option<String>,
+    /// Pricing category (marketing, utility, ...).
+    pub category: Option<String>,
+    pub template: TemplateHint,
+    /// `webhook` or `history`.
+    pub origin: &'static str,
+}
+
+/// A template change reported by a webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateChange {
+    pub waba_id: String,
+    pub template_id: String,
+    pub name: String,
+    pub language: String,
+    pub at: i64,
+    pub kind: TemplateChangeKind,
+}
+
+/// What changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TemplateChangeKind {
+    /// `message_template_status_update`: the event value becomes the status.
+    Status {
+        status: String,
+        category: Option<String>,
+        reason: Option<String>,
+        detail: Option<serde_json::Value>,
+    },
+    /// `message_template_quality_update`.
+    Quality { new: String },
+    /// `template_category_update`: done (`effective_at` is `None`) or announced.
+    Category {
+        new: String,
+        correct: Option<String>,
+        effective_at: Option<i64>,
+    },
+}
+
+/// One thing a webhook told us.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngestEvent {
+    Template(TemplateChange),
+    Status(MessageStatus),
+    /// A customer wrote to a phone number: opens the 24-hour window; a button reply to one of
+    /// our messages counts as a click on it.
+    Inbound {
+        phone_number_id: String,
+        from: String,
+        at: i64,
+        replied_to: Option<String>,
+        is_button: bool,
+    },
+}
+
+/// The UTC day of a unix time, as `YYYY-MM-DD`.
+pub fn day_of(ts: i64) -> String {
+    Utc.timestamp_opt(ts, 0)
+        .single()
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "1970-01-01".into())
+}
+
+/// Meta's webhooks write languages as `en-US`; its REST API as `en_US`.
+pub fn normalize_language(lang: &str) -> String {
+    lang.replace('-', "_")
+}
+
+/// The convention by which a sender names the template in `biz_opaque_callback_data`, so that
+/// Meta's status webhooks (which do not name it) can be attributed: `templar:<template id>`.
+pub const OPAQUE_PREFIX: &str = "templar:";
+
+/// Parses a numeric value Meta sends as a string or a number.
+pub(crate) fn int_of(v: &serde_json::Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_str()?.trim().parse().ok())
+}
+
+/// Parses an id Meta sends as a string or a number.
+pub(crate) fn id_of(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}

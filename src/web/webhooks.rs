@@ -1,0 +1,202 @@
+//! Webhook receivers. Signatures are checked on the raw bytes before anything is parsed; a
+//! request gets 200 only after its events are committed. Malformed JSON is 400 and a bad or
+//! missing signature 401, both storing nothing; a valid payload with unknown fields or events is
+//! acknowledged and ignored, so upstream does not retry it forever.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::clock;
+use crate::ingest::writer::Delivery;
+use crate::ingest::{kapso, meta, signature};
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `GET /webhooks/meta`: Meta's subscription handshake.
+pub async fn meta_verify(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(cfg) = &state.config.webhooks.meta else {
+        return (
+            StatusCode::NOT_FOUND,
+            "Meta webhooks are not configured ([webhooks.meta])",
+        )
+            .into_response();
+    };
+    let token_ok = q.get("hub.verify_token").is_some_and(|t| {
+        // Compare through HMAC so the comparison is constant-time.
+        let expected = signature::sign(b"verify", cfg.verify_token.expose().as_bytes());
+        signature::verify(b"verify", t.as_bytes(), &expected)
+    });
+    match (
+        q.get("hub.mode").map(String::as_str),
+        q.get("hub.challenge"),
+    ) {
+        (Some("subscribe"), Some(challenge)) if token_ok => challenge.clone().into_response(),
+        _ => {
+            tracing::warn!("Meta webhook verification refused: wrong mode or verify token");
+            (StatusCode::FORBIDDEN, "verification failed").into_response()
+        }
+    }
+}
+
+/// `POST /webhooks/meta`.
+pub async fn meta_receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(cfg) = &state.config.webhooks.meta else {
+        return (
+            StatusCode::NOT_FOUND,
+            "Meta webhooks are not configured ([webhooks.meta])",
+        )
+            .into_response();
+    };
+    let signed = header(&headers, "x-hub-signature-256")
+        .and_then(|s| s.strip_prefix("sha256="))
+        .is_some_and(|sig| signature::verify(cfg.app_secret.expose().as_bytes(), &body, sig));
+    if !signed {
+        return reject(
+            &state,
+            "meta",
+            StatusCode::UNAUTHORIZED,
+            "missing or invalid X-Hub-Signature-256",
+        );
+    }
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return reject(
+            &state,
+            "meta",
+            StatusCode::BAD_REQUEST,
+            "body is not valid JSON",
+        );
+    };
+    let now = clock::now().timestamp();
+    let parsed = meta::parse(&json, now);
+    commit(&state, "meta", parsed, None, now).await
+}
+
+/// `POST /webhooks/kapso`.
+pub async fn kapso_receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(cfg) = &state.config.webhooks.kapso else {
+        return (
+            StatusCode::NOT_FOUND,
+            "Kapso webhooks are not configured ([webhooks.kapso])",
+        )
+            .into_response();
+    };
+    let signed = header(&headers, "x-webhook-signature")
+        .is_some_and(|sig| signature::verify(cfg.secret.expose().as_bytes(), &body, sig));
+    if !signed {
+        return reject(
+            &state,
+            "kapso",
+            StatusCode::UNAUTHORIZED,
+            "missing or invalid X-Webhook-Signature",
+        );
+    }
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return reject(
+            &state,
+            "kapso",
+            StatusCode::BAD_REQUEST,
+            "body is not valid JSON",
+        );
+    };
+    let now = clock::now().timestamp();
+    let event = header(&headers, "x-webhook-event").unwrap_or("");
+    let parsed = kapso::parse(event, &json, now);
+    let key = header(&headers, "x-idempotency-key")
+        .filter(|k| !k.is_empty())
+        .map(|k| format!("kapso:{k}"));
+    commit(&state, "kapso", parsed, key, now).await
+}
+
+fn reject(state: &AppState, source: &str, status: StatusCode, why: &'static str) -> Response {
+    let outcome = if status == StatusCode::UNAUTHORIZED {
+        "bad_signature"
+    } else {
+        "malformed"
+    };
+    state.metrics.inc(
+        "templar_webhook_requests_total",
+        &[("source", source), ("outcome", outcome)],
+    );
+    tracing::warn!(source, "webhook rejected: {why}");
+    (status, why).into_response()
+}
+
+async fn commit(
+    state: &AppState,
+    source: &str,
+    parsed: meta::Parsed,
+    key: Option<String>,
+    now: i64,
+) -> Response {
+    for what in &parsed.ignored {
+        tracing::info!(source, "webhook: ignored {what}");
+    }
+    if parsed.events.is_empty() {
+        state.metrics.inc(
+            "templar_webhook_requests_total",
+            &[("source", source), ("outcome", "ignored")],
+        );
+        return (StatusCode::OK, "ok").into_response();
+    }
+    match state
+        .writer
+        .submit(Delivery {
+            events: parsed.events,
+            key,
+            now,
+        })
+        .await
+    {
+        Ok(o) => {
+            let outcome = if o.duplicate { "duplicate" } else { "accepted" };
+            let m = &state.metrics;
+            m.inc(
+                "templar_webhook_requests_total",
+                &[("source", source), ("outcome", outcome)],
+            );
+            m.add(
+                "templar_webhook_events_total",
+                &[("source", source), ("kind", "template")],
+                o.template_events.into(),
+            );
+            m.add(
+                "templar_webhook_events_total",
+                &[("source", source), ("kind", "status")],
+                o.statuses.into(),
+            );
+            m.add(
+                "templar_webhook_events_total",
+                &[("source", source), ("kind", "inbound")],
+                o.inbound.into(),
+            );
+            (StatusCode::OK, "ok").into_response()
+        }
+        Err(e) => {
+            state.metrics.inc(
+                "templar_webhook_requests_total",
+                &[("source", source), ("outcome", "error")],
+            );
+            tracing::error!(source, "webhook not stored: {e}");
+            // Not acknowledged: upstream retries, and nothing is lost.
+            (StatusCode::INTERNAL_SERVER_ERROR, "not stored; retry").into_response()
+        }
+    }
+}
