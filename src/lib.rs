@@ -14,5 +14,6 @@ pub mod scheduler;
 pub mod sim;
 pub mod sources;
 pub mod sync;
+pub mod usage;
 pub mod views;
 pub mod web;

@@ -1,5 +1,6 @@
 //! The cron loop inside `templar serve`: a full reconciliation on `sync.schedule` and a cheap
-//! check of templates under review on `sync.pending_schedule`. A failed run is logged and the
+//! check of templates under review on `sync.pending_schedule`, and the usage pull on
+//! `sync.usage_schedule`. A failed run is logged and the
 //! loop keeps going; a run that would overlap another is skipped.
 
 use tokio::sync::watch;
@@ -16,13 +17,28 @@ pub async fn run(ctx: SyncContext, shutdown: watch::Receiver<bool>) {
         SyncMode::Full,
         shutdown.clone(),
     ));
+    let shutdown_usage = shutdown.clone();
     let pending = tokio::spawn(sync_loop(
         ctx.clone(),
         ctx.config.sync.pending_schedule.clone(),
         SyncMode::Pending,
         shutdown,
     ));
-    let _ = tokio::join!(full, pending);
+    let usage = tokio::spawn(usage_loop(ctx.clone(), shutdown_usage));
+    let _ = tokio::join!(full, pending, usage);
+}
+
+async fn usage_loop(ctx: SyncContext, shutdown: watch::Receiver<bool>) {
+    let schedule = ctx.config.sync.usage_schedule.clone();
+    tracing::info!(schedule = %schedule.expr, "usage pull scheduled");
+    every(schedule, shutdown, || async {
+        for r in crate::usage::run(&ctx, None, clock::now()).await {
+            if let Some(e) = r.error {
+                tracing::warn!(account = %r.account, "usage pull failed: {e}");
+            }
+        }
+    })
+    .await;
 }
 
 /// Sleeps until each firing of `schedule` and runs `job`, until `shutdown`.

@@ -587,7 +587,9 @@ pub fn field_changes(old: &TemplateRow, new: &TemplateState) -> Vec<FieldChange>
         });
     }
     if let Some(q) = &new.quality {
-        if old.quality.as_ref() != Some(q) {
+        // No rating and UNKNOWN mean the same: a new template has no rating yet.
+        let unrated = old.quality.is_none() && q == "UNKNOWN";
+        if old.quality.as_ref() != Some(q) && !unrated {
             out.push(FieldChange {
                 field: "quality",
                 old: old.quality.clone(),

@@ -12,4 +12,6 @@ mod integration {
     mod cli;
     mod migrations;
     mod sync;
+    mod usage;
+    mod webhooks;
 }

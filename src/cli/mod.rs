@@ -2,7 +2,7 @@
 
 mod demo;
 mod migrate;
-mod serve;
+pub mod serve;
 mod simulate;
 mod sync;
 mod templates;

@@ -31,9 +31,13 @@ pub struct SimulateArgs {
     /// truncated body.
     #[arg(long, default_value_t = 0.0, value_name = "F")]
     pub fault_rate: f64,
-    /// Where to POST signed webhooks as templates change.
+    /// templar's base URL: signed webhooks (template changes, message statuses) are POSTed to
+    /// URL/webhooks/meta and URL/webhooks/kapso as simulated time passes.
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
+    /// Most messages each WABA sends per simulated hour.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub messages_per_hour: u32,
     /// Write a complete templar config pointing at this simulator to FILE.
     #[arg(long, value_name = "FILE")]
     pub write_config: Option<PathBuf>,
@@ -64,6 +68,7 @@ impl SimulateArgs {
             latency: Duration::from_millis(self.latency_ms),
             fault_rate: self.fault_rate,
             webhook_url: self.webhook_url.clone(),
+            messages_per_hour: self.messages_per_hour,
         })
     }
 }

@@ -19,6 +19,10 @@ pub struct SyncArgs {
     /// Only check templates still under review (what `sync.pending_schedule` runs).
     #[arg(long)]
     pub pending: bool,
+    /// Pull usage instead: Meta's template analytics and Kapso's message history (what
+    /// `sync.usage_schedule` runs).
+    #[arg(long, conflicts_with_all = ["pending", "dry_run"])]
+    pub usage: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -31,6 +35,9 @@ pub async fn run(config: Config, args: SyncArgs) -> anyhow::Result<ExitCode> {
         config: Arc::new(config),
         client: crate::sources::http_client(),
     };
+    if args.usage {
+        return usage(&ctx, &args).await;
+    }
     let opts = SyncOptions {
         mode: if args.pending {
             SyncMode::Pending
@@ -121,4 +128,40 @@ pub fn render(report: &SyncReport) -> String {
         ));
     }
     out
+}
+
+async fn usage(ctx: &SyncContext, args: &SyncArgs) -> anyhow::Result<ExitCode> {
+    if let Some(a) = &args.account {
+        ctx.config.account(a)?;
+    }
+    let reports = crate::usage::run(ctx, args.account.as_deref(), clock::now()).await;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        let width = reports
+            .iter()
+            .map(|r| r.account.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        for r in &reports {
+            let what = match &r.analytics {
+                Some(state) => format!(
+                    "analytics {state}, {} template-days updated",
+                    r.days_updated
+                ),
+                None => format!("{} messages from history", r.messages),
+            };
+            match &r.error {
+                None => println!("{:width$}  {:5}  ok      {what}", r.account, r.source),
+                Some(e) => println!("{:width$}  {:5}  FAILED  {what}: {e}", r.account, r.source),
+            }
+        }
+    }
+    let failed = reports.iter().any(|r| r.error.is_some());
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

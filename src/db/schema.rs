@@ -138,6 +138,7 @@ diesel::joinable!(template_events -> templates (template_id));
 diesel::joinable!(sync_runs -> accounts (account_id));
 
 diesel::joinable!(messages -> templates (template_row));
+diesel::joinable!(messages -> accounts (account_id));
 diesel::joinable!(template_daily_stats -> templates (template_row));
 
 diesel::allow_tables_to_appear_in_same_query!(

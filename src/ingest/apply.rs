@@ -24,6 +24,13 @@ pub struct Resolver {
 }
 
 impl Resolver {
+    /// Adds a phone number of an account (one discovered rather than configured).
+    pub fn with_phone(mut self, pnid: &str, account: &str, source: &'static str) -> Self {
+        self.by_phone
+            .insert(pnid.to_string(), (account.to_string(), source));
+        self
+    }
+
     /// From the configured accounts' `phone_number_ids` and `waba_id`s.
     pub fn from_config(config: &Config) -> Self {
         let mut r = Resolver::default();
@@ -118,7 +125,9 @@ pub fn apply(
             } => {
                 usage::touch_contact(conn, phone_number_id, from, *at)?;
                 if let (Some(wamid), true) = (replied_to, is_button) {
-                    click(conn, wamid, *at)?;
+                    let account =
+                        account_for(conn, &mut cache, resolver, Some(phone_number_id), None, now)?;
+                    click(conn, account, phone_number_id, from, wamid, *at, now)?;
                 }
                 out.inbound += 1;
             }
@@ -381,12 +390,11 @@ fn template_change(
 }
 
 /// The progress after a status: the status's time where it was unset, plus what it implies
-/// (read implies delivered implies sent). Nothing moves after a failure, and nothing moves back.
+/// (read implies delivered implies sent). Nothing moves back. Each status is a fact recorded
+/// once, whatever order the facts arrive in, so the counts do not depend on delivery order; a
+/// failure is terminal in what the message shows, not in which facts are kept.
 pub fn advance(old: &Progress, status: Delivery, at: i64) -> Progress {
     let mut p = old.clone();
-    if p.failed_at.is_some() {
-        return p;
-    }
     let set = |slot: &mut Option<i64>| {
         if slot.is_none() {
             *slot = Some(at);
@@ -512,11 +520,27 @@ fn status(
             if new == old {
                 return Ok(m.template_row.is_some());
             }
+            // A stub left by an early click takes its day from its first status.
+            let stub = old.sent_at.is_none()
+                && old.delivered_at.is_none()
+                && old.read_at.is_none()
+                && old.failed_at.is_none();
+            let day = if stub && old.template_row.is_none() {
+                day_of(s.at)
+            } else {
+                m.day.clone()
+            };
+            if day != m.day {
+                use crate::db::schema::messages;
+                diesel::update(messages::table.find(m.id))
+                    .set(messages::day.eq(&day))
+                    .execute(conn)?;
+            }
             usage::update(conn, m.id, &new)?;
             if let Some(t) = new.template_row {
                 let delta = Counts::between(&counted_from, &new);
                 if !delta.is_zero() {
-                    usage::add_observed(conn, t, &m.day, delta)?;
+                    usage::add_observed(conn, t, &day, delta)?;
                 }
             }
             Ok(new.template_row.is_some())
@@ -524,10 +548,39 @@ fn status(
     }
 }
 
-/// A button reply to one of our messages: a click, counted once per message.
-fn click(conn: &mut SqliteConnection, wamid: &str, at: i64) -> QueryResult<()> {
+/// A button reply to one of our messages: a click, counted once per message. A reply that
+/// overtakes its message's first status leaves a stub the status completes.
+fn click(
+    conn: &mut SqliteConnection,
+    account: Option<i32>,
+    pnid: &str,
+    from: &str,
+    wamid: &str,
+    at: i64,
+    now: i64,
+) -> QueryResult<()> {
     let Some(m) = usage::by_wamid(conn, wamid)? else {
-        return Ok(());
+        return usage::insert(
+            conn,
+            &NewMessage {
+                wamid: wamid.to_string(),
+                account_id: account,
+                phone_number_id: pnid.to_string(),
+                template_row: None,
+                recipient: from.to_string(),
+                category: None,
+                day: day_of(at),
+                sent_at: None,
+                delivered_at: None,
+                read_at: None,
+                failed_at: None,
+                clicked_at: Some(at),
+                error_code: None,
+                error_title: None,
+                origin: "webhook".into(),
+                created_at: now,
+            },
+        );
     };
     if m.clicked_at.is_some() {
         return Ok(());
@@ -558,6 +611,63 @@ mod tests {
         let q = advance(&p, Delivery::Delivered, 20);
         assert_eq!(q, p, "a late delivered changes nothing");
         let f = advance(&Progress::default(), Delivery::Failed, 5);
-        assert_eq!(advance(&f, Delivery::Read, 9), f, "failed is terminal");
+        let g = advance(&f, Delivery::Sent, 1);
+        assert_eq!(
+            (g.sent_at, g.failed_at),
+            (Some(1), Some(5)),
+            "a late sent is still a fact"
+        );
+        let h = advance(
+            &advance(&Progress::default(), Delivery::Sent, 1),
+            Delivery::Failed,
+            5,
+        );
+        assert_eq!(g, h, "order does not matter");
+    }
+}
+
+#[cfg(test)]
+mod db_tests {
+    use super::*;
+    use crate::db::Db;
+    use crate::ingest::{IngestEvent, MessageStatus, TemplateHint};
+
+    fn status(wamid: &str, d: Delivery, at: i64) -> IngestEvent {
+        IngestEvent::Status(MessageStatus {
+            wamid: wamid.into(),
+            phone_number_id: "p".into(),
+            waba_id: None,
+            recipient: "r".into(),
+            status: d,
+            at,
+            error_code: None,
+            error_title: None,
+            category: None,
+            template: TemplateHint::Unknown,
+            origin: "webhook",
+        })
+    }
+
+    #[test]
+    fn a_click_that_overtakes_its_message_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let r = Resolver::default();
+        let click = IngestEvent::Inbound {
+            phone_number_id: "p".into(),
+            from: "r".into(),
+            at: 100,
+            replied_to: Some("w1".into()),
+            is_button: true,
+        };
+        db.write_blocking(|c| apply(c, &r, &[click], None, 1))
+            .unwrap();
+        db.write_blocking(|c| apply(c, &r, &[status("w1", Delivery::Read, 90)], None, 1))
+            .unwrap();
+        let m = db
+            .write_blocking(|c| usage::by_wamid(c, "w1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((m.read_at, m.clicked_at), (Some(90), Some(100)));
     }
 }

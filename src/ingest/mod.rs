@@ -129,12 +129,12 @@ pub fn normalize_language(lang: &str) -> String {
 pub const OPAQUE_PREFIX: &str = "templar:";
 
 /// Parses a numeric value Meta sends as a string or a number.
-pub(crate) fn int_of(v: &serde_json::Value) -> Option<i64> {
+pub fn int_of(v: &serde_json::Value) -> Option<i64> {
     v.as_i64().or_else(|| v.as_str()?.trim().parse().ok())
 }
 
 /// Parses an id Meta sends as a string or a number.
-pub(crate) fn id_of(v: &serde_json::Value) -> Option<String> {
+pub fn id_of(v: &serde_json::Value) -> Option<String> {
     match v {
         serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),

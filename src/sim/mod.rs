@@ -2,8 +2,10 @@
 //! Platform API on a local port, with a control API under `/_sim/` to move simulated time, force
 //! transitions and inject faults. Tests, benchmarks and `templar demo` run against it.
 
+mod analytics;
 pub mod catalog;
 mod routes;
+pub mod traffic;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,6 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{SimTemplate, SimWaba, Via};
+pub use traffic::{DayStats, SimMessage, Webhook};
 
 /// How to start the simulator.
 #[derive(Debug, Clone)]
@@ -26,8 +29,10 @@ pub struct SimOptions {
     pub latency: Duration,
     /// Probability that an API request gets a fault (429, 500, timeout or truncated body).
     pub fault_rate: f64,
-    /// Where to POST signed webhooks, if anywhere.
+    /// templar's base URL: signed webhooks go to `{url}/webhooks/meta` and `/webhooks/kapso`.
     pub webhook_url: Option<String>,
+    /// Most messages a WABA sends per simulated hour.
+    pub messages_per_hour: u32,
 }
 
 impl Default for SimOptions {
@@ -39,6 +44,7 @@ impl Default for SimOptions {
             latency: Duration::ZERO,
             fault_rate: 0.0,
             webhook_url: None,
+            messages_per_hour: 16,
         }
     }
 }
@@ -95,6 +101,14 @@ pub struct World {
     pub faults: Faults,
     pub latency: Duration,
     pub stats: Stats,
+    /// Every message sent so far.
+    pub messages: Vec<SimMessage>,
+    /// Meta-style analytics per (template index, day midnight).
+    pub analytics: HashMap<(usize, i64), DayStats>,
+    /// Webhooks not yet posted (or, without a webhook URL, not yet taken by a test).
+    pub outbox: Vec<Webhook>,
+    /// Upper bound of messages per WABA per simulated hour.
+    pub messages_per_hour: u32,
 }
 
 /// What the simulator has been asked, for tests and benchmarks.
@@ -107,6 +121,8 @@ pub struct Stats {
     pub faults_injected: u64,
     /// Largest `limit` seen on a template listing.
     pub max_limit: u64,
+    /// Most template ids asked for in one `template_analytics` call.
+    pub max_template_ids: u64,
 }
 
 /// A running simulator.
@@ -114,6 +130,8 @@ pub struct Stats {
 pub struct Sim {
     pub world: Arc<Mutex<World>>,
     pub addr: SocketAddr,
+    /// Posts queued webhooks in order, when a webhook URL is set.
+    sender: Option<tokio::sync::mpsc::UnboundedSender<Vec<Webhook>>>,
 }
 
 impl World {
@@ -140,6 +158,10 @@ impl World {
             },
             latency: opts.latency,
             stats: Stats::default(),
+            messages: Vec::new(),
+            analytics: HashMap::new(),
+            outbox: Vec::new(),
+            messages_per_hour: opts.messages_per_hour.max(2),
         }
     }
 
@@ -189,6 +211,7 @@ impl World {
         if status == "APPROVED" && t.quality.is_empty() {
             t.quality = "UNKNOWN".into();
         }
+        self.announce_template(idx, "message_template_status_update", None);
         true
     }
 
@@ -199,8 +222,12 @@ impl World {
         let mut changed = Vec::new();
         // Step an hour at a time so that time-dependent effects interleave like real ones.
         while self.clock < target {
+            let hour_start = self.now();
             self.clock = (self.clock + 3600).min(target);
             let now = self.clock;
+            if self.clock - (hour_start - self.epoch) == 3600 {
+                self.traffic(hour_start);
+            }
             for i in 0..self.templates.len() {
                 let t = &self.templates[i];
                 if t.deleted {
@@ -229,7 +256,14 @@ impl World {
                         _ => None,
                     };
                     match next {
-                        Some(q) => t.quality = q.into(),
+                        Some(q) => {
+                            let previous = std::mem::replace(&mut t.quality, q.into());
+                            self.announce_template(
+                                i,
+                                "message_template_quality_update",
+                                Some(&previous),
+                            );
+                        }
                         None => {
                             let status = if t.pauses >= 2 { "DISABLED" } else { "PAUSED" };
                             self.set_status(i, status, None);
@@ -276,7 +310,16 @@ impl Sim {
     ) -> std::io::Result<Sim> {
         let addr = listener.local_addr()?;
         let world = Arc::new(Mutex::new(World::new(&opts, epoch)));
-        let sim = Sim { world, addr };
+        let sender = opts.webhook_url.clone().map(|url| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(post_webhooks(url.trim_end_matches('/').to_string(), rx));
+            tx
+        });
+        let sim = Sim {
+            world,
+            addr,
+            sender,
+        };
         let app = routes::router(sim.clone());
         // Without TCP_NODELAY, Nagle holds back the tail of each large page until the client
         // ACKs, adding milliseconds to every request.
@@ -289,6 +332,28 @@ impl Sim {
             }
         });
         Ok(sim)
+    }
+
+    /// Moves simulated time forward and sends what it produced; returns the templates changed.
+    pub fn advance(&self, seconds: i64) -> usize {
+        let changed = self.world().advance(seconds).len();
+        self.flush();
+        changed
+    }
+
+    /// Hands queued webhooks to the sender (kept queued when there is no webhook URL).
+    pub fn flush(&self) {
+        if let Some(tx) = &self.sender {
+            let batch = std::mem::take(&mut self.world().outbox);
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+        }
+    }
+
+    /// Takes the queued webhooks (for tests that post them themselves).
+    pub fn take_webhooks(&self) -> Vec<Webhook> {
+        std::mem::take(&mut self.world().outbox)
     }
 
     /// The base URL, e.g. `http://127.0.0.1:4010`.
@@ -347,6 +412,29 @@ impl Sim {
             std::fs::create_dir_all(dir)?;
         }
         std::fs::write(path, self.config_toml())
+    }
+}
+
+/// Posts webhooks in order; a refused one is retried a few times, like Meta and Kapso do.
+async fn post_webhooks(base: String, mut rx: tokio::sync::mpsc::UnboundedReceiver<Vec<Webhook>>) {
+    let client = reqwest::Client::new();
+    while let Some(batch) = rx.recv().await {
+        for hook in batch {
+            for attempt in 0..5u64 {
+                let mut req = client
+                    .post(format!("{base}{}", hook.path()))
+                    .header("content-type", "application/json");
+                for (k, v) in hook.headers() {
+                    req = req.header(k, v);
+                }
+                match req.body(hook.body.clone()).send().await {
+                    Ok(r) if r.status().is_success() => break,
+                    Ok(r) => tracing::debug!("webhook refused with {}; retrying", r.status()),
+                    Err(e) => tracing::debug!("webhook not delivered ({e}); retrying"),
+                }
+                tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
+            }
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::{Fault, Faults, Sim, SimTemplate, Via, World};
+use super::{analytics, Fault, Faults, Sim, SimTemplate, Via, World};
 
 pub fn router(sim: Sim) -> Router {
     Router::new()
@@ -37,31 +37,39 @@ pub fn router(sim: Sim) -> Router {
             get(kapso_get),
         )
         .route("/{ver}/{waba}/message_templates", get(meta_list))
+        .route(
+            "/{ver}/{waba}/template_analytics",
+            get(analytics::template_analytics),
+        )
+        .route(
+            "/meta/whatsapp/{ver}/{pnid}/messages",
+            get(analytics::kapso_messages),
+        )
         .route("/{ver}/{node}", get(meta_node))
         .with_state(sim)
 }
 
-type Q = Query<HashMap<String, String>>;
+pub(super) type Q = Query<HashMap<String, String>>;
 
 /// A JSON answer before faults and latency are applied.
-struct Answer {
-    status: StatusCode,
-    body: Body,
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
+    pub(super) body: Body,
 }
 
-enum Body {
+pub(super) enum Body {
     Json(Value),
     Raw(Vec<u8>),
 }
 
-fn ok(body: Value) -> Answer {
+pub(super) fn ok(body: Value) -> Answer {
     Answer {
         status: StatusCode::OK,
         body: Body::Json(body),
     }
 }
 
-fn graph_error(status: StatusCode, code: i64, message: &str, kind: &str) -> Answer {
+pub(super) fn graph_error(status: StatusCode, code: i64, message: &str, kind: &str) -> Answer {
     Answer {
         status,
         body: Body::Json(
@@ -71,7 +79,7 @@ fn graph_error(status: StatusCode, code: i64, message: &str, kind: &str) -> Answ
     }
 }
 
-fn unauthorized(w: &mut World, via: Via) -> Answer {
+pub(super) fn unauthorized(w: &mut World, via: Via) -> Answer {
     w.stats.unauthorized += 1;
     match via {
         Via::Meta => graph_error(
@@ -97,7 +105,7 @@ fn no_object(id: &str) -> Answer {
 }
 
 /// The credential a request carries for `via`: Bearer for Meta, `X-API-Key` for Kapso.
-fn credential(headers: &HeaderMap, via: Via) -> Option<String> {
+pub(super) fn credential(headers: &HeaderMap, via: Via) -> Option<String> {
     match via {
         Via::Meta => headers
             .get("authorization")?
@@ -110,7 +118,7 @@ fn credential(headers: &HeaderMap, via: Via) -> Option<String> {
 }
 
 /// Counts the request, applies latency and faults, and renders `f`'s answer.
-async fn api(sim: &Sim, via: Via, f: impl FnOnce(&mut World) -> Answer) -> Response {
+pub(super) async fn api(sim: &Sim, via: Via, f: impl FnOnce(&mut World) -> Answer) -> Response {
     let (fault, latency) = {
         let mut w = sim.world();
         w.stats.requests += 1;
@@ -173,11 +181,11 @@ async fn api(sim: &Sim, via: Via, f: impl FnOnce(&mut World) -> Answer) -> Respo
     r
 }
 
-fn encode_cursor(offset: usize) -> String {
+pub(super) fn encode_cursor(offset: usize) -> String {
     hex::encode(format!("sim:{offset}"))
 }
 
-fn decode_cursor(c: &str) -> Option<usize> {
+pub(super) fn decode_cursor(c: &str) -> Option<usize> {
     String::from_utf8(hex::decode(c).ok()?)
         .ok()?
         .strip_prefix("sim:")?
@@ -262,7 +270,7 @@ fn fields_of(q: &HashMap<String, String>) -> Option<HashSet<String>> {
         .map(|f| f.split(',').map(|s| s.trim().to_string()).collect())
 }
 
-fn waba_index(w: &World, waba: &str) -> Option<usize> {
+pub(super) fn waba_index(w: &World, waba: &str) -> Option<usize> {
     w.wabas.iter().position(|x| x.id == waba)
 }
 
@@ -551,9 +559,9 @@ async fn advance(State(sim): State<Sim>, Json(a): Json<Advance>) -> Response {
         )
             .into_response();
     }
-    let mut w = sim.world();
-    let changed = w.advance((a.hours * 3600.0) as i64);
-    Json(json!({"now": w.now(), "changed": changed.len()})).into_response()
+    let changed = sim.advance((a.hours * 3600.0) as i64);
+    let w = sim.world();
+    Json(json!({"now": w.now(), "changed": changed, "messages": w.messages.len()})).into_response()
 }
 
 async fn set_faults(State(sim): State<Sim>, Json(f): Json<Faults>) -> Json<Value> {
@@ -574,17 +582,22 @@ async fn force_status(
     Path(id): Path<String>,
     Json(f): Json<ForceStatus>,
 ) -> Response {
-    let mut w = sim.world();
-    let Some(&i) = w.by_id.get(&id) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": format!("no template {id}")})),
-        )
-            .into_response();
+    let body = {
+        let mut w = sim.world();
+        let Some(&i) = w.by_id.get(&id) else {
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": format!("no template {id}")})),
+            )
+                .into_response();
+        };
+        w.set_status(i, &f.status.to_ascii_uppercase(), f.reason);
+        let now = w.now();
+        template_json(&w.templates[i], None, now)
     };
-    w.set_status(i, &f.status.to_ascii_uppercase(), f.reason);
-    let now = w.now();
-    Json(template_json(&w.templates[i], None, now)).into_response()
+    // Sends the status webhook when a webhook URL is set.
+    sim.flush();
+    Json(body).into_response()
 }
 
 async fn corrupt(State(sim): State<Sim>, Path(id): Path<String>) -> Response {

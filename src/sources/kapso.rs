@@ -70,7 +70,62 @@ impl KapsoSource {
     /// The WABAs behind this project's phone numbers (restricted to the configured numbers,
     /// if any), from the Platform API's page-numbered listing.
     async fn discover(&self) -> Result<Vec<String>, SourceError> {
-        let mut wabas = BTreeSet::new();
+        Ok(self
+            .numbers()
+            .await?
+            .into_iter()
+            .map(|(_, w)| w)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect())
+    }
+
+    /// The phone numbers to pull message history for: the configured ones, else all of the
+    /// project's.
+    pub async fn phone_numbers(&self) -> Result<Vec<String>, SourceError> {
+        if !self.phone_number_ids.is_empty() {
+            return Ok(self.phone_number_ids.clone());
+        }
+        Ok(self.numbers().await?.into_iter().map(|(p, _)| p).collect())
+    }
+
+    /// One page of a phone number's outbound messages created at or after `since`.
+    pub async fn message_page(
+        &self,
+        phone_number_id: &str,
+        since: i64,
+        after: Option<&str>,
+    ) -> Result<(Vec<serde_json::Value>, Option<String>), SourceError> {
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(default)]
+            data: Vec<serde_json::Value>,
+            #[serde(default)]
+            paging: Option<serde_json::Value>,
+        }
+        let mut url = self.proxy_url(&format!("{phone_number_id}/messages"))?;
+        url.query_pairs_mut()
+            .append_pair("direction", "outbound")
+            .append_pair("fields", "kapso(default)")
+            .append_pair("limit", "100")
+            .append_pair("since", &crate::clock::rfc3339(since));
+        if let Some(a) = after {
+            url.query_pairs_mut().append_pair("after", a);
+        }
+        let page: Page = self.upstream.get(url).await?;
+        let next = page
+            .paging
+            .as_ref()
+            .and_then(|p| p.pointer("/cursors/after"))
+            .and_then(|a| a.as_str())
+            .filter(|a| !a.is_empty() && Some(*a) != after && !page.data.is_empty())
+            .map(str::to_string);
+        Ok((page.data, next))
+    }
+
+    /// (phone_number_id, WABA) of the project's numbers, restricted to the configured ones.
+    async fn numbers(&self) -> Result<Vec<(String, String)>, SourceError> {
+        let mut found = Vec::new();
         let mut page = 1u32;
         loop {
             let mut url = Url::parse(&format!("{}/platform/v1/whatsapp/phone_numbers", self.base))
@@ -88,7 +143,7 @@ impl KapsoSource {
                     continue;
                 }
                 if let Some(w) = n.business_account_id.filter(|w| !w.is_empty()) {
-                    wabas.insert(w);
+                    found.push((pnid, w));
                 }
             }
             let total = numbers.meta.and_then(|m| m.total_pages).unwrap_or(1);
@@ -97,7 +152,7 @@ impl KapsoSource {
             }
             page += 1;
         }
-        Ok(wabas.into_iter().collect())
+        Ok(found)
     }
 }
 

@@ -39,9 +39,25 @@ pub async fn start(accounts: usize, templates: usize) -> Env {
 /// Starts a simulator and writes its config, letting `edit` change the TOML first.
 pub async fn start_with(opts: SimOptions, edit: impl FnOnce(String) -> String) -> Env {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim = Sim::start(opts, listener, 1_790_000_000).await.unwrap();
+    // Simulated time starts three days ago, so a couple of simulated days stay in the past.
+    let sim = Sim::start(opts, listener, now().timestamp() - 3 * 86_400)
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let toml = edit(sim.config_toml().replace("[sync]\n", FAST_SYNC));
+    // Schedules that never fire during a test: tests sync when they mean to.
+    let toml = sim
+        .config_toml()
+        .replace("[sync]\n", FAST_SYNC)
+        .replace("schedule = \"*/15 * * * *\"", "schedule = \"0 0 1 1 *\"")
+        .replace(
+            "pending_schedule = \"*/2 * * * *\"",
+            "pending_schedule = \"0 0 1 1 *\"",
+        )
+        .replace(
+            "usage_schedule = \"5 * * * *\"",
+            "usage_schedule = \"0 0 1 1 *\"",
+        );
+    let toml = edit(toml);
     let path = dir.path().join("templar.toml");
     std::fs::write(&path, toml).unwrap();
     let config = Config::load(&path, &|_| None).unwrap();
@@ -191,4 +207,160 @@ pub fn events(db: &Db, id: &str) -> Vec<(String, Option<String>, String, String)
         .select((e::field, e::old_value, e::new_value, e::source))
         .load(&mut c)
         .unwrap()
+}
+
+/// A running `templar serve` (scheduler, HTTP, writer) for this env.
+pub struct Server {
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.await;
+        }
+    }
+}
+
+/// Starts `serve` on `listener` with this env's config.
+pub async fn serve(config: &Config, listener: tokio::net::TcpListener) -> Server {
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let config = config.clone();
+    let handle = tokio::spawn(async move {
+        templar::cli::serve::serve(config, listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    Server {
+        url,
+        stop: Some(tx),
+        handle: Some(handle),
+    }
+}
+
+/// A simulator that posts its webhooks to a templar server, both running.
+pub async fn start_live(mut opts: SimOptions) -> (Env, Server) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    opts.webhook_url = Some(format!("http://{}", listener.local_addr().unwrap()));
+    let env = start_with(opts, |t| t).await;
+    let server = serve(&env.config, listener).await;
+    (env, server)
+}
+
+/// Posts a Meta webhook signed with the simulator's app secret.
+pub async fn post_meta(http: &reqwest::Client, base: &str, body: &str) -> reqwest::StatusCode {
+    let sig =
+        templar::ingest::signature::sign(templar::sim::META_APP_SECRET.as_bytes(), body.as_bytes());
+    http.post(format!("{base}/webhooks/meta"))
+        .header("x-hub-signature-256", format!("sha256={sig}"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Posts a Kapso webhook signed with the simulator's secret.
+pub async fn post_kapso(
+    http: &reqwest::Client,
+    base: &str,
+    event: &str,
+    key: &str,
+    body: &str,
+) -> reqwest::StatusCode {
+    let sig = templar::ingest::signature::sign(
+        templar::sim::KAPSO_WEBHOOK_SECRET.as_bytes(),
+        body.as_bytes(),
+    );
+    http.post(format!("{base}/webhooks/kapso"))
+        .header("x-webhook-signature", sig)
+        .header("x-webhook-event", event)
+        .header("x-idempotency-key", key)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Posts a simulator webhook as the simulator would.
+pub async fn post_hook(
+    http: &reqwest::Client,
+    base: &str,
+    hook: &templar::sim::Webhook,
+) -> reqwest::StatusCode {
+    let mut req = http
+        .post(format!("{base}{}", hook.path()))
+        .header("content-type", "application/json");
+    for (k, v) in hook.headers() {
+        req = req.header(k, v);
+    }
+    req.body(hook.body.clone()).send().await.unwrap().status()
+}
+
+/// (template_row, day) -> [sent, delivered, read, clicked, failed].
+pub type DailyCounts = std::collections::BTreeMap<(i32, String), [i64; 5]>;
+type StatusTimes = (
+    Option<i32>,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// Observed daily stats as stored, and as recounted from `messages`.
+pub fn stats_and_recount(db: &Db) -> (DailyCounts, DailyCounts) {
+    use diesel::prelude::*;
+    use templar::db::schema::{messages as m, template_daily_stats as s};
+    let mut c = db.conn().unwrap();
+    let stored: Vec<(i32, String, i64, i64, i64, i64, i64)> = s::table
+        .filter(s::origin.eq("observed"))
+        .select((
+            s::template_row,
+            s::day,
+            s::sent,
+            s::delivered,
+            s::read,
+            s::clicked,
+            s::failed,
+        ))
+        .load(&mut c)
+        .unwrap();
+    let rows: Vec<StatusTimes> = m::table
+        .select((
+            m::template_row,
+            m::day,
+            m::sent_at,
+            m::delivered_at,
+            m::read_at,
+            m::clicked_at,
+            m::failed_at,
+        ))
+        .load(&mut c)
+        .unwrap();
+    let stored = stored
+        .into_iter()
+        .filter(|r| [r.2, r.3, r.4, r.5, r.6] != [0; 5])
+        .map(|r| ((r.0, r.1), [r.2, r.3, r.4, r.5, r.6]))
+        .collect();
+    let mut recount = std::collections::BTreeMap::new();
+    for (t, day, a, b, c2, d, e) in rows {
+        let Some(t) = t else { continue };
+        let v: &mut [i64; 5] = recount.entry((t, day)).or_default();
+        for (slot, x) in v.iter_mut().zip([a, b, c2, d, e]) {
+            *slot += i64::from(x.is_some());
+        }
+    }
+    (stored, recount)
 }

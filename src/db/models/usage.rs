@@ -254,3 +254,84 @@ pub fn first_receipt(conn: &mut SqliteConnection, key: &str, now: i64) -> QueryR
         .execute(conn)?;
     Ok(n == 1)
 }
+
+/// Records whether Meta gives an account template analytics, and how the last pull went.
+pub fn set_analytics_state(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    state: &str,
+    message: Option<&str>,
+    now: i64,
+) -> QueryResult<()> {
+    use crate::db::schema::analytics_state as a;
+    let current: Option<(String, Option<String>)> = a::table
+        .find(account_id)
+        .select((a::state, a::message))
+        .first(conn)
+        .optional()?;
+    if current
+        .as_ref()
+        .is_some_and(|(s, m)| s == state && m.as_deref() == message)
+    {
+        return Ok(());
+    }
+    diesel::replace_into(a::table)
+        .values((
+            a::account_id.eq(account_id),
+            a::state.eq(state),
+            a::message.eq(message),
+            a::checked_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// An account's analytics state: (state, message, checked at).
+pub fn analytics_state(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+) -> QueryResult<Option<(String, Option<String>, i64)>> {
+    use crate::db::schema::analytics_state as a;
+    a::table
+        .find(account_id)
+        .select((a::state, a::message, a::checked_at))
+        .first(conn)
+        .optional()
+}
+
+/// Where the last message-history pull of a phone number ended.
+pub fn history_since(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    pnid: &str,
+) -> QueryResult<Option<i64>> {
+    use crate::db::schema::usage_cursors as u;
+    u::table
+        .find((account_id, pnid))
+        .select(u::since)
+        .first(conn)
+        .optional()
+}
+
+/// Moves a phone number's history mark forward (never back).
+pub fn set_history_since(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    pnid: &str,
+    since: i64,
+    now: i64,
+) -> QueryResult<()> {
+    use crate::db::schema::usage_cursors as u;
+    if history_since(conn, account_id, pnid)?.is_some_and(|s| s >= since) {
+        return Ok(());
+    }
+    diesel::replace_into(u::table)
+        .values((
+            u::account_id.eq(account_id),
+            u::phone_number_id.eq(pnid),
+            u::since.eq(since),
+            u::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}

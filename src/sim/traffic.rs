@@ -1,0 +1,331 @@
+//! Simulated traffic: approved templates get sent every simulated hour; messages are delivered,
+//! read, clicked or fail like real ones; every step is rolled into Meta-style analytics and
+//! queued as a signed webhook in the format of the WABA's source.
+
+use std::collections::HashMap;
+
+use rand::Rng;
+use serde_json::{json, Value};
+
+use super::{Via, World};
+use crate::ingest::signature;
+
+/// A simulated outbound message.
+#[derive(Debug, Clone)]
+pub struct SimMessage {
+    pub wamid: String,
+    pub waba: usize,
+    pub phone_number_id: String,
+    pub template: usize,
+    pub recipient: String,
+    /// Unix times.
+    pub sent_at: i64,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
+    pub failed_at: Option<i64>,
+    pub error: Option<(i64, &'static str)>,
+    pub clicked_at: Option<i64>,
+}
+
+/// Meta-style analytics of one template and day.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DayStats {
+    pub sent: i64,
+    pub delivered: i64,
+    pub read: i64,
+    pub clicked: i64,
+    pub cost: f64,
+}
+
+/// A webhook waiting to be posted.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub via: Via,
+    /// Kapso's `X-Webhook-Event`.
+    pub event: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Webhook {
+    fn meta(body: Value) -> Self {
+        Webhook {
+            via: Via::Meta,
+            event: None,
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    /// The path under templar's base URL.
+    pub fn path(&self) -> &'static str {
+        match self.via {
+            Via::Meta => "/webhooks/meta",
+            Via::Kapso => "/webhooks/kapso",
+        }
+    }
+
+    /// The headers a real sender would attach, signatures included.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        match self.via {
+            Via::Meta => vec![(
+                "x-hub-signature-256",
+                format!(
+                    "sha256={}",
+                    signature::sign(super::META_APP_SECRET.as_bytes(), &self.body)
+                ),
+            )],
+            Via::Kapso => vec![
+                (
+                    "x-webhook-signature",
+                    signature::sign(super::KAPSO_WEBHOOK_SECRET.as_bytes(), &self.body),
+                ),
+                ("x-webhook-event", self.event.clone().unwrap_or_default()),
+                (
+                    "x-idempotency-key",
+                    signature::sign(b"idempotency", &self.body),
+                ),
+                ("x-webhook-payload-version", "v2".into()),
+            ],
+        }
+    }
+}
+
+/// The day a unix time falls on, as its midnight.
+pub fn day_start(ts: i64) -> i64 {
+    ts - ts.rem_euclid(86_400)
+}
+
+const FAILURES: &[(i64, &str)] = &[
+    (131047, "Re-engagement message"),
+    (
+        131049,
+        "This message was not delivered to maintain healthy ecosystem engagement.",
+    ),
+    (131026, "Message undeliverable"),
+    (130472, "User's number is part of an experiment"),
+];
+
+fn price(category: &str) -> f64 {
+    match category {
+        "MARKETING" => 0.025,
+        "AUTHENTICATION" => 0.0035,
+        _ => 0.004,
+    }
+}
+
+impl World {
+    /// Sends this hour's messages for every WABA, starting at unix time `hour`.
+    pub(super) fn traffic(&mut self, hour: i64) {
+        let mut approved: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, t) in self.templates.iter().enumerate() {
+            if t.status == "APPROVED" && !t.deleted {
+                approved.entry(t.waba).or_default().push(i);
+            }
+        }
+        for w in 0..self.wabas.len() {
+            let Some(candidates) = approved.get(&w).filter(|c| !c.is_empty()) else {
+                continue;
+            };
+            let count = self
+                .rng
+                .random_range(self.messages_per_hour / 2..=self.messages_per_hour);
+            let mut statuses = Vec::new();
+            for _ in 0..count {
+                let t = candidates[self.rng.random_range(0..candidates.len())];
+                let m = self.message(w, t, hour);
+                statuses.push(m.clone());
+                self.messages.push(m);
+            }
+            self.announce(w, &statuses);
+        }
+    }
+
+    fn message(&mut self, waba: usize, template: usize, hour: i64) -> SimMessage {
+        let numbers = &self.wabas[waba].phone_numbers;
+        let pnid = numbers[self.rng.random_range(0..numbers.len())].0.clone();
+        let sent_at = hour + self.rng.random_range(0..3600);
+        let mut m = SimMessage {
+            wamid: format!("wamid.SIM{:016X}", self.rng.random::<u64>()),
+            waba,
+            phone_number_id: pnid,
+            template,
+            recipient: format!("1555{:07}", self.rng.random_range(0..10_000_000)),
+            sent_at,
+            delivered_at: None,
+            read_at: None,
+            failed_at: None,
+            error: None,
+            clicked_at: None,
+        };
+        if self.rng.random_bool(0.04) {
+            m.failed_at = Some(sent_at + self.rng.random_range(1..30));
+            m.error = Some(FAILURES[self.rng.random_range(0..FAILURES.len())]);
+        } else if self.rng.random_bool(0.95) {
+            let delivered = sent_at + self.rng.random_range(1..90);
+            m.delivered_at = Some(delivered);
+            if self.rng.random_bool(0.62) {
+                let read = delivered + self.rng.random_range(5..5400);
+                m.read_at = Some(read);
+                let has_buttons = self.templates[template]
+                    .components
+                    .to_string()
+                    .contains("QUICK_REPLY");
+                if has_buttons && self.rng.random_bool(0.15) {
+                    m.clicked_at = Some(read + self.rng.random_range(2..300));
+                }
+            }
+        }
+        let t = &self.templates[template];
+        let day = self
+            .analytics
+            .entry((template, day_start(sent_at)))
+            .or_default();
+        day.sent += 1;
+        day.delivered += i64::from(m.delivered_at.is_some());
+        day.read += i64::from(m.read_at.is_some());
+        day.clicked += i64::from(m.clicked_at.is_some());
+        if m.delivered_at.is_some() {
+            day.cost += price(&t.category);
+        }
+        m
+    }
+
+    /// Queues the webhooks for a WABA's new messages: Meta batches statuses in one payload;
+    /// Kapso posts one event per status.
+    fn announce(&mut self, waba: usize, messages: &[SimMessage]) {
+        let w = &self.wabas[waba];
+        match w.via {
+            Via::Meta => {
+                let mut by_number: HashMap<&str, (Vec<Value>, Vec<Value>)> = HashMap::new();
+                for m in messages {
+                    let entry = by_number.entry(&m.phone_number_id).or_default();
+                    let t = &self.templates[m.template];
+                    for (status, at) in steps(m) {
+                        let mut s = json!({"id": m.wamid, "status": status, "timestamp": at.to_string(),
+                                           "recipient_id": m.recipient,
+                                           "biz_opaque_callback_data": format!("templar:{}", t.id)});
+                        if status == "sent" {
+                            s["pricing"] = json!({"billable": true, "pricing_model": "PMP", "type": "regular",
+                                                  "category": t.category.to_ascii_lowercase()});
+                        }
+                        if let (Some((code, title)), "failed") = (m.error, status) {
+                            s["errors"] = json!([{"code": code, "title": title, "message": title}]);
+                        }
+                        entry.0.push(s);
+                    }
+                    if let Some(at) = m.clicked_at {
+                        entry.1.push(json!({"from": m.recipient, "id": format!("wamid.IN{}", m.wamid), "timestamp": at.to_string(),
+                                            "type": "button", "context": {"from": "15550000000", "id": m.wamid},
+                                            "button": {"text": "Yes", "payload": "yes"}}));
+                    }
+                }
+                for (pnid, (statuses, inbound)) in by_number {
+                    let mut value = json!({"messaging_product": "whatsapp",
+                                           "metadata": {"display_phone_number": "15550000000", "phone_number_id": pnid},
+                                           "statuses": statuses});
+                    if !inbound.is_empty() {
+                        value["messages"] = json!(inbound);
+                        value["contacts"] = json!([]);
+                    }
+                    let body = json!({"object": "whatsapp_business_account",
+                                      "entry": [{"id": w.id, "changes": [{"field": "messages", "value": value}]}]});
+                    self.outbox.push(Webhook::meta(body));
+                }
+            }
+            Via::Kapso => {
+                for m in messages {
+                    let t = &self.templates[m.template];
+                    let mut seen = Vec::new();
+                    for (status, at) in steps(m) {
+                        let mut raw = json!({"id": m.wamid, "status": status, "timestamp": at.to_string(), "recipient_id": m.recipient});
+                        if let (Some((code, title)), "failed") = (m.error, status) {
+                            raw["errors"] = json!([{"code": code, "title": title}]);
+                        }
+                        seen.push(raw);
+                        let body = json!({
+                            "message": {"id": m.wamid, "timestamp": m.sent_at.to_string(), "type": "template", "to": m.recipient,
+                                        "template": {"name": t.name, "language": {"code": t.language}},
+                                        "kapso": {"direction": "outbound", "status": status, "processing_status": "completed",
+                                                  "origin": "cloud_api", "statuses": seen}},
+                            "conversation": {"id": format!("conv-{}", m.recipient), "phone_number": format!("+{}", m.recipient),
+                                             "status": "active", "phone_number_id": m.phone_number_id},
+                            "is_new_conversation": false,
+                            "phone_number_id": m.phone_number_id});
+                        self.outbox.push(Webhook {
+                            via: Via::Kapso,
+                            event: Some(format!("whatsapp.message.{status}")),
+                            body: body.to_string().into_bytes(),
+                        });
+                    }
+                    if let Some(at) = m.clicked_at {
+                        let body = json!({"message": {"id": format!("wamid.IN{}", m.wamid), "from": m.recipient, "timestamp": at.to_string(),
+                                                      "type": "button", "context": {"id": m.wamid},
+                                                      "kapso": {"direction": "inbound", "status": "received"}},
+                                          "conversation": {"phone_number": format!("+{}", m.recipient), "phone_number_id": m.phone_number_id},
+                                          "phone_number_id": m.phone_number_id});
+                        self.outbox.push(Webhook {
+                            via: Via::Kapso,
+                            event: Some("whatsapp.message.received".into()),
+                            body: body.to_string().into_bytes(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues Meta's template webhook for a change of template `idx`.
+    pub(super) fn announce_template(
+        &mut self,
+        idx: usize,
+        field: &str,
+        previous_quality: Option<&str>,
+    ) {
+        let t = &self.templates[idx];
+        let w = &self.wabas[t.waba];
+        let id: u64 = t.id.parse().unwrap_or(0);
+        let language = t.language.replace('_', "-");
+        let value = match field {
+            "message_template_quality_update" => json!({
+                "previous_quality_score": previous_quality.unwrap_or("UNKNOWN"), "new_quality_score": t.quality,
+                "message_template_id": id, "message_template_name": t.name, "message_template_language": language}),
+            _ => {
+                let mut v = json!({"event": t.status, "message_template_id": id, "message_template_name": t.name,
+                                   "message_template_language": language,
+                                   "reason": t.rejected_reason.clone().unwrap_or_else(|| "NONE".into()),
+                                   "message_template_category": t.category});
+                if t.status == "REJECTED" {
+                    v["rejection_info"] = json!({"reason": "The template's content does not match its category.",
+                                                 "recommendation": "Change the category or remove promotional wording."});
+                }
+                if t.status == "PAUSED" {
+                    let title = if t.pauses <= 1 {
+                        "FIRST_PAUSE"
+                    } else {
+                        "SECOND_PAUSE"
+                    };
+                    v["other_info"] =
+                        json!({"title": title, "description": "Paused because of low quality."});
+                }
+                v
+            }
+        };
+        let body = json!({"object": "whatsapp_business_account",
+                          "entry": [{"id": w.id, "time": self.now(), "changes": [{"field": field, "value": value}]}]});
+        self.outbox.push(Webhook::meta(body));
+    }
+}
+
+/// A message's statuses in order, with their times.
+pub fn steps(m: &SimMessage) -> Vec<(&'static str, i64)> {
+    let mut out = vec![("sent", m.sent_at)];
+    if let Some(at) = m.delivered_at {
+        out.push(("delivered", at));
+    }
+    if let Some(at) = m.read_at {
+        out.push(("read", at));
+    }
+    if let Some(at) = m.failed_at {
+        out.push(("failed", at));
+    }
+    out
+}

@@ -1,0 +1,264 @@
+//! Usage pulls on `sync.usage_schedule`: Meta's `template_analytics` for Meta accounts (stored
+//! with origin `meta`), and Kapso's message history for Kapso accounts (merged into `messages`
+//! through the same code as webhooks, so nothing is counted twice).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Days, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::config::AccountConfig;
+use crate::db::models::accounts;
+use crate::db::models::usage;
+use crate::db::schema::{template_daily_stats as stats, templates};
+use crate::domain::SourceKind;
+use crate::ingest::apply::{self, Resolver};
+use crate::ingest::{kapso, IngestEvent};
+use crate::sources::meta::ANALYTICS_MAX_IDS;
+use crate::sources::{Source, SourceError};
+use crate::sync::SyncContext;
+
+/// What a usage pull did for one account.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct UsageReport {
+    pub account: String,
+    pub source: String,
+    /// Meta accounts: `ok`, `not_enabled`, `unavailable` or `error`.
+    pub analytics: Option<String>,
+    /// Template-days whose Meta figures changed.
+    pub days_updated: u32,
+    /// Messages read from Kapso's history.
+    pub messages: u32,
+    pub requests: u32,
+    pub error: Option<String>,
+}
+
+/// Pulls usage for every account (or one), concurrently up to `sync.concurrency`.
+pub async fn run(ctx: &SyncContext, only: Option<&str>, now: DateTime<Utc>) -> Vec<UsageReport> {
+    let selected: Vec<AccountConfig> = ctx
+        .config
+        .accounts
+        .iter()
+        .filter(|a| only.is_none_or(|o| o == a.name))
+        .cloned()
+        .collect();
+    let permits = Arc::new(tokio::sync::Semaphore::new(
+        ctx.config.sync.concurrency.max(1),
+    ));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, account) in selected.into_iter().enumerate() {
+        let (ctx, permits) = (ctx.clone(), permits.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            (i, pull(&ctx, &account, now).await)
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(Ok(r)) = tasks.join_next().await {
+        out.push(r);
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+async fn pull(ctx: &SyncContext, account: &AccountConfig, now: DateTime<Utc>) -> UsageReport {
+    let mut report = UsageReport {
+        account: account.name.clone(),
+        source: account.source.as_str().into(),
+        ..Default::default()
+    };
+    let source = Source::for_account(account, &ctx.config.sync, ctx.client.clone());
+    let name = account.name.clone();
+    let account_id = match ctx.db.run(move |c| accounts::find_id(c, &name)).await {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            report.error = Some("not synced yet: run `templar sync` first".into());
+            return report;
+        }
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    let result = match &source {
+        Source::Meta(meta) => analytics(ctx, meta, account_id, now, &mut report).await,
+        Source::Kapso(k) => history(ctx, k, account, account_id, now, &mut report).await,
+    };
+    report.requests = crate::sources::TemplateSource::requests(&source);
+    if let Err(e) = result {
+        tracing::warn!(account = %account.name, "usage pull of {} failed: {e}", account.name);
+        report.error = Some(e);
+    }
+    report
+}
+
+async fn analytics(
+    ctx: &SyncContext,
+    meta: &crate::sources::meta::MetaSource,
+    account_id: i32,
+    now: DateTime<Utc>,
+    report: &mut UsageReport,
+) -> Result<(), String> {
+    let (targets, pulled_before) = ctx
+        .db
+        .run(move |c| {
+            let rows: Vec<(i32, String, String)> = templates::table
+                .filter(templates::account_id.eq(account_id))
+                .filter(templates::deleted_at.is_null())
+                // Never-approved templates cannot have been sent.
+                .filter(templates::status.ne_all(["PENDING", "REJECTED", "IN_APPEAL"]))
+                .select((templates::id, templates::waba_id, templates::template_id))
+                .load(c)?;
+            let before: i64 = stats::table
+                .inner_join(templates::table)
+                .filter(templates::account_id.eq(account_id))
+                .filter(stats::origin.eq("meta"))
+                .count()
+                .get_result(c)?;
+            Ok((rows, before > 0))
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    // Meta keeps 90 days; reads and clicks keep accruing for 7 days after a send.
+    let today = now.date_naive();
+    let back = if pulled_before { 7 } else { 89 };
+    let start = today
+        .checked_sub_days(Days::new(back))
+        .unwrap_or(today)
+        .format("%Y-%m-%d")
+        .to_string();
+    let end = today
+        .checked_add_days(Days::new(1))
+        .unwrap_or(today)
+        .format("%Y-%m-%d")
+        .to_string();
+    let mut by_waba: BTreeMap<String, Vec<(i32, String)>> = BTreeMap::new();
+    for (row, waba, id) in targets {
+        by_waba.entry(waba).or_default().push((row, id));
+    }
+    let mut state = ("ok", None::<String>);
+    'outer: for (waba, templates) in &by_waba {
+        for chunk in templates.chunks(ANALYTICS_MAX_IDS) {
+            let ids: Vec<String> = chunk.iter().map(|(_, id)| id.clone()).collect();
+            let points = match meta.template_analytics(waba, &ids, &start, &end).await {
+                Ok(p) => p,
+                Err(SourceError::Upstream(e)) if e.code == Some(200007) => {
+                    state = ("not_enabled", Some(e.message.clone()));
+                    break 'outer;
+                }
+                Err(SourceError::Upstream(e)) if e.code == Some(200005) => {
+                    state = ("unavailable", Some(e.message.clone()));
+                    break 'outer;
+                }
+                Err(e) => {
+                    state = ("error", Some(e.to_string()));
+                    break 'outer;
+                }
+            };
+            let rows: BTreeMap<String, i32> =
+                chunk.iter().map(|(r, id)| (id.clone(), *r)).collect();
+            let changed = ctx
+                .db
+                .write(move |c| {
+                    let mut n = 0;
+                    for p in points {
+                        let Some(&row) = rows.get(&p.template_id) else {
+                            continue;
+                        };
+                        let counts = usage::Counts {
+                            sent: p.sent,
+                            delivered: p.delivered,
+                            read: p.read,
+                            clicked: p.clicked,
+                            failed: 0,
+                        };
+                        n += u32::from(usage::set_meta(c, row, &p.day, counts, p.cost)?);
+                    }
+                    Ok(n)
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            report.days_updated += changed;
+        }
+    }
+    let (s, m) = state.clone();
+    let ts = now.timestamp();
+    ctx.db
+        .write(move |c| usage::set_analytics_state(c, account_id, s, m.as_deref(), ts))
+        .await
+        .map_err(|e| e.to_string())?;
+    report.analytics = Some(state.0.into());
+    match state {
+        ("error", Some(m)) => Err(m),
+        _ => Ok(()),
+    }
+}
+
+async fn history(
+    ctx: &SyncContext,
+    source: &crate::sources::kapso::KapsoSource,
+    account: &AccountConfig,
+    account_id: i32,
+    now: DateTime<Utc>,
+    report: &mut UsageReport,
+) -> Result<(), String> {
+    debug_assert_eq!(account.source, SourceKind::Kapso);
+    let numbers = source.phone_numbers().await.map_err(|e| e.to_string())?;
+    let ts = now.timestamp();
+    for pnid in numbers {
+        let p = pnid.clone();
+        let mark = ctx
+            .db
+            .run(move |c| usage::history_since(c, account_id, &p))
+            .await
+            .map_err(|e| e.to_string())?;
+        // Re-read an hour before the mark: statuses of recent messages may have moved on.
+        let since = mark.map_or(ts - 7 * 86_400, |m| m - 3600);
+        let resolver = Arc::new(Resolver::default().with_phone(&pnid, &account.name, "kapso"));
+        let mut after: Option<String> = None;
+        let mut newest = mark.unwrap_or(since);
+        loop {
+            let (items, next) = source
+                .message_page(&pnid, since, after.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut events: Vec<IngestEvent> = Vec::new();
+            for item in &items {
+                if let Some(created) = item.get("timestamp").and_then(crate::ingest::int_of) {
+                    newest = newest.max(created);
+                }
+                let status = item
+                    .pointer("/kapso/status")
+                    .and_then(|s| s.as_str())
+                    .unwrap_or("sent");
+                let wrapped = serde_json::json!({"message": item, "phone_number_id": pnid});
+                for mut ev in
+                    kapso::parse(&format!("whatsapp.message.{status}"), &wrapped, ts).events
+                {
+                    if let IngestEvent::Status(s) = &mut ev {
+                        s.origin = "history";
+                    }
+                    events.push(ev);
+                }
+            }
+            report.messages += items.len() as u32;
+            let r = resolver.clone();
+            ctx.db
+                .write(move |c| apply::apply(c, &r, &events, None, ts))
+                .await
+                .map_err(|e| e.to_string())?;
+            match next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        let p = pnid.clone();
+        ctx.db
+            .write(move |c| usage::set_history_since(c, account_id, &p, newest, ts))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
