@@ -1,14 +1,17 @@
 //! Counters for `/metrics` (Prometheus text format). A handful of labelled counters behind one
 //! mutex: cheap next to the work they count, and no extra dependency.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 
+type Key = (&'static str, Cow<'static, str>);
+
 /// The process's counters; cheap to clone.
 #[derive(Clone, Default)]
 pub struct Metrics {
-    counters: Arc<Mutex<BTreeMap<(&'static str, String), f64>>>,
+    counters: Arc<Mutex<BTreeMap<Key, f64>>>,
 }
 
 /// Help text for each metric name.
@@ -39,6 +42,15 @@ const HELP: &[(&str, &str)] = &[
     ),
 ];
 
+/// Renders labels as Prometheus writes them: `a="b",c="d"`.
+pub fn label_key(labels: &[(&str, &str)]) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -48,13 +60,7 @@ fn escape(v: &str) -> String {
 impl Metrics {
     /// Adds `by` to the counter `name` with `labels` (`[("source", "meta"), ...]`).
     pub fn add(&self, name: &'static str, labels: &[(&str, &str)], by: f64) {
-        let key = labels
-            .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-            .collect::<Vec<_>>()
-            .join(",");
-        let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-        *c.entry((name, key)).or_insert(0.0) += by;
+        self.add_many(&[(name, Cow::Owned(label_key(labels)), by)]);
     }
 
     /// Adds one.
@@ -62,15 +68,22 @@ impl Metrics {
         self.add(name, labels, 1.0);
     }
 
+    /// Adds to several counters under one lock. Label keys come rendered (`a="b",c="d"`), so a
+    /// hot path can pass static strings and allocate nothing.
+    pub fn add_many(&self, entries: &[(&'static str, Cow<'static, str>, f64)]) {
+        let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, labels, by) in entries {
+            let key = (*name, labels.clone());
+            *c.entry(key).or_insert(0.0) += by;
+        }
+    }
+
     /// The current value of a counter (for tests).
     pub fn get(&self, name: &'static str, labels: &[(&str, &str)]) -> f64 {
-        let key = labels
-            .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-            .collect::<Vec<_>>()
-            .join(",");
         let c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-        c.get(&(name, key)).copied().unwrap_or(0.0)
+        c.get(&(name, Cow::Owned(label_key(labels))))
+            .copied()
+            .unwrap_or(0.0)
     }
 
     /// Renders every counter in Prometheus text format.

@@ -19,7 +19,7 @@ CREATE TABLE messages (
     origin TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
-CREATE INDEX messages_template_day ON messages (template_row, day);
+-- Pages read the roll-up, never this table; exports read it by account and day.
 CREATE INDEX messages_account_day ON messages (account_id, day);
 
 -- Per template, UTC day and origin (`meta` = template_analytics, `observed` = rolled up from

@@ -61,7 +61,11 @@ pub async fn serve(
         client: crate::sources::http_client(),
     };
     let sched = tokio::spawn(scheduler::run(ctx, stop_rx));
-    let writer = Writer::start(db.clone(), Arc::new(Resolver::from_config(&config)));
+    let writer = Writer::start(
+        db.clone(),
+        config.database.clone(),
+        Arc::new(Resolver::from_config(&config)),
+    );
     let app = web::router(AppState {
         db,
         config: config.clone(),

@@ -160,6 +160,18 @@ impl Db {
         self.rows_written.load(Ordering::Relaxed)
     }
 
+    /// A connection of its own, outside the pool, with the same PRAGMAs: for the webhook
+    /// writer, which holds it for the life of the process.
+    pub fn dedicated(&self, path: &Path) -> Result<SqliteConnection, DbError> {
+        use diesel::Connection;
+        let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+            .map_err(|e| DbError::Migration(format!("cannot open {}: {e}", path.display())))?;
+        Pragmas
+            .on_acquire(&mut conn)
+            .map_err(|e| DbError::Migration(e.to_string()))?;
+        Ok(conn)
+    }
+
     /// A pooled connection for synchronous callers (CLI start-up, tests).
     pub fn conn(
         &self,

@@ -70,17 +70,59 @@ impl Outcome {
     }
 }
 
-/// Per-batch look-up caches: a batch of 500 statuses from one number resolves its account once.
+/// Look-up caches for one transaction: a group of 500 statuses from one number resolves its
+/// account and template once.
 #[derive(Default)]
-struct Cache {
+pub struct Cache {
     accounts: HashMap<(String, String), Option<i32>>,
     templates: HashMap<(i32, TemplateHint), Option<i32>>,
+    /// Roll-up changes not yet written: one upsert per template and day per transaction
+    /// instead of one per status.
+    counts: HashMap<(i32, String), Counts>,
+}
+
+impl Cache {
+    fn count(&mut self, template: i32, day: &str, c: Counts) {
+        if c.is_zero() {
+            return;
+        }
+        let slot = self.counts.entry((template, day.to_string())).or_default();
+        slot.sent += c.sent;
+        slot.delivered += c.delivered;
+        slot.read += c.read;
+        slot.clicked += c.clicked;
+        slot.failed += c.failed;
+    }
+
+    /// Writes the accumulated roll-up changes; call before the transaction commits.
+    pub fn flush(&mut self, conn: &mut SqliteConnection) -> QueryResult<()> {
+        for ((template, day), c) in self.counts.drain() {
+            usage::add_observed(conn, template, &day, c)?;
+        }
+        Ok(())
+    }
 }
 
 /// Applies one delivery's events; with `key`, a delivery already applied changes nothing.
 pub fn apply(
     conn: &mut SqliteConnection,
     resolver: &Resolver,
+    events: &[IngestEvent],
+    key: Option<&str>,
+    now: i64,
+) -> QueryResult<Outcome> {
+    let mut cache = Cache::default();
+    let out = apply_cached(conn, resolver, &mut cache, events, key, now)?;
+    cache.flush(conn)?;
+    Ok(out)
+}
+
+/// [`apply`] with caches shared by every delivery in the same transaction; the caller calls
+/// [`Cache::flush`] before committing.
+pub fn apply_cached(
+    conn: &mut SqliteConnection,
+    resolver: &Resolver,
+    cache: &mut Cache,
     events: &[IngestEvent],
     key: Option<&str>,
     now: i64,
@@ -92,14 +134,15 @@ pub fn apply(
             return Ok(out);
         }
     }
-    let mut cache = Cache::default();
     let mut recorded = Vec::new();
     for ev in events {
         match ev {
             IngestEvent::Template(t) => {
-                match account_for(conn, &mut cache, resolver, None, Some(&t.waba_id), now)? {
+                match account_for(conn, cache, resolver, None, Some(&t.waba_id), now)? {
                     Some(account) => {
                         if let Some(e) = template_change(conn, account, t, now)? {
+                            // It may have created the template a cached miss was about.
+                            cache.templates.clear();
                             recorded.push(e);
                             out.template_events += 1;
                         }
@@ -111,7 +154,7 @@ pub fn apply(
                 }
             }
             IngestEvent::Status(s) => {
-                if !status(conn, &mut cache, resolver, s, now)? {
+                if !status(conn, cache, resolver, s, now)? {
                     out.unmatched += 1;
                 }
                 out.statuses += 1;
@@ -126,8 +169,8 @@ pub fn apply(
                 usage::touch_contact(conn, phone_number_id, from, *at)?;
                 if let (Some(wamid), true) = (replied_to, is_button) {
                     let account =
-                        account_for(conn, &mut cache, resolver, Some(phone_number_id), None, now)?;
-                    click(conn, account, phone_number_id, from, wamid, *at, now)?;
+                        account_for(conn, cache, resolver, Some(phone_number_id), None, now)?;
+                    click(conn, cache, account, phone_number_id, from, wamid, *at, now)?;
                 }
                 out.inbound += 1;
             }
@@ -493,7 +536,7 @@ fn status(
                 },
             )?;
             if let Some(t) = template {
-                usage::add_observed(conn, t, &day, Counts::between(&Progress::default(), &p))?;
+                cache.count(t, &day, Counts::between(&Progress::default(), &p));
             }
             Ok(template.is_some())
         }
@@ -540,7 +583,7 @@ fn status(
             if let Some(t) = new.template_row {
                 let delta = Counts::between(&counted_from, &new);
                 if !delta.is_zero() {
-                    usage::add_observed(conn, t, &day, delta)?;
+                    cache.count(t, &day, delta);
                 }
             }
             Ok(new.template_row.is_some())
@@ -550,8 +593,13 @@ fn status(
 
 /// A button reply to one of our messages: a click, counted once per message. A reply that
 /// overtakes its message's first status leaves a stub the status completes.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is a distinct fact about the reply"
+)]
 fn click(
     conn: &mut SqliteConnection,
+    cache: &mut Cache,
     account: Option<i32>,
     pnid: &str,
     from: &str,
@@ -592,7 +640,7 @@ fn click(
     };
     usage::update(conn, m.id, &new)?;
     if let Some(t) = m.template_row {
-        usage::add_observed(conn, t, &m.day, Counts::between(&old, &new))?;
+        cache.count(t, &m.day, Counts::between(&old, &new));
     }
     Ok(())
 }

@@ -3,8 +3,10 @@
 //! is acknowledged only after its data is committed, and throughput is bounded by the HTTP
 //! stack rather than by one commit per request.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use diesel::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::apply::{self, Outcome, Resolver};
@@ -32,15 +34,19 @@ pub struct Writer {
 }
 
 /// Requests applied in one transaction at most.
-const MAX_GROUP: usize = 256;
+const MAX_GROUP: usize = 512;
 
 impl Writer {
-    /// Starts the writer thread. It stops when every handle is dropped.
-    pub fn start(db: Db, resolver: Arc<Resolver>) -> Writer {
+    /// Starts the writer thread on its own connection to the database at `path`. It stops
+    /// when every handle is dropped.
+    pub fn start(db: Db, path: PathBuf, resolver: Arc<Resolver>) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>(4096);
         let spawned = std::thread::Builder::new()
             .name("templar-writer".into())
-            .spawn(move || run(db, resolver, rx));
+            .spawn(move || match db.dedicated(&path) {
+                Ok(conn) => run(conn, resolver, rx),
+                Err(e) => tracing::error!("the webhook writer cannot open the database: {e}"),
+            });
         if let Err(e) = spawned {
             tracing::error!("cannot start the webhook writer thread: {e}");
         }
@@ -60,27 +66,35 @@ impl Writer {
     }
 }
 
-fn run(db: Db, resolver: Arc<Resolver>, mut rx: mpsc::Receiver<Job>) {
+fn run(mut conn: SqliteConnection, resolver: Arc<Resolver>, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
+        // No lingering: with callers waiting on the commit, waiting for company only adds
+        // latency. Whatever queued during the last commit forms the next group by itself.
         while jobs.len() < MAX_GROUP {
             match rx.try_recv() {
                 Ok(j) => jobs.push(j),
                 Err(_) => break,
             }
         }
-        let group = db.write_blocking(|conn| {
-            jobs.iter()
+        let group = conn.immediate_transaction(|conn| -> diesel::QueryResult<Vec<_>> {
+            let mut cache = apply::Cache::default();
+            let outcomes = jobs
+                .iter()
                 .map(|j| {
-                    apply::apply(
+                    let d = &j.delivery;
+                    apply::apply_cached(
                         conn,
                         &resolver,
-                        &j.delivery.events,
-                        j.delivery.key.as_deref(),
-                        j.delivery.now,
+                        &mut cache,
+                        &d.events,
+                        d.key.as_deref(),
+                        d.now,
                     )
                 })
-                .collect::<Result<Vec<_>, _>>()
+                .collect::<Result<Vec<_>, _>>()?;
+            cache.flush(conn)?;
+            Ok(outcomes)
         });
         match group {
             Ok(outcomes) => {
@@ -96,11 +110,11 @@ fn run(db: Db, resolver: Arc<Resolver>, mut rx: mpsc::Receiver<Job>) {
                 );
                 for job in jobs {
                     let d = &job.delivery;
-                    let one = db
-                        .write_blocking(|conn| {
+                    let one = conn
+                        .immediate_transaction(|conn| {
                             apply::apply(conn, &resolver, &d.events, d.key.as_deref(), d.now)
                         })
-                        .map_err(|e| e.to_string());
+                        .map_err(|e: diesel::result::Error| e.to_string());
                     let _ = job.reply.send(one);
                 }
             }

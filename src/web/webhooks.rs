@@ -166,27 +166,45 @@ async fn commit(
         .await
     {
         Ok(o) => {
-            let outcome = if o.duplicate { "duplicate" } else { "accepted" };
-            let m = &state.metrics;
-            m.inc(
-                "templar_webhook_requests_total",
-                &[("source", source), ("outcome", outcome)],
-            );
-            m.add(
-                "templar_webhook_events_total",
-                &[("source", source), ("kind", "template")],
-                o.template_events.into(),
-            );
-            m.add(
-                "templar_webhook_events_total",
-                &[("source", source), ("kind", "status")],
-                o.statuses.into(),
-            );
-            m.add(
-                "templar_webhook_events_total",
-                &[("source", source), ("kind", "inbound")],
-                o.inbound.into(),
-            );
+            // Static label strings: this runs for every webhook.
+            let meta = source == "meta";
+            let request = match (meta, o.duplicate) {
+                (true, false) => r#"source="meta",outcome="accepted""#,
+                (true, true) => r#"source="meta",outcome="duplicate""#,
+                (false, false) => r#"source="kapso",outcome="accepted""#,
+                (false, true) => r#"source="kapso",outcome="duplicate""#,
+            };
+            let kinds = if meta {
+                [
+                    r#"source="meta",kind="template""#,
+                    r#"source="meta",kind="status""#,
+                    r#"source="meta",kind="inbound""#,
+                ]
+            } else {
+                [
+                    r#"source="kapso",kind="template""#,
+                    r#"source="kapso",kind="status""#,
+                    r#"source="kapso",kind="inbound""#,
+                ]
+            };
+            state.metrics.add_many(&[
+                ("templar_webhook_requests_total", request.into(), 1.0),
+                (
+                    "templar_webhook_events_total",
+                    kinds[0].into(),
+                    o.template_events.into(),
+                ),
+                (
+                    "templar_webhook_events_total",
+                    kinds[1].into(),
+                    o.statuses.into(),
+                ),
+                (
+                    "templar_webhook_events_total",
+                    kinds[2].into(),
+                    o.inbound.into(),
+                ),
+            ]);
             (StatusCode::OK, "ok").into_response()
         }
         Err(e) => {
