@@ -138,6 +138,76 @@ pub struct Config {
     pub accounts: Vec<AccountConfig>,
     pub webhooks: WebhooksConfig,
     pub dashboard: DashboardConfig,
+    pub notify: Vec<NotifyConfig>,
+}
+
+/// Everything a channel can subscribe to.
+pub const NOTIFY_EVENTS: &[&str] = &[
+    "approved",
+    "rejected",
+    "paused",
+    "disabled",
+    "quality_down",
+    "quality_up",
+    "category_changed",
+    "status_changed",
+    "sync_failing",
+    "sync_recovered",
+    "digest",
+];
+
+/// One `[[notify]]` channel.
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    pub name: String,
+    pub kind: NotifyKind,
+    /// Event names this channel wants (see [`NOTIFY_EVENTS`]).
+    pub events: Vec<String>,
+    /// Only these accounts (all when empty).
+    pub accounts: Vec<String>,
+    /// Only template names matching this glob (`*` and `?`).
+    pub templates: Option<String>,
+    /// Daily digest, if wanted.
+    pub digest: Option<CronSchedule>,
+    /// Deliveries tried at most this many times before they are marked dead.
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt, capped at an hour.
+    pub retry_base: Duration,
+}
+
+/// Where a channel delivers.
+#[derive(Debug, Clone)]
+pub enum NotifyKind {
+    /// JSON POST signed with `X-Templar-Signature: sha256=<hex HMAC-SHA256(secret, body)>`.
+    Webhook { url: Secret, secret: Secret },
+    /// Slack-compatible incoming webhook (also Mattermost).
+    Slack { url: Secret },
+    /// SMTP.
+    Email(EmailConfig),
+}
+
+impl NotifyKind {
+    /// `webhook`, `slack` or `email`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            NotifyKind::Webhook { .. } => "webhook",
+            NotifyKind::Slack { .. } => "slack",
+            NotifyKind::Email(_) => "email",
+        }
+    }
+}
+
+/// SMTP settings of an email channel.
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    pub host: String,
+    pub port: u16,
+    /// `starttls` (default), `tls` or `none`.
+    pub tls: String,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+    pub to: Vec<String>,
 }
 
 /// `[sync]`: schedules and how hard to press upstream.
@@ -219,6 +289,35 @@ struct RawConfig {
     webhooks: RawWebhooks,
     #[serde(default)]
     dashboard: RawDashboard,
+    #[serde(default)]
+    notify: Vec<RawNotify>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotify {
+    name: Option<String>,
+    kind: Option<String>,
+    url: Option<String>,
+    url_env: Option<String>,
+    secret: Option<String>,
+    secret_env: Option<String>,
+    events: Option<Vec<String>>,
+    #[serde(default)]
+    accounts: Vec<String>,
+    templates: Option<String>,
+    digest: Option<String>,
+    max_attempts: Option<u32>,
+    retry_base_ms: Option<u64>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_tls: Option<String>,
+    smtp_username: Option<String>,
+    smtp_password: Option<String>,
+    smtp_password_env: Option<String>,
+    from: Option<String>,
+    #[serde(default)]
+    to: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -640,6 +739,8 @@ fn validate(raw: RawConfig, base_dir: &Path, env: EnvLookup<'_>) -> Result<Confi
         ));
     }
 
+    let notify = validate_notify(raw.notify, &accounts, env)?;
+
     Ok(Config {
         path: None,
         database,
@@ -649,7 +750,145 @@ fn validate(raw: RawConfig, base_dir: &Path, env: EnvLookup<'_>) -> Result<Confi
         accounts,
         webhooks,
         dashboard: DashboardConfig { token },
+        notify,
     })
+}
+
+fn validate_notify(
+    raw: Vec<RawNotify>,
+    accounts: &[AccountConfig],
+    env: EnvLookup<'_>,
+) -> Result<Vec<NotifyConfig>, ConfigError> {
+    let mut out: Vec<NotifyConfig> = Vec::new();
+    for (i, n) in raw.into_iter().enumerate() {
+        let key = |k: &str| format!("notify[{i}].{k}");
+        let name = n.name.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+            ConfigError::new(key("name"), "missing: every [[notify]] needs a name")
+        })?;
+        if out.iter().any(|o| o.name == name) {
+            return Err(ConfigError::new(
+                key("name"),
+                format!("`{name}` is used by two channels"),
+            ));
+        }
+        let url = |n_url: Option<String>, n_env: Option<String>| -> Result<Secret, ConfigError> {
+            let u = required_secret(&key("url"), n_url, n_env, env, "the channel's URL")?;
+            match reqwest::Url::parse(u.expose()) {
+                Ok(p) if p.scheme() == "http" || p.scheme() == "https" => Ok(u),
+                // The URL may hold a token: do not echo it.
+                _ => Err(ConfigError::new(key("url"), "is not an http(s) URL")),
+            }
+        };
+        let kind = match n.kind.as_deref() {
+            Some("webhook") => NotifyKind::Webhook {
+                url: url(n.url, n.url_env)?,
+                secret: required_secret(
+                    &key("secret"),
+                    n.secret,
+                    n.secret_env,
+                    env,
+                    "the signing secret",
+                )?,
+            },
+            Some("slack") => NotifyKind::Slack {
+                url: url(n.url, n.url_env)?,
+            },
+            Some("email") => {
+                let host = n.smtp_host.filter(|h| !h.is_empty()).ok_or_else(|| {
+                    ConfigError::new(
+                        key("smtp_host"),
+                        "missing: an email channel needs an SMTP server",
+                    )
+                })?;
+                let tls = n.smtp_tls.unwrap_or_else(|| "starttls".into());
+                if !["starttls", "tls", "none"].contains(&tls.as_str()) {
+                    return Err(ConfigError::new(
+                        key("smtp_tls"),
+                        format!("`{tls}`: use starttls, tls or none"),
+                    ));
+                }
+                let from = n.from.filter(|f| f.contains('@')).ok_or_else(|| {
+                    ConfigError::new(key("from"), "missing or not an email address")
+                })?;
+                if n.to.is_empty() || n.to.iter().any(|t| !t.contains('@')) {
+                    return Err(ConfigError::new(
+                        key("to"),
+                        "needs one or more email addresses",
+                    ));
+                }
+                NotifyKind::Email(EmailConfig {
+                    port: n.smtp_port.unwrap_or(if tls == "tls" { 465 } else { 587 }),
+                    host,
+                    tls,
+                    username: n.smtp_username,
+                    password: secret(
+                        &key("smtp_password"),
+                        n.smtp_password,
+                        n.smtp_password_env,
+                        env,
+                        "the SMTP password",
+                    )?,
+                    from,
+                    to: n.to,
+                })
+            }
+            Some(other) => {
+                return Err(ConfigError::new(
+                    key("kind"),
+                    format!("unknown kind `{other}`; expected webhook, slack or email"),
+                ))
+            }
+            None => {
+                return Err(ConfigError::new(
+                    key("kind"),
+                    "missing: webhook, slack or email",
+                ))
+            }
+        };
+        let events = n.events.unwrap_or_else(|| {
+            NOTIFY_EVENTS
+                .iter()
+                .filter(|e| **e != "digest" && **e != "status_changed")
+                .map(|e| e.to_string())
+                .collect()
+        });
+        if let Some(bad) = events.iter().find(|e| !NOTIFY_EVENTS.contains(&e.as_str())) {
+            return Err(ConfigError::new(
+                key("events"),
+                format!(
+                    "unknown event `{bad}`; expected some of {}",
+                    NOTIFY_EVENTS.join(", ")
+                ),
+            ));
+        }
+        if let Some(bad) = n
+            .accounts
+            .iter()
+            .find(|a| !accounts.iter().any(|c| &c.name == *a))
+        {
+            return Err(ConfigError::new(
+                key("accounts"),
+                format!("no account named `{bad}`"),
+            ));
+        }
+        let digest = match n.digest {
+            Some(d) => {
+                Some(CronSchedule::parse(&d).map_err(|m| ConfigError::new(key("digest"), m))?)
+            }
+            None => None,
+        };
+        out.push(NotifyConfig {
+            name,
+            kind,
+            events,
+            accounts: n.accounts,
+            templates: n.templates.filter(|t| !t.is_empty()),
+            digest,
+            max_attempts: n.max_attempts.unwrap_or(8).max(1),
+            retry_base: Duration::from_millis(n.retry_base_ms.unwrap_or(30_000)),
+        });
+    }
+    Ok(out)
 }
 
 impl Config {

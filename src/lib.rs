@@ -10,6 +10,7 @@ pub mod db;
 pub mod domain;
 pub mod ingest;
 pub mod metrics;
+pub mod notify;
 pub mod scheduler;
 pub mod sim;
 pub mod sources;

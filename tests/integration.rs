@@ -11,6 +11,7 @@ mod common;
 mod integration {
     mod cli;
     mod migrations;
+    mod notify;
     mod sync;
     mod usage;
     mod webhooks;

@@ -2,6 +2,7 @@
 
 mod demo;
 mod migrate;
+mod notify;
 pub mod serve;
 mod simulate;
 mod sync;
@@ -47,6 +48,9 @@ pub enum Command {
     /// List and inspect stored templates.
     #[command(subcommand)]
     Templates(templates::TemplatesCommand),
+    /// Try notification channels, and see what was delivered, what waits and what died.
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
     /// Apply database migrations (they also run on every start).
     Migrate(migrate::MigrateArgs),
     /// Serve a seeded fake of Meta's and Kapso's APIs on a local port, for trying templar,
@@ -58,7 +62,7 @@ pub enum Command {
 /// warnings only for quick ones.
 pub fn init_tracing(cli: &Cli) {
     let default = match cli.command {
-        Command::Templates(_) | Command::Migrate(_) => "warn",
+        Command::Templates(_) | Command::Migrate(_) | Command::Notify(_) => "warn",
         _ => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -79,6 +83,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sync(args) => sync::run(load(config)?, args).await,
         Command::Templates(cmd) => templates::run(load(config)?, cmd).await,
         Command::Migrate(args) => migrate::run(load(config)?, args),
+        Command::Notify(cmd) => notify::run(load(config)?, cmd).await,
         Command::Simulate(args) => simulate::run(args).await,
     }
 }

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::ingest::apply::Resolver;
 use crate::ingest::writer::Writer;
 use crate::metrics::Metrics;
+use crate::notify::worker::Notifier;
 use crate::scheduler;
 use crate::sync::SyncContext;
 use crate::web::{self, AppState};
@@ -55,22 +56,28 @@ pub async fn serve(
     let db = super::open_db(&config)?;
     let config = Arc::new(config);
     let (stop_tx, stop_rx) = watch::channel(false);
+    let client = crate::sources::http_client();
+    let metrics = Metrics::default();
     let ctx = SyncContext {
         db: db.clone(),
         config: config.clone(),
-        client: crate::sources::http_client(),
+        client: client.clone(),
     };
-    let sched = tokio::spawn(scheduler::run(ctx, stop_rx));
-    let writer = Writer::start(
-        db.clone(),
-        config.database.clone(),
-        Arc::new(Resolver::from_config(&config)),
-    );
+    let sched = tokio::spawn(scheduler::run(ctx, stop_rx.clone()));
+    let notifier = Notifier {
+        db: db.clone(),
+        config: config.clone(),
+        client,
+        metrics: metrics.clone(),
+    };
+    let notify = tokio::spawn(notifier.run(stop_rx));
+    let resolver = Arc::new(Resolver::from_config(&config));
+    let writer = Writer::start(db.clone(), config.database.clone(), resolver);
     let app = web::router(AppState {
         db,
         config: config.clone(),
         writer,
-        metrics: Metrics::default(),
+        metrics,
     });
     tracing::info!("templar listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app)
@@ -80,6 +87,7 @@ pub async fn serve(
         })
         .await?;
     let _ = sched.await;
+    let _ = notify.await;
     tracing::info!("templar stopped");
     Ok(())
 }

@@ -133,6 +133,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> Integer,
+        event_key -> Text,
+        channel -> Text,
+        kind -> Text,
+        payload -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+        dead_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    notify_cursors (name) {
+        name -> Text,
+        last_id -> Integer,
+    }
+}
+
 diesel::joinable!(templates -> accounts (account_id));
 diesel::joinable!(template_events -> templates (template_id));
 diesel::joinable!(sync_runs -> accounts (account_id));
@@ -152,4 +175,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_receipts,
     usage_cursors,
     analytics_state,
+    notifications,
+    notify_cursors,
 );

@@ -2,6 +2,8 @@
 //! directory, and small wrappers around the control API.
 #![allow(dead_code, reason = "not every test uses every helper")]
 
+pub mod receivers;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;

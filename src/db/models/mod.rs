@@ -2,6 +2,7 @@
 //! unit-tested on a scratch database and called from async code through [`crate::db::Db`].
 
 pub mod accounts;
+pub mod notifications;
 pub mod sync_runs;
 pub mod templates;
 pub mod usage;

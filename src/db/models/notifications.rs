@@ -1,0 +1,134 @@
+//! The notification outbox and the cursors of the logs it is filled from.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::{notifications as n, notify_cursors as c};
+
+/// A delivery of one event to one channel.
+#[derive(Queryable, Selectable, Debug, Clone, Serialize)]
+#[diesel(table_name = n)]
+pub struct NotificationRow {
+    pub id: i32,
+    pub event_key: String,
+    pub channel: String,
+    pub kind: String,
+    pub payload: String,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub delivered_at: Option<i64>,
+    pub dead_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+}
+
+/// Where the worker stopped reading a log.
+pub fn cursor(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<i32>> {
+    c::table
+        .find(name)
+        .select(c::last_id)
+        .first(conn)
+        .optional()
+}
+
+/// Moves a cursor.
+pub fn set_cursor(conn: &mut SqliteConnection, name: &str, last_id: i32) -> QueryResult<()> {
+    diesel::replace_into(c::table)
+        .values((c::name.eq(name), c::last_id.eq(last_id)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Queues a delivery; `false` if this event was already queued for this channel.
+pub fn enqueue(
+    conn: &mut SqliteConnection,
+    event_key: &str,
+    channel: &str,
+    kind: &str,
+    payload: &str,
+    now: i64,
+) -> QueryResult<bool> {
+    let inserted = diesel::insert_into(n::table)
+        .values((
+            n::event_key.eq(event_key),
+            n::channel.eq(channel),
+            n::kind.eq(kind),
+            n::payload.eq(payload),
+            n::next_attempt_at.eq(now),
+            n::created_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    Ok(inserted == 1)
+}
+
+/// Deliveries due at `now`, oldest first.
+pub fn due(conn: &mut SqliteConnection, now: i64, limit: i64) -> QueryResult<Vec<NotificationRow>> {
+    n::table
+        .filter(n::delivered_at.is_null())
+        .filter(n::dead_at.is_null())
+        .filter(n::next_attempt_at.le(now))
+        .order(n::id)
+        .limit(limit)
+        .select(NotificationRow::as_select())
+        .load(conn)
+}
+
+/// Records a successful delivery.
+pub fn delivered(conn: &mut SqliteConnection, id: i32, attempts: i32, now: i64) -> QueryResult<()> {
+    diesel::update(n::table.find(id))
+        .set((
+            n::delivered_at.eq(Some(now)),
+            n::attempts.eq(attempts),
+            n::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Records a failed attempt: retried at `next`, or dead when `next` is `None`.
+pub fn failed(
+    conn: &mut SqliteConnection,
+    id: i32,
+    attempts: i32,
+    error: &str,
+    next: Option<i64>,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::update(n::table.find(id))
+        .set((
+            n::attempts.eq(attempts),
+            n::last_error.eq(Some(error)),
+            n::next_attempt_at.eq(next.unwrap_or(now)),
+            n::dead_at.eq(if next.is_none() { Some(now) } else { None }),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The latest deliveries of every state, newest first.
+pub fn recent(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<NotificationRow>> {
+    n::table
+        .order(n::id.desc())
+        .limit(limit)
+        .select(NotificationRow::as_select())
+        .load(conn)
+}
+
+/// Counts of (pending, delivered, dead) deliveries.
+pub fn counts(conn: &mut SqliteConnection) -> QueryResult<(i64, i64, i64)> {
+    let pending = n::table
+        .filter(n::delivered_at.is_null())
+        .filter(n::dead_at.is_null())
+        .count()
+        .get_result(conn)?;
+    let delivered = n::table
+        .filter(n::delivered_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    let dead = n::table
+        .filter(n::dead_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok((pending, delivered, dead))
+}

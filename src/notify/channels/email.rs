@@ -1,0 +1,74 @@
+//! Email over SMTP (STARTTLS, TLS, or plain for a local relay), HTML and plain text rendered by
+//! askama.
+
+use askama::Template;
+use lettre::message::{header, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::EmailConfig;
+use crate::notify::Payload;
+
+#[derive(Template)]
+#[template(path = "email/notification.html")]
+struct Html<'a> {
+    p: &'a Payload,
+}
+
+#[derive(Template)]
+#[template(path = "email/notification.txt")]
+struct Text<'a> {
+    p: &'a Payload,
+}
+
+/// The subject line.
+pub fn subject(p: &Payload) -> String {
+    format!("[templar] {}", p.title)
+}
+
+pub async fn send(cfg: &EmailConfig, p: &Payload) -> Result<(), String> {
+    let from: Mailbox = cfg
+        .from
+        .parse()
+        .map_err(|e| format!("`from` {}: {e}", cfg.from))?;
+    let mut builder = Message::builder().from(from).subject(subject(p));
+    for to in &cfg.to {
+        builder = builder.to(to.parse().map_err(|e| format!("`to` {to}: {e}"))?);
+    }
+    let html = Html { p }.render().map_err(|e| e.to_string())?;
+    let text = Text { p }.render().map_err(|e| e.to_string())?;
+    let message = builder
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(header::ContentType::TEXT_PLAIN)
+                        .body(text),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(header::ContentType::TEXT_HTML)
+                        .body(html),
+                ),
+        )
+        .map_err(|e| e.to_string())?;
+    let transport = match cfg.tls.as_str() {
+        "tls" => {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host).map_err(|e| e.to_string())?
+        }
+        "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host)
+            .map_err(|e| e.to_string())?,
+        _ => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host),
+    };
+    let mut transport = transport.port(cfg.port).timeout(Some(super::TIMEOUT));
+    if let (Some(user), Some(pass)) = (&cfg.username, &cfg.password) {
+        transport =
+            transport.credentials(Credentials::new(user.clone(), pass.expose().to_string()));
+    }
+    transport
+        .build()
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("SMTP {}:{}: {e}", cfg.host, cfg.port))
+}

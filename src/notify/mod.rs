@@ -1,0 +1,96 @@
+//! Notifications: what happened to a template (or an account's sync), said in words a person can
+//! act on, delivered to webhooks, Slack and email. Events come from the append-only history
+//! ([`outbox::expand`]); deliveries live in a durable outbox and are retried with backoff
+//! ([`worker`]).
+
+pub mod channels;
+pub mod outbox;
+pub mod worker;
+
+use serde::{Deserialize, Serialize};
+
+/// The JSON a `webhook` channel receives; also what Slack and email messages are rendered from.
+/// `id` is stable per event: a receiver that sees it twice can drop the second.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Payload {
+    /// `event:<n>` for template changes, `sync:<n>` for sync health, `digest:<channel>:<day>`.
+    pub id: String,
+    /// approved, rejected, paused, disabled, quality_down, quality_up, category_changed,
+    /// status_changed, sync_failing, sync_recovered, digest, test.
+    pub event: String,
+    pub occurred_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+    /// Pauses so far, this one included (the third disables the template).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strike: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumes_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recommendation: Option<String>,
+    /// Sync health: the last error and how many runs failed in a row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failures: Option<u32>,
+    /// The dashboard page to open.
+    pub url: String,
+    /// One line: what happened.
+    pub title: String,
+    /// What it means and what to do.
+    pub text: String,
+}
+
+/// The template an event is about.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TemplateRef {
+    pub id: String,
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub status: String,
+    pub quality: Option<String>,
+}
+
+/// The change itself.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Change {
+    pub field: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub reason: Option<String>,
+}
+
+/// Whether `name` matches a glob of `*` (any run) and `?` (any one character).
+pub fn glob(pattern: &str, name: &str) -> bool {
+    fn go(p: &[char], n: &[char]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    go(&p, &n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn globs() {
+        assert!(glob("order_*", "order_confirmation"));
+        assert!(glob("*_v?", "promo_offer_v2"));
+        assert!(!glob("order_*", "shipping_update"));
+        assert!(glob("*", ""));
+    }
+}

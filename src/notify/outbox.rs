@@ -1,0 +1,350 @@
+//! Fills the outbox: reads new rows of `template_events` and `sync_runs` (by cursor), decides
+//! which are worth telling someone, and queues one delivery per matching channel, all in one
+//! transaction with the cursor move. Templates seen for the first time never notify (that would
+//! be a storm on the first sync); only changes do.
+
+use diesel::prelude::*;
+
+use super::{glob, Change, Payload, TemplateRef};
+use crate::clock;
+use crate::config::{Config, NotifyConfig};
+use crate::db::models::notifications as out;
+use crate::db::models::templates::{Event, TemplateRow};
+use crate::db::schema::{accounts, sync_runs, template_events, templates};
+use crate::domain::Quality;
+
+/// Consecutive failed runs that make an account's sync "failing".
+pub const FAILING_AFTER: u32 = 3;
+
+/// When no cursor exists yet, changes older than this are history, not news.
+const FIRST_LOOK_BACK: i64 = 3600;
+
+/// The notification kind of a template event, if it is one.
+pub fn classify(e: &Event) -> Option<&'static str> {
+    let old = e.old_value.as_deref()?;
+    match e.field.as_str() {
+        "status" => Some(match e.new_value.as_str() {
+            "APPROVED" => "approved",
+            "REJECTED" => "rejected",
+            "PAUSED" => "paused",
+            "DISABLED" => "disabled",
+            "DELETED" => return None,
+            _ if old == "DELETED" => return None,
+            _ => "status_changed",
+        }),
+        "quality" => {
+            let rank = |q: &str| Quality::parse(q).rank();
+            match (rank(old), rank(&e.new_value)) {
+                (Some(a), Some(b)) if b < a => Some("quality_down"),
+                (Some(a), Some(b)) if b > a => Some("quality_up"),
+                _ => None,
+            }
+        }
+        "category" => Some("category_changed"),
+        _ => None,
+    }
+}
+
+/// Whether a channel wants this kind of event about this account and template.
+pub fn wants(ch: &NotifyConfig, kind: &str, account: Option<&str>, template: Option<&str>) -> bool {
+    ch.events.iter().any(|e| e == kind)
+        && (ch.accounts.is_empty() || account.is_some_and(|a| ch.accounts.iter().any(|x| x == a)))
+        && match (&ch.templates, template) {
+            (Some(p), Some(name)) => glob(p, name),
+            (Some(_), None) => kind.starts_with("sync") || kind == "digest",
+            (None, _) => true,
+        }
+}
+
+fn price_note(from: &str, to: &str) -> &'static str {
+    match (from, to) {
+        ("UTILITY" | "AUTHENTICATION", "MARKETING") => {
+            " Marketing messages cost several times more than utility ones in most markets."
+        }
+        ("MARKETING", "UTILITY") => " Utility messages are billed at the lower utility rate.",
+        _ => "",
+    }
+}
+
+/// Builds the payload of a template event.
+pub fn template_payload(
+    config: &Config,
+    kind: &str,
+    e: &Event,
+    t: &TemplateRow,
+    account: &str,
+    strike: u32,
+) -> Payload {
+    let detail: serde_json::Value = e
+        .detail
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or_default();
+    let who = format!("{} ({}) on {account}", t.name, t.language);
+    let mut p = Payload {
+        id: format!("event:{}", e.id),
+        event: kind.to_string(),
+        occurred_at: clock::rfc3339(e.at),
+        account: Some(account.to_string()),
+        template: Some(TemplateRef {
+            id: t.template_id.clone(),
+            name: t.name.clone(),
+            language: t.language.clone(),
+            category: t.category.clone(),
+            status: t.status.clone(),
+            quality: t.quality.clone(),
+        }),
+        change: Some(Change {
+            field: e.field.clone(),
+            from: e.old_value.clone(),
+            to: e.new_value.clone(),
+            reason: e.reason.clone(),
+        }),
+        strike: None,
+        resumes_at: None,
+        effective_at: None,
+        recommendation: None,
+        error: None,
+        failures: None,
+        url: format!("{}/templates/{}", config.public_url, t.template_id),
+        title: String::new(),
+        text: String::new(),
+    };
+    let old = e.old_value.clone().unwrap_or_default();
+    match kind {
+        "approved" => {
+            p.title = format!("Approved: {who}");
+            p.text = if old == "PAUSED" {
+                format!("{} is no longer paused and can be sent again.", t.name)
+            } else {
+                format!(
+                    "{} was approved by Meta (it was {old}) and is ready to send.",
+                    t.name
+                )
+            };
+        }
+        "rejected" => {
+            let reason = e.reason.clone().unwrap_or_else(|| "no reason given".into());
+            p.recommendation = detail
+                .pointer("/rejection_info/recommendation")
+                .and_then(|r| r.as_str())
+                .map(str::to_string);
+            let why = detail
+                .pointer("/rejection_info/reason")
+                .and_then(|r| r.as_str())
+                .map(|r| format!(" {r}"))
+                .unwrap_or_default();
+            p.title = format!("Rejected: {who}");
+            p.text = format!(
+                "Meta rejected {} ({reason}).{why}{} Fix it and resubmit, or appeal in WhatsApp Manager.",
+                t.name,
+                p.recommendation.as_ref().map(|r| format!(" Meta recommends: {r}.")).unwrap_or_default()
+            );
+        }
+        "paused" => {
+            let hours = if strike <= 1 { 3 } else { 6 };
+            p.strike = Some(strike);
+            p.resumes_at = Some(clock::rfc3339(e.at + hours * 3600));
+            p.title = format!("Paused (strike {strike} of 3): {who}");
+            p.text = format!(
+                "{} was paused for low quality. It should resume around {} ({hours} h). \
+                 A third pause disables it: review the content and who receives it before sending more.",
+                t.name,
+                clock::human(e.at + hours * 3600)
+            );
+        }
+        "disabled" => {
+            p.title = format!("Disabled: {who}");
+            p.text = format!(
+                "{} was disabled and can no longer be sent{}. Create a new template with improved content.",
+                t.name,
+                detail.pointer("/disable_info/disable_date").map(|d| format!(" (since {d})")).unwrap_or_default()
+            );
+        }
+        "quality_down" | "quality_up" => {
+            let dir = if kind == "quality_down" {
+                "dropped"
+            } else {
+                "rose"
+            };
+            p.title = format!("Quality {dir} {old} → {}: {who}", e.new_value);
+            p.text = if kind == "quality_down" {
+                format!(
+                    "Customers are blocking or reporting {}. At RED Meta may pause it: check who you send it to and how often.",
+                    t.name
+                )
+            } else {
+                format!(
+                    "{} is doing better: quality is {} now.",
+                    t.name, e.new_value
+                )
+            };
+        }
+        "category_changed" => {
+            let announced = detail.get("announced").and_then(|a| a.as_bool()) == Some(true);
+            let note = price_note(&old, &e.new_value);
+            if announced {
+                let at = detail
+                    .get("effective_at")
+                    .and_then(|a| a.as_i64())
+                    .unwrap_or(e.at);
+                p.effective_at = Some(clock::rfc3339(at));
+                p.title = format!("Category change announced {old} → {}: {who}", e.new_value);
+                p.text = format!(
+                    "Meta will re-categorise {} on {}.{note}",
+                    t.name,
+                    clock::human(at)
+                );
+            } else {
+                p.title = format!("Category changed {old} → {}: {who}", e.new_value);
+                p.text = format!("{} is now {}.{note}", t.name, e.new_value);
+            }
+        }
+        _ => {
+            p.title = format!("Status {old} → {}: {who}", e.new_value);
+            p.text = format!("{} changed status from {old} to {}.", t.name, e.new_value);
+        }
+    }
+    p
+}
+
+/// Reads new log rows and queues what channels want. Returns the deliveries queued.
+pub fn expand(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryResult<usize> {
+    let mut queued = 0;
+    let start = match out::cursor(conn, "template_events")? {
+        Some(c) => c,
+        None => template_events::table
+            .filter(template_events::at.lt(now - FIRST_LOOK_BACK))
+            .select(diesel::dsl::max(template_events::id))
+            .first::<Option<i32>>(conn)?
+            .unwrap_or(0),
+    };
+    let rows: Vec<(Event, TemplateRow, String)> = template_events::table
+        .inner_join(templates::table.inner_join(accounts::table))
+        .filter(template_events::id.gt(start))
+        .order(template_events::id)
+        .limit(1000)
+        .select((Event::as_select(), TemplateRow::as_select(), accounts::name))
+        .load(conn)?;
+    let mut last = start;
+    for (e, t, account) in &rows {
+        last = e.id;
+        let Some(kind) = classify(e) else { continue };
+        let channels: Vec<&NotifyConfig> = config
+            .notify
+            .iter()
+            .filter(|c| wants(c, kind, Some(account), Some(&t.name)))
+            .collect();
+        if channels.is_empty() {
+            continue;
+        }
+        let strike = if kind == "paused" {
+            template_events::table
+                .filter(template_events::template_id.eq(t.id))
+                .filter(template_events::field.eq("status"))
+                .filter(template_events::new_value.eq("PAUSED"))
+                .filter(template_events::id.le(e.id))
+                .count()
+                .get_result::<i64>(conn)? as u32
+        } else {
+            0
+        };
+        let payload = template_payload(config, kind, e, t, account, strike);
+        let json = serde_json::to_string(&payload).unwrap_or_default();
+        for ch in channels {
+            queued += usize::from(out::enqueue(conn, &payload.id, &ch.name, kind, &json, now)?);
+        }
+    }
+    if last != start || out::cursor(conn, "template_events")?.is_none() {
+        out::set_cursor(conn, "template_events", last)?;
+    }
+    queued += expand_sync(conn, config, now)?;
+    Ok(queued)
+}
+
+fn expand_sync(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryResult<usize> {
+    let start = match out::cursor(conn, "sync_runs")? {
+        Some(c) => c,
+        None => sync_runs::table
+            .filter(sync_runs::started_at.lt(now - FIRST_LOOK_BACK))
+            .select(diesel::dsl::max(sync_runs::id))
+            .first::<Option<i32>>(conn)?
+            .unwrap_or(0),
+    };
+    let runs: Vec<(i32, i32, Option<String>, String, i64)> = sync_runs::table
+        .inner_join(accounts::table)
+        .filter(sync_runs::id.gt(start))
+        .order(sync_runs::id)
+        .limit(1000)
+        .select((
+            sync_runs::id,
+            sync_runs::account_id,
+            sync_runs::error,
+            accounts::name,
+            sync_runs::finished_at,
+        ))
+        .load(conn)?;
+    let mut queued = 0;
+    let mut last = start;
+    for (id, account_id, error, account, at) in &runs {
+        last = *id;
+        // Failures in a row up to this run, and up to the one before.
+        let history: Vec<Option<String>> = sync_runs::table
+            .filter(sync_runs::account_id.eq(account_id))
+            .filter(sync_runs::id.le(id))
+            .order(sync_runs::id.desc())
+            .limit(i64::from(FAILING_AFTER) + 1)
+            .select(sync_runs::error)
+            .load(conn)?;
+        let streak = |h: &[Option<String>]| h.iter().take_while(|e| e.is_some()).count() as u32;
+        let (now_streak, before) = (streak(&history), streak(history.get(1..).unwrap_or(&[])));
+        let kind = match error {
+            Some(_) if now_streak == FAILING_AFTER => "sync_failing",
+            None if before >= FAILING_AFTER => "sync_recovered",
+            _ => continue,
+        };
+        let (title, text) = match kind {
+            "sync_failing" => (
+                format!("Sync failing: {account}"),
+                format!(
+                    "The last {FAILING_AFTER} syncs of {account} failed. Template statuses may be stale. Last error: {}",
+                    error.as_deref().unwrap_or("")
+                ),
+            ),
+            _ => (format!("Sync recovered: {account}"), format!("{account} syncs again after {before} failed runs.")),
+        };
+        let payload = Payload {
+            id: format!("sync:{id}"),
+            event: kind.into(),
+            occurred_at: clock::rfc3339(*at),
+            account: Some(account.clone()),
+            template: None,
+            change: None,
+            strike: None,
+            resumes_at: None,
+            effective_at: None,
+            recommendation: None,
+            error: error.clone(),
+            failures: Some(if kind == "sync_failing" {
+                now_streak
+            } else {
+                before
+            }),
+            url: format!("{}/accounts/{account}", config.public_url),
+            title,
+            text,
+        };
+        let json = serde_json::to_string(&payload).unwrap_or_default();
+        for ch in config
+            .notify
+            .iter()
+            .filter(|c| wants(c, kind, Some(account), None))
+        {
+            queued += usize::from(out::enqueue(conn, &payload.id, &ch.name, kind, &json, now)?);
+        }
+    }
+    if last != start || out::cursor(conn, "sync_runs")?.is_none() {
+        out::set_cursor(conn, "sync_runs", last)?;
+    }
+    Ok(queued)
+}

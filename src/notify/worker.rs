@@ -1,0 +1,356 @@
+//! The delivery worker inside `templar serve`: every half second it fills the outbox from the
+//! logs and delivers what is due. Channels are delivered concurrently, each in order, so a slow
+//! or dead channel never delays another. A failed delivery is retried with exponential backoff
+//! until `max_attempts`, then marked dead (and shown by `templar notify status`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Days, Utc};
+use diesel::prelude::*;
+use tokio::sync::watch;
+
+use super::channels;
+use super::outbox::{self, classify};
+use super::Payload;
+use crate::clock;
+use crate::config::{Config, NotifyConfig};
+use crate::db::models::notifications::{self as out, NotificationRow};
+use crate::db::models::templates::Event;
+use crate::db::schema::{template_daily_stats as stats, template_events, templates};
+use crate::db::Db;
+use crate::metrics::Metrics;
+
+/// What the worker needs.
+#[derive(Clone)]
+pub struct Notifier {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub client: reqwest::Client,
+    pub metrics: Metrics,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub queued: usize,
+    pub delivered: usize,
+    pub retried: usize,
+    pub dead: usize,
+}
+
+/// (row id, attempts so far, result, next attempt if retried).
+type Outcome = (i32, i32, Result<(), String>, Option<i64>);
+
+/// The delay before attempt `attempts + 1`: `base * 2^(attempts - 1)`, at most an hour.
+pub fn backoff(base: Duration, attempts: u32) -> Duration {
+    base.saturating_mul(1 << attempts.saturating_sub(1).min(20))
+        .min(Duration::from_secs(3600))
+}
+
+impl Notifier {
+    /// Runs passes until `shutdown`, plus each channel's digest schedule.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        if self.config.notify.is_empty() {
+            return;
+        }
+        for ch in self.config.notify.iter().filter(|c| c.digest.is_some()) {
+            let (me, ch, stop) = (self.clone(), ch.clone(), shutdown.clone());
+            let schedule = ch
+                .digest
+                .clone()
+                .unwrap_or_else(|| unreachable!("filtered above"));
+            tokio::spawn(async move {
+                crate::scheduler::every(schedule, stop, || async {
+                    if let Err(e) = me.queue_digest(&ch, clock::now()).await {
+                        tracing::warn!(channel = %ch.name, "digest not queued: {e}");
+                    }
+                })
+                .await;
+            });
+        }
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            if let Err(e) = self.pass(clock::now().timestamp()).await {
+                tracing::warn!("notification pass failed: {e}");
+            }
+        }
+    }
+
+    /// Fills the outbox and delivers what is due at `now`.
+    pub async fn pass(&self, now: i64) -> Result<Pass, String> {
+        let config = self.config.clone();
+        let queued = self
+            .db
+            .write(move |c| outbox::expand(c, &config, now))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut pass = self.deliver(now).await?;
+        pass.queued = queued;
+        Ok(pass)
+    }
+
+    async fn deliver(&self, now: i64) -> Result<Pass, String> {
+        let due = self
+            .db
+            .run(move |c| out::due(c, now, 500))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut by_channel: BTreeMap<String, Vec<NotificationRow>> = BTreeMap::new();
+        for n in due {
+            by_channel.entry(n.channel.clone()).or_default().push(n);
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (name, rows) in by_channel {
+            let channel = self.config.notify.iter().find(|c| c.name == name).cloned();
+            let client = self.client.clone();
+            tasks.spawn(async move {
+                let mut results = Vec::new();
+                for row in rows {
+                    let outcome = match &channel {
+                        None => Err(format!("channel `{name}` is no longer configured")),
+                        Some(ch) => match serde_json::from_str::<Payload>(&row.payload) {
+                            Ok(p) => channels::send(ch, &p, &row.id.to_string(), &client).await,
+                            Err(e) => Err(format!("stored payload unreadable: {e}")),
+                        },
+                    };
+                    let failed = outcome.is_err();
+                    results.push((row, channel.clone(), outcome));
+                    // A channel that just failed is probably down: leave its other rows for
+                    // their own retry time rather than hammering it now.
+                    if failed {
+                        break;
+                    }
+                }
+                results
+            });
+        }
+        let mut updates = Vec::new();
+        while let Some(Ok(results)) = tasks.join_next().await {
+            updates.extend(results);
+        }
+        let mut pass = Pass::default();
+        let metrics = self.metrics.clone();
+        let mut writes: Vec<Outcome> = Vec::new();
+        for (row, ch, outcome) in updates {
+            let attempts = row.attempts + 1;
+            let channel = row.channel.as_str();
+            match &outcome {
+                Ok(()) => {
+                    pass.delivered += 1;
+                    metrics.inc(
+                        "templar_notifications_total",
+                        &[("channel", channel), ("outcome", "delivered")],
+                    );
+                    writes.push((row.id, attempts, Ok(()), None));
+                }
+                Err(e) => {
+                    let max = ch.as_ref().map_or(1, |c| c.max_attempts) as i32;
+                    let next = (attempts < max).then(|| {
+                        let base = ch
+                            .as_ref()
+                            .map_or(Duration::from_secs(30), |c| c.retry_base);
+                        now + backoff(base, attempts as u32).as_secs().max(1) as i64
+                    });
+                    if next.is_some() {
+                        pass.retried += 1;
+                        tracing::warn!(
+                            channel,
+                            attempt = attempts,
+                            "notification not delivered: {e}"
+                        );
+                    } else {
+                        pass.dead += 1;
+                        tracing::error!(
+                            channel,
+                            "notification dead after {attempts} attempts: {e}"
+                        );
+                    }
+                    let outcome_label = if next.is_some() { "retry" } else { "dead" };
+                    metrics.inc(
+                        "templar_notifications_total",
+                        &[("channel", channel), ("outcome", outcome_label)],
+                    );
+                    writes.push((row.id, attempts, Err(e.clone()), next));
+                }
+            }
+        }
+        if !writes.is_empty() {
+            self.db
+                .write(move |c| {
+                    for (id, attempts, outcome, next) in &writes {
+                        match outcome {
+                            Ok(()) => out::delivered(c, *id, *attempts, now)?,
+                            Err(e) => out::failed(c, *id, *attempts, e, *next, now)?,
+                        }
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(pass)
+    }
+
+    /// Queues a channel's digest of the day before `now`.
+    pub async fn queue_digest(
+        &self,
+        ch: &NotifyConfig,
+        now: DateTime<Utc>,
+    ) -> Result<bool, String> {
+        let config = self.config.clone();
+        let name = ch.name.clone();
+        self.db
+            .write(move |c| {
+                let p = digest(c, &config, &name, now)?;
+                let json = serde_json::to_string(&p).unwrap_or_default();
+                out::enqueue(c, &p.id, &name, "digest", &json, now.timestamp())
+            })
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Yesterday's changes, what is still pending, and the worst failure rates of the last week.
+pub fn digest(
+    conn: &mut SqliteConnection,
+    config: &Config,
+    channel: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<Payload> {
+    let today = now.date_naive();
+    let yesterday = today.checked_sub_days(Days::new(1)).unwrap_or(today);
+    let from = yesterday
+        .and_hms_opt(0, 0, 0)
+        .map_or(0, |t| t.and_utc().timestamp());
+    let to = from + 86_400;
+    let events: Vec<(Event, String, String)> = template_events::table
+        .inner_join(templates::table)
+        .filter(template_events::at.ge(from))
+        .filter(template_events::at.lt(to))
+        .select((Event::as_select(), templates::name, templates::language))
+        .load(conn)?;
+    let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut lines = Vec::new();
+    for (e, name, lang) in &events {
+        if let Some(kind) = classify(e) {
+            *counts.entry(kind).or_default() += 1;
+            if lines.len() < 15 {
+                lines.push(format!(
+                    "- {name} ({lang}): {} {} → {}",
+                    e.field,
+                    e.old_value.as_deref().unwrap_or("-"),
+                    e.new_value
+                ));
+            }
+        }
+    }
+    let pending: Vec<(String, String, i64)> = templates::table
+        .filter(templates::deleted_at.is_null())
+        .filter(templates::status.eq_any(["PENDING", "IN_APPEAL"]))
+        .order(templates::first_seen_at)
+        .select((
+            templates::name,
+            templates::language,
+            templates::first_seen_at,
+        ))
+        .load(conn)?;
+    let week = today
+        .checked_sub_days(Days::new(7))
+        .unwrap_or(today)
+        .format("%Y-%m-%d")
+        .to_string();
+    let rows: Vec<(String, String, i64, i64)> = stats::table
+        .inner_join(templates::table)
+        .filter(stats::origin.eq("observed"))
+        .filter(stats::day.ge(&week))
+        .select((
+            templates::name,
+            templates::language,
+            stats::sent,
+            stats::failed,
+        ))
+        .load(conn)?;
+    let mut per: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+    for (n, l, s, f) in rows {
+        let e = per.entry((n, l)).or_default();
+        e.0 += s;
+        e.1 += f;
+    }
+    let mut worst: Vec<_> = per.into_iter().filter(|(_, (s, _))| *s >= 20).collect();
+    worst.sort_by(|a, b| (b.1 .1 * a.1 .0).cmp(&(a.1 .1 * b.1 .0)));
+    let mut text = format!("Changes on {yesterday}: ");
+    if counts.is_empty() {
+        text.push_str("none.");
+    } else {
+        text.push_str(
+            &counts
+                .iter()
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        text.push('.');
+        text.push('\n');
+        text.push_str(&lines.join("\n"));
+    }
+    text.push_str(&format!("\n\nStill under review: {}", pending.len()));
+    for (n, l, since) in pending.iter().take(5) {
+        text.push_str(&format!(
+            "\n- {n} ({l}), waiting {} h",
+            (now.timestamp() - since) / 3600
+        ));
+    }
+    let worst: Vec<String> = worst
+        .iter()
+        .take(5)
+        .filter(|(_, (_, f))| *f > 0)
+        .map(|((n, l), (s, f))| {
+            format!(
+                "- {n} ({l}): {:.1} % of {s} failed",
+                *f as f64 * 100.0 / *s as f64
+            )
+        })
+        .collect();
+    if !worst.is_empty() {
+        text.push_str("\n\nWorst failure rates, last 7 days:\n");
+        text.push_str(&worst.join("\n"));
+    }
+    Ok(Payload {
+        id: format!("digest:{channel}:{yesterday}"),
+        event: "digest".into(),
+        occurred_at: clock::rfc3339(now.timestamp()),
+        account: None,
+        template: None,
+        change: None,
+        strike: None,
+        resumes_at: None,
+        effective_at: None,
+        recommendation: None,
+        error: None,
+        failures: None,
+        url: config.public_url.clone(),
+        title: format!("Daily digest for {yesterday}"),
+        text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let b = Duration::from_secs(30);
+        assert_eq!(backoff(b, 1), Duration::from_secs(30));
+        assert_eq!(backoff(b, 3), Duration::from_secs(120));
+        assert_eq!(backoff(b, 30), Duration::from_secs(3600));
+    }
+}

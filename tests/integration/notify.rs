@@ -1,0 +1,382 @@
+//! Notifications to real local receivers: a signed webhook, a Slack-compatible endpoint and an
+//! SMTP server.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use templar::notify::worker::Notifier;
+use templar::sim::SimOptions;
+
+use crate::common::receivers::{self, Inbox};
+use crate::common::{self, start_with, Env};
+
+const SECRET: &str = "receiver-secret";
+
+fn channel(name: &str, kind: &str, url: &str, extra: &str) -> String {
+    let secret = if kind == "webhook" {
+        format!("secret = \"{SECRET}\"\n")
+    } else {
+        String::new()
+    };
+    format!("\n[[notify]]\nname = \"{name}\"\nkind = \"{kind}\"\nurl = \"{url}\"\n{secret}retry_base_ms = 1000\n{extra}")
+}
+
+fn notifier(env: &Env) -> Notifier {
+    Notifier {
+        db: env.db.clone(),
+        config: Arc::new(env.config.clone()),
+        client: reqwest::Client::new(),
+        metrics: templar::metrics::Metrics::default(),
+    }
+}
+
+fn accepted(inbox: &std::sync::Mutex<Inbox>) -> Vec<serde_json::Value> {
+    inbox.lock().unwrap().accepted.clone()
+}
+
+async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_approval_by_webhook_reaches_every_channel_once() {
+    let (hook_url, hook) = receivers::http(Some(SECRET)).await;
+    let (slack_url, slack) = receivers::http(None).await;
+    let (smtp_port, mails) = receivers::smtp().await;
+    let notify = format!(
+        "{}{}\n[[notify]]\nname = \"mail\"\nkind = \"email\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\nsmtp_tls = \"none\"\nfrom = \"templar@example.com\"\nto = [\"team@example.com\"]\n",
+        channel("hook", "webhook", &hook_url, ""),
+        channel("chat", "slack", &slack_url, "")
+    );
+    let mut opts = SimOptions {
+        accounts: 1,
+        templates: 30,
+        ..Default::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    opts.webhook_url = Some(format!("http://{}", listener.local_addr().unwrap()));
+    let env = start_with(opts, |t| t + &notify).await;
+    // The first sync sees 30 templates for the first time: nobody hears about that.
+    env.sync().await;
+    let server = common::serve(&env.config, listener).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert!(
+        accepted(&hook).is_empty()
+            && accepted(&slack).is_empty()
+            && mails.lock().unwrap().is_empty()
+    );
+
+    let pending = env.template_with_status("PENDING").await;
+    let (id, name) = (
+        pending["id"].as_str().unwrap(),
+        pending["name"].as_str().unwrap(),
+    );
+    env.post(
+        &format!("/_sim/templates/{id}/status"),
+        json!({"status": "APPROVED"}),
+    )
+    .await;
+    wait_for("all three channels", || {
+        accepted(&hook).len() == 1
+            && accepted(&slack).len() == 1
+            && mails.lock().unwrap().len() == 1
+    })
+    .await;
+    // The same approval seen again by sync changes nothing, so nothing more is sent.
+    env.sync().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(
+        (
+            accepted(&hook).len(),
+            accepted(&slack).len(),
+            mails.lock().unwrap().len()
+        ),
+        (1, 1, 1)
+    );
+
+    let p = &accepted(&hook)[0];
+    assert_eq!(p["event"], "approved");
+    assert_eq!(p["template"]["name"], name);
+    assert_eq!(p["account"], "acme");
+    assert!(
+        p["id"].as_str().unwrap().starts_with("event:"),
+        "a stable id receivers can dedupe on"
+    );
+    assert!(p["url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/templates/{id}")));
+    assert_eq!(
+        hook.lock().unwrap().bad_signatures,
+        0,
+        "signed with the channel's secret"
+    );
+    let text = accepted(&slack)[0]["text"].as_str().unwrap().to_string();
+    assert!(
+        text.contains(name) && text.contains("ready to send"),
+        "{text}"
+    );
+    let mail = mails.lock().unwrap()[0].clone();
+    assert!(mail.to[0].contains("team@example.com"));
+    assert!(
+        mail.data.contains("Subject: [templar] Approved:") && mail.data.contains(name),
+        "{}",
+        mail.data
+    );
+    assert!(mail.data.contains("text/html") && mail.data.contains("text/plain"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_channel_that_fails_three_times_then_recovers_gets_exactly_one_delivery() {
+    let (url, inbox) = receivers::http(Some(SECRET)).await;
+    let env = start_with(
+        SimOptions {
+            accounts: 1,
+            templates: 30,
+            ..Default::default()
+        },
+        |t| t + &channel("hook", "webhook", &url, ""),
+    )
+    .await;
+    env.sync().await;
+    let n = notifier(&env);
+    let t0 = common::now().timestamp();
+    assert_eq!(n.pass(t0).await.unwrap().queued, 0, "first sync: no storm");
+    let t = env.template_with_status("PENDING").await;
+    env.post(
+        &format!("/_sim/templates/{}/status", t["id"].as_str().unwrap()),
+        json!({"status": "APPROVED"}),
+    )
+    .await;
+    env.sync().await;
+    inbox.lock().unwrap().fail_next = 3;
+    // Backoff 1 s, 2 s, 4 s: each pass runs when the retry is due.
+    let mut now = t0;
+    for step in [0, 1, 2, 4, 8, 16] {
+        now += step;
+        n.pass(now).await.unwrap();
+    }
+    let i = inbox.lock().unwrap();
+    assert_eq!((i.refused, i.accepted.len()), (3, 1));
+    drop(i);
+    let out = env.cli(&["notify", "status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (status["delivered"].as_i64(), status["pending"].as_i64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(status["recent"][0]["attempts"], 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_channel_does_not_block_another_and_restart_delivers_what_was_pending() {
+    let (good_url, good) = receivers::http(Some(SECRET)).await;
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = start_with(
+        SimOptions {
+            accounts: 1,
+            templates: 30,
+            ..Default::default()
+        },
+        |t| {
+            t + &channel("good", "webhook", &good_url, "")
+                + &channel(
+                    "gone",
+                    "slack",
+                    &format!("http://127.0.0.1:{dead_port}/x"),
+                    "max_attempts = 2\n",
+                )
+        },
+    )
+    .await;
+    env.sync().await;
+    let t = env.template_with_status("PENDING").await;
+    env.post(
+        &format!("/_sim/templates/{}/status", t["id"].as_str().unwrap()),
+        json!({"status": "REJECTED", "reason": "PROMOTIONAL"}),
+    )
+    .await;
+    env.sync().await;
+    good.lock().unwrap().fail_next = 1;
+    let now = common::now().timestamp();
+    let first = notifier(&env).pass(now).await.unwrap();
+    assert_eq!((first.queued, first.delivered, first.retried), (2, 0, 2));
+    // "Restart": a new worker over the same database finds the pending deliveries.
+    let second = notifier(&env).pass(now + 5).await.unwrap();
+    assert_eq!((second.delivered, second.dead), (1, 1), "{second:?}");
+    assert_eq!(accepted(&good).len(), 1);
+    assert_eq!(accepted(&good)[0]["event"], "rejected");
+    let out = env.cli(&["notify", "status"]);
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("1 delivered, 1 dead") && text.contains("DEAD"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn channels_get_only_their_accounts_and_templates() {
+    let (all_url, all) = receivers::http(Some(SECRET)).await;
+    let (some_url, some) = receivers::http(Some(SECRET)).await;
+    let env = start_with(
+        SimOptions {
+            accounts: 2,
+            templates: 60,
+            ..Default::default()
+        },
+        |t| {
+            t + &channel("all", "webhook", &all_url, "")
+                + &channel(
+                    "some",
+                    "webhook",
+                    &some_url,
+                    "accounts = [\"acme\"]\ntemplates = \"order_*\"\nevents = [\"approved\"]\n",
+                )
+        },
+    )
+    .await;
+    env.sync().await;
+    let state = env.sim_state().await;
+    let pending: Vec<&serde_json::Value> = state["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"] == "PENDING")
+        .collect();
+    for t in &pending {
+        env.post(
+            &format!("/_sim/templates/{}/status", t["id"].as_str().unwrap()),
+            json!({"status": "APPROVED"}),
+        )
+        .await;
+    }
+    env.sync().await;
+    notifier(&env)
+        .pass(common::now().timestamp())
+        .await
+        .unwrap();
+    let acme_waba = state["wabas"][0]["id"].as_str().unwrap();
+    let expected = pending
+        .iter()
+        .filter(|t| t["waba_id"] == acme_waba && t["name"].as_str().unwrap().starts_with("order_"))
+        .count();
+    assert_eq!(accepted(&all).len(), pending.len());
+    assert_eq!(accepted(&some).len(), expected);
+    assert!(accepted(&some).iter().all(|p| p["account"] == "acme"
+        && p["template"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("order_")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paused_carries_the_strike_and_sync_failing_is_told_once() {
+    let (url, inbox) = receivers::http(Some(SECRET)).await;
+    let env = start_with(
+        SimOptions {
+            accounts: 1,
+            templates: 30,
+            ..Default::default()
+        },
+        |t| t + &channel("hook", "webhook", &url, ""),
+    )
+    .await;
+    env.sync().await;
+    let t = env.template_with_status("APPROVED").await;
+    let id = t["id"].as_str().unwrap();
+    for status in ["PAUSED", "APPROVED", "PAUSED"] {
+        env.post(
+            &format!("/_sim/templates/{id}/status"),
+            json!({"status": status}),
+        )
+        .await;
+        env.sync().await;
+    }
+    // Four failed syncs in a row: one "failing" message, then one "recovered".
+    env.post("/_sim/faults", json!({"rate": 1.0, "kinds": ["500"]}))
+        .await;
+    for _ in 0..4 {
+        env.sync().await;
+    }
+    env.post("/_sim/faults", json!({"rate": 0.0})).await;
+    env.sync().await;
+    notifier(&env)
+        .pass(common::now().timestamp())
+        .await
+        .unwrap();
+    let got = accepted(&inbox);
+    let kinds: Vec<&str> = got.iter().map(|p| p["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "paused",
+            "approved",
+            "paused",
+            "sync_failing",
+            "sync_recovered"
+        ]
+    );
+    assert_eq!(
+        (got[0]["strike"].as_u64(), got[2]["strike"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert!(got[2]["resumes_at"].is_string());
+    assert!(got[2]["text"]
+        .as_str()
+        .unwrap()
+        .contains("third pause disables"));
+    assert_eq!(got[3]["failures"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notify_test_reports_each_channel() {
+    let (url, inbox) = receivers::http(Some(SECRET)).await;
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = start_with(
+        SimOptions {
+            accounts: 1,
+            templates: 5,
+            ..Default::default()
+        },
+        |t| {
+            t + &channel("hook", "webhook", &url, "")
+                + &channel(
+                    "gone",
+                    "slack",
+                    &format!("http://127.0.0.1:{dead_port}/x"),
+                    "",
+                )
+        },
+    )
+    .await;
+    let out = env.cli(&["notify", "test", "--channel", "hook"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert_eq!(accepted(&inbox).len(), 1);
+    let out = env.cli(&["notify", "test"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("hook")
+            && text.contains("delivered")
+            && text.contains("gone")
+            && text.contains("FAILED"),
+        "{text}"
+    );
+    let out = env.cli(&["notify", "test", "--channel", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+}
