@@ -11,6 +11,7 @@ pub mod domain;
 pub mod ingest;
 pub mod metrics;
 pub mod notify;
+pub mod report;
 pub mod scheduler;
 pub mod sim;
 pub mod sources;

@@ -10,6 +10,7 @@ mod common;
 
 mod integration {
     mod cli;
+    mod dashboard;
     mod migrations;
     mod notify;
     mod sync;

@@ -45,7 +45,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         webhook_url: Some(format!("http://{}", listener.local_addr()?)),
         ..SimOptions::default()
     };
-    let sim = Sim::start(opts, sim_listener, clock::now().timestamp()).await?;
+    let sim = Sim::start(
+        opts,
+        sim_listener,
+        clock::now().timestamp() - HISTORY_HOURS * 3600,
+    )
+    .await?;
     let config_path = dir.join("templar.toml");
     // Faster schedules than a real deployment, so the demo visibly moves.
     let toml = sim
@@ -61,6 +66,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .replace(
             "pending_schedule = \"*/2 * * * *\"",
             "pending_schedule = \"*/20 * * * * *\"",
+        )
+        .replace(
+            "usage_schedule = \"5 * * * *\"",
+            "usage_schedule = \"30 * * * * *\"",
         );
     std::fs::write(&config_path, toml)
         .with_context(|| format!("cannot write {}", config_path.display()))?;
@@ -73,6 +82,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         config: std::sync::Arc::new(config.clone()),
         client: crate::sources::http_client(),
     };
+    // Serve first, so the webhooks of the replayed days below have somewhere to go.
+    let server = tokio::spawn(super::serve::serve(
+        config.clone(),
+        listener,
+        super::serve::shutdown_signal(),
+    ));
     let opts = SyncOptions {
         mode: SyncMode::Full,
         account: None,
@@ -80,7 +95,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let report = run_once(&ctx, &opts, clock::now()).await?;
     print!("{}", super::sync::render(&report));
+    eprintln!("replaying {HISTORY_HOURS} simulated hours of reviews and traffic...");
+    sim.advance(HISTORY_HOURS * 3600);
+    // Give the simulator's webhook sender a moment, then pull analytics and history.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    crate::usage::run(&ctx, None, clock::now()).await;
 
+    // Then simulated time runs fast until it reaches the present, and with the clock after.
     let sim_clock = sim.clone();
     let speed = args.speed.max(0.0);
     tokio::spawn(async move {
@@ -88,8 +109,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         tick.tick().await;
         loop {
             tick.tick().await;
-            let changed = sim_clock.advance((speed * 3600.0 / 12.0) as i64);
-            tracing::debug!("simulated time advanced; {changed} templates changed");
+            let behind = clock::now().timestamp() - sim_clock.world().now();
+            let step = ((speed * 3600.0 / 12.0) as i64).min(behind.max(5));
+            let changed = sim_clock.advance(step);
+            tracing::debug!("simulated time advanced {step} s; {changed} templates changed");
         }
     });
 
@@ -97,9 +120,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "\ntemplar demo is running at http://{}\n\
          its config: {}\n\
          try:  templar --config {} templates list --status PENDING\n\
-         \x20     templar --config {} templates show {}\n\
-         Simulated time runs at {speed} hours per minute; pending templates get reviewed as it \
-         passes. Ctrl-C stops.",
+         \x20     templar --config {} templates show {} --account {}\n\
+         Simulated time runs at up to {speed} hours per minute until it reaches the present; \
+         pending templates get reviewed as it passes. Ctrl-C stops.",
         config.listen,
         config_path.display(),
         config_path.display(),
@@ -109,7 +132,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .first()
             .map(|t| t.name.clone())
             .unwrap_or_default(),
+        config
+            .accounts
+            .first()
+            .map(|a| a.name.clone())
+            .unwrap_or_default(),
     );
-    super::serve::serve(config, listener, super::serve::shutdown_signal()).await?;
+    server.await??;
     Ok(ExitCode::SUCCESS)
 }
+
+/// Simulated history replayed when the demo starts.
+const HISTORY_HOURS: i64 = 72;

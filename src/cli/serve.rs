@@ -63,7 +63,7 @@ pub async fn serve(
         config: config.clone(),
         client: client.clone(),
     };
-    let sched = tokio::spawn(scheduler::run(ctx, stop_rx.clone()));
+    let sched = tokio::spawn(scheduler::run(ctx.clone(), stop_rx.clone()));
     let notifier = Notifier {
         db: db.clone(),
         config: config.clone(),
@@ -73,12 +73,7 @@ pub async fn serve(
     let notify = tokio::spawn(notifier.run(stop_rx));
     let resolver = Arc::new(Resolver::from_config(&config));
     let writer = Writer::start(db.clone(), config.database.clone(), resolver);
-    let app = web::router(AppState {
-        db,
-        config: config.clone(),
-        writer,
-        metrics,
-    });
+    let app = web::router(AppState::new(db, config.clone(), writer, metrics, ctx));
     tracing::info!("templar listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

@@ -156,7 +156,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    template_daily_errors (template_row, day, error_code) {
+        template_row -> Integer,
+        day -> Text,
+        error_code -> Integer,
+        failed -> BigInt,
+    }
+}
+
 diesel::joinable!(templates -> accounts (account_id));
+diesel::joinable!(template_daily_errors -> templates (template_row));
 diesel::joinable!(template_events -> templates (template_id));
 diesel::joinable!(sync_runs -> accounts (account_id));
 
@@ -177,4 +187,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     analytics_state,
     notifications,
     notify_cursors,
+    template_daily_errors,
 );

@@ -79,6 +79,7 @@ pub struct Cache {
     /// Roll-up changes not yet written: one upsert per template and day per transaction
     /// instead of one per status.
     counts: HashMap<(i32, String), Counts>,
+    errors: HashMap<(i32, String, i32), i64>,
 }
 
 impl Cache {
@@ -94,10 +95,20 @@ impl Cache {
         slot.failed += c.failed;
     }
 
+    fn error(&mut self, template: i32, day: &str, code: Option<i32>) {
+        *self
+            .errors
+            .entry((template, day.to_string(), code.unwrap_or(0)))
+            .or_default() += 1;
+    }
+
     /// Writes the accumulated roll-up changes; call before the transaction commits.
     pub fn flush(&mut self, conn: &mut SqliteConnection) -> QueryResult<()> {
         for ((template, day), c) in self.counts.drain() {
             usage::add_observed(conn, template, &day, c)?;
+        }
+        for ((template, day, code), n) in self.errors.drain() {
+            usage::add_error(conn, template, &day, code, n)?;
         }
         Ok(())
     }
@@ -536,7 +547,11 @@ fn status(
                 },
             )?;
             if let Some(t) = template {
-                cache.count(t, &day, Counts::between(&Progress::default(), &p));
+                let delta = Counts::between(&Progress::default(), &p);
+                if delta.failed > 0 {
+                    cache.error(t, &day, p.error_code);
+                }
+                cache.count(t, &day, delta);
             }
             Ok(template.is_some())
         }
@@ -582,9 +597,10 @@ fn status(
             usage::update(conn, m.id, &new)?;
             if let Some(t) = new.template_row {
                 let delta = Counts::between(&counted_from, &new);
-                if !delta.is_zero() {
-                    cache.count(t, &day, delta);
+                if delta.failed > 0 {
+                    cache.error(t, &day, new.error_code);
                 }
+                cache.count(t, &day, delta);
             }
             Ok(new.template_row.is_some())
         }

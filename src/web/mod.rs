@@ -1,12 +1,18 @@
-//! The HTTP server of `templar serve`: health, metrics, webhook receivers and, as it grows, the
-//! dashboard and JSON API.
+//! The HTTP server of `templar serve`: the dashboard (askama pages with JSON mirrors under
+//! `/api/`), webhook receivers, health, metrics.
 
+mod auth;
+pub mod charts;
+mod error;
+pub mod fmt;
+pub mod pages;
 mod webhooks;
 
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,6 +22,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::ingest::writer::Writer;
 use crate::metrics::Metrics;
+use crate::sync::SyncContext;
 
 /// Largest webhook body accepted (Meta batches up to 1,000 updates in one request).
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -27,21 +34,117 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub writer: Writer,
     pub metrics: Metrics,
+    /// For Sync now.
+    pub sync: SyncContext,
+    /// Signs CSRF tokens; random per process.
+    pub csrf_key: Arc<String>,
+}
+
+impl AppState {
+    /// Everything `serve` shares with its handlers.
+    pub fn new(
+        db: Db,
+        config: Arc<Config>,
+        writer: Writer,
+        metrics: Metrics,
+        sync: SyncContext,
+    ) -> Self {
+        use rand::Rng;
+        let key: [u8; 32] = rand::rng().random();
+        AppState {
+            db,
+            config,
+            writer,
+            metrics,
+            sync,
+            csrf_key: Arc::new(hex::encode(key)),
+        }
+    }
+}
+
+/// The stylesheet, embedded in the binary (no CDN: the dashboard works offline).
+const CSS: &str = include_str!("../../templates/assets/app.css");
+
+/// A short hash of the stylesheet: pages link `/assets/app.css?v=<hash>`, so browsers may
+/// cache it forever and still get a changed one at once.
+pub fn asset_version() -> &'static str {
+    static V: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    V.get_or_init(|| crate::ingest::signature::sign(b"asset", CSS.as_bytes())[..12].to_string())
 }
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
+    let dashboard = Router::new()
+        .route("/", get(pages::overview::page))
+        .route("/templates", get(pages::templates::page))
+        .route("/templates/{id}", get(pages::templates::show))
+        .route("/analytics", get(pages::analytics::page))
+        .route("/accounts/{name}", get(pages::accounts::page))
+        .route("/sync", post(pages::sync::run))
+        .route("/api/overview", get(pages::overview::api))
+        .route("/api/templates", get(pages::templates::api))
+        .route("/api/templates/{id}", get(pages::templates::show_api))
+        .route("/api/analytics", get(pages::analytics::api))
+        .route("/api/accounts/{name}", get(pages::accounts::api))
+        .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_login,
+        ));
     Router::new()
+        .merge(dashboard)
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/assets/app.css", get(css))
         .route("/healthz", get(healthz))
         .route("/livez", get(|| async { "ok" }))
-        .route("/metrics", get(metrics))
         .route(
             "/webhooks/meta",
             get(webhooks::meta_verify).post(webhooks::meta_receive),
         )
         .route("/webhooks/kapso", post(webhooks::kapso_receive))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
+}
+
+/// Counts requests and their time per route (the matched pattern, so ids do not explode the
+/// label set).
+async fn track(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    let class = format!("{}xx", resp.status().as_u16() / 100);
+    let m = &state.metrics;
+    m.inc(
+        "templar_http_requests_total",
+        &[("route", &route), ("status", &class)],
+    );
+    m.add(
+        "templar_http_request_seconds_sum",
+        &[("route", &route)],
+        started.elapsed().as_secs_f64(),
+    );
+    resp
+}
+
+async fn css() -> Response {
+    // Cache-busted by `?v=<version>` in the pages.
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        CSS,
+    )
+        .into_response()
 }
 
 /// 200 with `{"status":"ok"}` when the database answers, 503 otherwise.
@@ -67,9 +170,39 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct RunCount {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        account: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        ok: bool,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    // Sync runs come from the database: they include the CLI's runs and survive restarts.
+    let runs: Vec<(String, bool, i64)> = state
+        .db
+        .run(|c| {
+            diesel::sql_query(
+                "SELECT a.name AS account, r.error IS NULL AS ok, COUNT(*) AS n \
+                 FROM sync_runs r JOIN accounts a ON a.id = r.account_id GROUP BY a.name, r.error IS NULL",
+            )
+            .load::<RunCount>(c)
+        })
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r.account, r.ok, r.n))
+        .collect();
+    let mut out = state.metrics.render();
+    out.push_str("# HELP templar_sync_runs_total Sync runs by account and outcome.\n# TYPE templar_sync_runs_total counter\n");
+    for (account, ok, n) in runs {
+        let outcome = if ok { "ok" } else { "failed" };
+        out.push_str(&format!(
+            "templar_sync_runs_total{{{}}} {n}\n",
+            crate::metrics::label_key(&[("account", &account), ("outcome", outcome)])
+        ));
+    }
+    ([("content-type", "text/plain; version=0.0.4")], out).into_response()
 }

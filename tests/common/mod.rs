@@ -366,3 +366,91 @@ pub fn stats_and_recount(db: &Db) -> (DailyCounts, DailyCounts) {
     }
     (stored, recount)
 }
+
+/// The web app of this env, for `oneshot` requests.
+pub fn app(env: &Env) -> axum::Router {
+    let config = Arc::new(env.config.clone());
+    let writer = templar::ingest::writer::Writer::start(
+        env.db.clone(),
+        env.config.database.clone(),
+        Arc::new(templar::ingest::apply::Resolver::from_config(&env.config)),
+    );
+    let state = templar::web::AppState::new(
+        env.db.clone(),
+        config,
+        writer,
+        templar::metrics::Metrics::default(),
+        env.ctx(),
+    );
+    templar::web::router(state)
+}
+
+/// A GET through the app: (status, headers, body).
+pub async fn get(
+    app: &axum::Router,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, axum::http::HeaderMap, String) {
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::get(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024 * 1024)
+        .await
+        .unwrap();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// A form POST through the app.
+pub async fn post_form(
+    app: &axum::Router,
+    path: &str,
+    form: &str,
+    headers: &[(&str, &str)],
+) -> (u16, axum::http::HeaderMap, String) {
+    use tower::ServiceExt;
+    let mut req =
+        axum::http::Request::post(path).header("content-type", "application/x-www-form-urlencoded");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(axum::body::Body::from(form.to_string())).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024 * 1024)
+        .await
+        .unwrap();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Simulated traffic delivered as webhooks straight into the app, then a usage pull.
+pub async fn with_traffic(env: &Env, app: &axum::Router, hours: i64) {
+    use tower::ServiceExt;
+    env.sim.world().advance(hours * 3600);
+    for hook in env.sim.take_webhooks() {
+        let mut req =
+            axum::http::Request::post(hook.path()).header("content-type", "application/json");
+        for (k, v) in hook.headers() {
+            req = req.header(k, v);
+        }
+        let resp = app
+            .clone()
+            .oneshot(req.body(axum::body::Body::from(hook.body.clone())).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    templar::usage::run(&env.ctx(), None, now()).await;
+}

@@ -168,6 +168,29 @@ pub fn add_observed(
         .map(|_| ())
 }
 
+/// Adds `n` failures with `code` to a template's day.
+pub fn add_error(
+    conn: &mut SqliteConnection,
+    template_row: i32,
+    day: &str,
+    code: i32,
+    n: i64,
+) -> QueryResult<()> {
+    use crate::db::schema::template_daily_errors as e;
+    diesel::insert_into(e::table)
+        .values((
+            e::template_row.eq(template_row),
+            e::day.eq(day),
+            e::error_code.eq(code),
+            e::failed.eq(n),
+        ))
+        .on_conflict((e::template_row, e::day, e::error_code))
+        .do_update()
+        .set(e::failed.eq(e::failed + excluded(e::failed)))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// Sets a template's Meta-reported numbers for `day` (Meta's figures replace, not add).
 /// Returns whether anything changed; unchanged figures are not rewritten.
 pub fn set_meta(

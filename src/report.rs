@@ -1,0 +1,416 @@
+//! The query layer for numbers: periods, totals, daily series and per-template figures, read from
+//! `template_daily_stats` (never from `messages`). The dashboard, its JSON API and the exports
+//! all go through here, so they cannot disagree.
+//!
+//! Where Meta reports a template's day (`origin = meta`) its sent, delivered, read, clicked and
+//! cost are used; otherwise templar's observed numbers. Failures are always observed (Meta's
+//! analytics do not count them).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Days, NaiveDate};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::{
+    accounts, template_daily_errors as errors, template_daily_stats as stats, templates,
+};
+
+/// A range of UTC days, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Period {
+    /// The `days` days ending with `today`.
+    pub fn last(today: NaiveDate, days: u32) -> Period {
+        let from = today
+            .checked_sub_days(Days::new(u64::from(days.max(1)) - 1))
+            .unwrap_or(today);
+        Period { from, to: today }
+    }
+
+    /// From `?days=N` or `?from=YYYY-MM-DD&to=YYYY-MM-DD`; 30 days when neither is given.
+    pub fn parse(
+        days: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+        today: NaiveDate,
+    ) -> Result<Period, String> {
+        let date = |s: &str, what: &str| {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map_err(|_| format!("`{s}` is not a date like 2026-11-25 ({what})"))
+        };
+        match (from.filter(|s| !s.is_empty()), to.filter(|s| !s.is_empty())) {
+            (Some(f), t) => {
+                let from = date(f, "from")?;
+                let to = match t {
+                    Some(t) => date(t, "to")?,
+                    None => today,
+                };
+                if to < from {
+                    return Err(format!("the period ends ({to}) before it starts ({from})"));
+                }
+                if (to - from).num_days() > 3660 {
+                    return Err("the period is longer than ten years".into());
+                }
+                Ok(Period { from, to })
+            }
+            (None, Some(t)) => Ok(Period::last(date(t, "to")?, 30)),
+            (None, None) => match days.filter(|s| !s.is_empty()) {
+                None => Ok(Period::last(today, 30)),
+                Some(d) => match d.parse::<u32>() {
+                    Ok(n) if (1..=3660).contains(&n) => Ok(Period::last(today, n)),
+                    _ => Err(format!("`{d}` is not a number of days between 1 and 3660")),
+                },
+            },
+        }
+    }
+
+    /// Every day of the period, in order.
+    pub fn days(&self) -> Vec<NaiveDate> {
+        self.from
+            .iter_days()
+            .take_while(|d| *d <= self.to)
+            .collect()
+    }
+
+    /// `YYYY-MM-DD` of the first day.
+    pub fn from_s(&self) -> String {
+        self.from.format("%Y-%m-%d").to_string()
+    }
+
+    /// `YYYY-MM-DD` of the last day.
+    pub fn to_s(&self) -> String {
+        self.to.format("%Y-%m-%d").to_string()
+    }
+}
+
+/// Message counts and cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub sent: i64,
+    pub delivered: i64,
+    pub read: i64,
+    pub clicked: i64,
+    pub failed: i64,
+    pub cost: f64,
+}
+
+impl Totals {
+    /// Adds `o` to this.
+    pub fn add(&mut self, o: &Totals) {
+        self.sent += o.sent;
+        self.delivered += o.delivered;
+        self.read += o.read;
+        self.clicked += o.clicked;
+        self.failed += o.failed;
+        self.cost += o.cost;
+    }
+
+    fn ratio(a: i64, b: i64) -> Option<f64> {
+        (b > 0).then(|| a as f64 / b as f64)
+    }
+
+    /// delivered / sent.
+    pub fn delivery_rate(&self) -> Option<f64> {
+        Self::ratio(self.delivered, self.sent)
+    }
+
+    /// read / delivered.
+    pub fn read_rate(&self) -> Option<f64> {
+        Self::ratio(self.read, self.delivered)
+    }
+
+    /// failed / sent.
+    pub fn failure_rate(&self) -> Option<f64> {
+        Self::ratio(self.failed, self.sent)
+    }
+
+    /// clicked / delivered.
+    pub fn click_rate(&self) -> Option<f64> {
+        Self::ratio(self.clicked, self.delivered)
+    }
+}
+
+/// Which rows to read.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub account: Option<String>,
+    pub template_row: Option<i32>,
+    /// Only these templates (e.g. one page of a list).
+    pub template_rows: Option<Vec<i32>>,
+}
+
+/// One template's day, as each origin reported it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DayRow {
+    pub template_row: i32,
+    pub day: String,
+    pub meta: Option<Totals>,
+    pub observed: Option<Totals>,
+}
+
+impl DayRow {
+    /// The numbers to show: Meta's where it reported the day, else observed; failures observed.
+    pub fn combined(&self) -> Totals {
+        let failed = self.observed.map_or(0, |o| o.failed);
+        match (self.meta, self.observed) {
+            (Some(m), _) => Totals { failed, ..m },
+            (None, Some(o)) => o,
+            (None, None) => Totals::default(),
+        }
+    }
+
+    /// `meta` or `observed`: where [`DayRow::combined`] comes from.
+    pub fn source(&self) -> &'static str {
+        if self.meta.is_some() {
+            "meta"
+        } else {
+            "observed"
+        }
+    }
+}
+
+type Raw = (i32, String, String, i64, i64, i64, i64, i64, f64);
+
+/// Every template-day of the scope in the period.
+pub fn rows(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    period: &Period,
+) -> QueryResult<Vec<DayRow>> {
+    let mut q = stats::table
+        .inner_join(templates::table.inner_join(accounts::table))
+        .filter(stats::day.ge(period.from_s()))
+        .filter(stats::day.le(period.to_s()))
+        .select((
+            stats::template_row,
+            stats::day,
+            stats::origin,
+            stats::sent,
+            stats::delivered,
+            stats::read,
+            stats::clicked,
+            stats::failed,
+            stats::cost,
+        ))
+        .into_boxed();
+    if let Some(a) = &scope.account {
+        q = q.filter(accounts::name.eq(a.clone()));
+    }
+    if let Some(t) = scope.template_row {
+        q = q.filter(stats::template_row.eq(t));
+    }
+    if let Some(ts) = &scope.template_rows {
+        q = q.filter(stats::template_row.eq_any(ts.clone()));
+    }
+    let raw: Vec<Raw> = q.load(conn)?;
+    let mut by: BTreeMap<(String, i32), DayRow> = BTreeMap::new();
+    for (t, day, origin, sent, delivered, read, clicked, failed, cost) in raw {
+        let totals = Totals {
+            sent,
+            delivered,
+            read,
+            clicked,
+            failed,
+            cost,
+        };
+        let row = by.entry((day.clone(), t)).or_insert_with(|| DayRow {
+            template_row: t,
+            day,
+            ..Default::default()
+        });
+        match origin.as_str() {
+            "meta" => row.meta = Some(totals),
+            _ => row.observed = Some(totals),
+        }
+    }
+    Ok(by.into_values().collect())
+}
+
+/// Totals of a period: combined, and each origin on its own.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Breakdown {
+    pub combined: Totals,
+    pub meta: Totals,
+    pub observed: Totals,
+}
+
+/// Totals of the scope over the period.
+pub fn totals(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    period: &Period,
+) -> QueryResult<Breakdown> {
+    let mut b = Breakdown::default();
+    for r in rows(conn, scope, period)? {
+        b.combined.add(&r.combined());
+        if let Some(m) = &r.meta {
+            b.meta.add(m);
+        }
+        if let Some(o) = &r.observed {
+            b.observed.add(o);
+        }
+    }
+    Ok(b)
+}
+
+/// One entry per day of the period (zeros where nothing happened).
+pub fn daily(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    period: &Period,
+) -> QueryResult<Vec<(String, Totals)>> {
+    let mut by_day: HashMap<String, Totals> = HashMap::new();
+    for r in rows(conn, scope, period)? {
+        by_day.entry(r.day.clone()).or_default().add(&r.combined());
+    }
+    Ok(period
+        .days()
+        .into_iter()
+        .map(|d| {
+            let key = d.format("%Y-%m-%d").to_string();
+            let t = by_day.get(&key).copied().unwrap_or_default();
+            (key, t)
+        })
+        .collect())
+}
+
+/// Each template's totals over the period.
+pub fn per_template(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    period: &Period,
+) -> QueryResult<HashMap<i32, Totals>> {
+    let mut out: HashMap<i32, Totals> = HashMap::new();
+    for r in rows(conn, scope, period)? {
+        out.entry(r.template_row).or_default().add(&r.combined());
+    }
+    Ok(out)
+}
+
+/// A template's failures by error code over the period, most first.
+pub fn failures(
+    conn: &mut SqliteConnection,
+    template_row: i32,
+    period: &Period,
+) -> QueryResult<Vec<(i32, i64)>> {
+    let rows: Vec<(i32, i64)> = errors::table
+        .filter(errors::template_row.eq(template_row))
+        .filter(errors::day.ge(period.from_s()))
+        .filter(errors::day.le(period.to_s()))
+        .select((errors::error_code, errors::failed))
+        .load(conn)?;
+    let mut by: BTreeMap<i32, i64> = BTreeMap::new();
+    for (c, n) in rows {
+        *by.entry(c).or_default() += n;
+    }
+    let mut v: Vec<(i32, i64)> = by.into_iter().collect();
+    v.sort_by_key(|x| std::cmp::Reverse(x.1));
+    Ok(v)
+}
+
+/// What an error code means and what to do about it.
+pub fn explain_error(code: i32) -> (&'static str, &'static str) {
+    match code {
+        131047 => (
+            "The 24-hour window is closed (re-engagement message).",
+            "Send an approved template instead of free-form text.",
+        ),
+        131049 => (
+            "Meta held it back to keep engagement healthy (per-user marketing limit).",
+            "Send fewer marketing messages to this person; wait at least 24 hours.",
+        ),
+        131026 => (
+            "Undeliverable: the number is not on WhatsApp, or cannot receive it.",
+            "Check the number; remove it if it keeps failing.",
+        ),
+        130472 => (
+            "The recipient's number is part of a Meta experiment.",
+            "Nothing to fix; try again later or another channel.",
+        ),
+        131048 => (
+            "Spam rate limit reached.",
+            "Lower your sending rate and improve content quality.",
+        ),
+        131056 | 130429 => (
+            "Rate limit (pair or throughput).",
+            "Slow down; retry with backoff.",
+        ),
+        131051 => ("Unsupported message type.", "Check the message payload."),
+        135000 => (
+            "Held for quality assessment and then dropped (pacing).",
+            "Review the template's quality before sending more.",
+        ),
+        132000..=132999 => (
+            "Template problem: parameters, format, paused or disabled template.",
+            "Check the template's status and its parameters.",
+        ),
+        0 => (
+            "Failed without an error code.",
+            "Check the message in WhatsApp Manager.",
+        ),
+        _ => (
+            "Other WhatsApp error.",
+            "Look the code up in Meta's error reference.",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        assert_eq!(
+            Period::parse(Some("7"), None, None, today)
+                .unwrap()
+                .from_s(),
+            "2026-11-19"
+        );
+        assert_eq!(
+            Period::parse(None, None, None, today).unwrap().days().len(),
+            30
+        );
+        let p = Period::parse(None, Some("2026-11-01"), Some("2026-11-03"), today).unwrap();
+        assert_eq!(p.days().len(), 3);
+        assert!(Period::parse(None, Some("2026-11-05"), Some("2026-11-01"), today).is_err());
+        assert!(Period::parse(None, Some("yesterday"), None, today)
+            .unwrap_err()
+            .contains("not a date"));
+        assert!(Period::parse(Some("0"), None, None, today).is_err());
+    }
+
+    #[test]
+    fn meta_wins_but_failures_are_observed() {
+        let meta = Totals {
+            sent: 10,
+            delivered: 9,
+            read: 5,
+            clicked: 1,
+            failed: 0,
+            cost: 0.4,
+        };
+        let observed = Totals {
+            sent: 8,
+            delivered: 7,
+            read: 4,
+            clicked: 0,
+            failed: 1,
+            cost: 0.0,
+        };
+        let r = DayRow {
+            template_row: 1,
+            day: "2026-11-25".into(),
+            meta: Some(meta),
+            observed: Some(observed),
+        };
+        assert_eq!(r.combined(), Totals { failed: 1, ..meta });
+        assert_eq!(r.source(), "meta");
+    }
+}

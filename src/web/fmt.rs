@@ -1,0 +1,138 @@
+//! How numbers and times read on the dashboard.
+
+use crate::clock;
+use crate::report::Totals;
+
+/// `1234567` -> `1,234,567`.
+pub fn int(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// A rate as a percentage, or an em dash when there is nothing to divide by.
+pub fn pct(r: Option<f64>) -> String {
+    r.map_or_else(|| "—".into(), |r| format!("{:.1} %", r * 100.0))
+}
+
+/// A cost in the account's currency (Meta reports amounts without a currency symbol).
+pub fn money(v: f64) -> String {
+    if v == 0.0 {
+        "—".into()
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// How long ago, in the largest unit that fits.
+pub fn ago(now: i64, ts: i64) -> String {
+    let d = (now - ts).max(0);
+    match d {
+        0..=59 => "just now".into(),
+        60..=3599 => format!("{} min ago", d / 60),
+        3600..=172_799 => format!("{} h ago", d / 3600),
+        _ => format!("{} days ago", d / 86_400),
+    }
+}
+
+/// A duration in hours or days.
+pub fn span(secs: i64) -> String {
+    if secs < 2 * 86_400 {
+        format!("{:.1} h", secs as f64 / 3600.0)
+    } else {
+        format!("{:.1} days", secs as f64 / 86_400.0)
+    }
+}
+
+/// A unix time for people.
+pub fn when(ts: i64) -> String {
+    clock::human(ts)
+}
+
+/// Display helpers askama templates call on [`Totals`].
+pub trait Show {
+    fn sent_s(&self) -> String;
+    fn delivered_s(&self) -> String;
+    fn read_s(&self) -> String;
+    fn clicked_s(&self) -> String;
+    fn failed_s(&self) -> String;
+    fn delivery_pct(&self) -> String;
+    fn read_pct(&self) -> String;
+    fn failure_pct(&self) -> String;
+    fn cost_s(&self) -> String;
+}
+
+impl Show for Totals {
+    fn sent_s(&self) -> String {
+        int(self.sent)
+    }
+    fn delivered_s(&self) -> String {
+        int(self.delivered)
+    }
+    fn read_s(&self) -> String {
+        int(self.read)
+    }
+    fn clicked_s(&self) -> String {
+        int(self.clicked)
+    }
+    fn failed_s(&self) -> String {
+        int(self.failed)
+    }
+    fn delivery_pct(&self) -> String {
+        pct(self.delivery_rate())
+    }
+    fn read_pct(&self) -> String {
+        pct(self.read_rate())
+    }
+    fn failure_pct(&self) -> String {
+        pct(self.failure_rate())
+    }
+    fn cost_s(&self) -> String {
+        money(self.cost)
+    }
+}
+
+/// The CSS class of a status badge (colour goes with the status text, never instead of it).
+pub fn status_class(status: &str) -> &'static str {
+    match status {
+        "APPROVED" => "ok",
+        "PENDING" | "IN_APPEAL" => "wait",
+        "REJECTED" | "DISABLED" => "bad",
+        "PAUSED" | "FLAGGED" | "LIMIT_EXCEEDED" => "warn",
+        _ => "neutral",
+    }
+}
+
+/// The CSS class of a quality badge.
+pub fn quality_class(q: &str) -> &'static str {
+    match q {
+        "GREEN" => "ok",
+        "YELLOW" => "warn",
+        "RED" => "bad",
+        _ => "neutral",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(int(1_234_567), "1,234,567");
+        assert_eq!(int(12), "12");
+        assert_eq!(pct(Some(0.9512)), "95.1 %");
+        assert_eq!(pct(None), "—");
+        assert_eq!(ago(10_000, 10_000 - 7200), "2 h ago");
+    }
+}

@@ -1,0 +1,146 @@
+//! `/accounts/{name}`: sync runs, analytics state, webhook and message activity, and Sync now.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse};
+use axum::Json;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::{layout, Layout};
+use crate::clock;
+use crate::db::models::{accounts, sync_runs, usage};
+use crate::db::schema::{template_events as e, templates as t};
+use crate::report::{self, Scope, Totals};
+use crate::web::error::{ApiError, WebError};
+use crate::web::fmt::{self, Show};
+use crate::web::AppState;
+
+/// A sync run as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    pub kind: String,
+    pub started: String,
+    pub seconds: i64,
+    pub pages: i32,
+    pub seen: i32,
+    pub created: i32,
+    pub changed: i32,
+    pub removed: i32,
+    pub skipped: i32,
+    pub error: Option<String>,
+}
+
+/// The account page.
+#[derive(Debug, Clone, Serialize, Template)]
+#[template(path = "account.html")]
+pub struct Account {
+    pub layout: Layout,
+    pub name: String,
+    pub source: String,
+    pub waba_id: Option<String>,
+    pub phone_number_ids: Vec<String>,
+    pub runs: Vec<Run>,
+    pub analytics: Option<String>,
+    pub analytics_message: Option<String>,
+    pub webhook_events_7d: i64,
+    pub totals: Totals,
+    #[serde(skip)]
+    pub chart: String,
+}
+
+fn build(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    layout: Layout,
+    name: &str,
+) -> Result<Account, WebError> {
+    let cfg = state
+        .config
+        .account(name)
+        .map_err(|_| WebError::NotFound(format!("No account named {name}.")))?;
+    let id = accounts::find_id(conn, name)?;
+    let (mut runs, mut analytics, mut analytics_message, mut hooks) = (Vec::new(), None, None, 0);
+    if let Some(id) = id {
+        runs = sync_runs::recent(conn, id, 30)?
+            .into_iter()
+            .map(|r| Run {
+                kind: r.kind,
+                started: fmt::when(r.started_at),
+                seconds: r.finished_at - r.started_at,
+                pages: r.pages,
+                seen: r.seen,
+                created: r.created,
+                changed: r.changed,
+                removed: r.removed,
+                skipped: r.skipped,
+                error: r.error,
+            })
+            .collect();
+        if let Some((s, m, _)) = usage::analytics_state(conn, id)? {
+            analytics = Some(s);
+            analytics_message = m;
+        }
+        let week = clock::now().timestamp() - 7 * 86_400;
+        hooks = e::table
+            .inner_join(t::table)
+            .filter(t::account_id.eq(id))
+            .filter(e::source.eq("webhook"))
+            .filter(e::at.ge(week))
+            .count()
+            .get_result(conn)?;
+    }
+    let scope = Scope {
+        account: Some(name.to_string()),
+        ..Default::default()
+    };
+    let daily = report::daily(conn, &scope, &layout.period)?;
+    let totals = daily.iter().fold(Totals::default(), |mut acc, (_, x)| {
+        acc.add(x);
+        acc
+    });
+    Ok(Account {
+        chart: super::overview::daily_chart(&daily),
+        layout,
+        name: name.to_string(),
+        source: cfg.source.as_str().into(),
+        waba_id: cfg.waba_id.clone(),
+        phone_number_ids: cfg.phone_number_ids.clone(),
+        runs,
+        analytics,
+        analytics_message,
+        webhook_events_7d: hooks,
+        totals,
+    })
+}
+
+async fn load(
+    state: &AppState,
+    name: String,
+    q: HashMap<String, String>,
+) -> Result<Account, WebError> {
+    let layout = layout(state, format!("Account {name}"), "accounts", &q)?;
+    let st = state.clone();
+    state
+        .db
+        .run(move |c| Ok(build(c, &st, layout, &name)))
+        .await?
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, WebError> {
+    Ok(Html(load(&state, name, q).await?.render()?))
+}
+
+pub async fn api(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Account>, ApiError> {
+    Ok(Json(load(&state, name, q).await?))
+}

@@ -1,0 +1,256 @@
+//! `/analytics`: delivery and read rates over time, top templates by volume, worst by failure
+//! rate, and time to approval (median and p90) by category and language.
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse};
+use axum::Json;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::{layout, Layout};
+use crate::db::schema::{accounts as a, template_events as e, templates as t};
+use crate::report::{self, Scope, Totals};
+use crate::web::charts::{lines, Series};
+use crate::web::error::{ApiError, WebError};
+use crate::web::fmt::{self, Show};
+use crate::web::AppState;
+
+/// A template and its figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ranked {
+    pub id: String,
+    pub account: String,
+    pub name: String,
+    pub language: String,
+    pub usage: Totals,
+}
+
+/// Approval times of a group.
+#[derive(Debug, Clone, Serialize)]
+pub struct Approval {
+    pub group: String,
+    pub templates: usize,
+    pub median_hours: f64,
+    pub p90_hours: f64,
+}
+
+/// The analytics page.
+#[derive(Debug, Clone, Serialize, Template)]
+#[template(path = "analytics.html")]
+pub struct Analytics {
+    pub layout: Layout,
+    pub account: Option<String>,
+    pub totals: Totals,
+    pub top: Vec<Ranked>,
+    pub worst: Vec<Ranked>,
+    pub by_category: Vec<Approval>,
+    pub by_language: Vec<Approval>,
+    #[serde(skip)]
+    pub rates_chart: String,
+    #[serde(skip)]
+    pub volume_chart: String,
+    #[serde(skip)]
+    pub accounts: Vec<String>,
+}
+
+fn quantile(sorted: &[i64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i] as f64 / 3600.0
+}
+
+fn approvals(groups: BTreeMap<String, Vec<i64>>) -> Vec<Approval> {
+    groups
+        .into_iter()
+        .map(|(group, mut v)| {
+            v.sort();
+            Approval {
+                group,
+                templates: v.len(),
+                median_hours: quantile(&v, 0.5),
+                p90_hours: quantile(&v, 0.9),
+            }
+        })
+        .collect()
+}
+
+fn build(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    layout: Layout,
+    account: Option<String>,
+) -> Result<Analytics, WebError> {
+    let scope = Scope {
+        account: account.clone(),
+        ..Default::default()
+    };
+    let daily = report::daily(conn, &scope, &layout.period)?;
+    let totals = daily.iter().fold(Totals::default(), |mut acc, (_, x)| {
+        acc.add(x);
+        acc
+    });
+    let days: Vec<String> = daily.iter().map(|(d, _)| d.clone()).collect();
+    let rates_chart = lines(
+        &days,
+        &[
+            Series {
+                label: "delivery rate",
+                class: "s2",
+                values: daily
+                    .iter()
+                    .map(|(_, x)| x.delivery_rate().unwrap_or(0.0))
+                    .collect(),
+            },
+            Series {
+                label: "read rate",
+                class: "s3",
+                values: daily
+                    .iter()
+                    .map(|(_, x)| x.read_rate().unwrap_or(0.0))
+                    .collect(),
+            },
+        ],
+        true,
+    );
+    let volume_chart = super::overview::daily_chart(&daily);
+
+    let per = report::per_template(conn, &scope, &layout.period)?;
+    let rows: Vec<i32> = per.keys().copied().collect();
+    let mut names: HashMap<i32, (String, String, String, String)> = HashMap::new();
+    for chunk in rows.chunks(500) {
+        let found: Vec<(i32, String, String, String, String)> = t::table
+            .inner_join(a::table)
+            .filter(t::id.eq_any(chunk))
+            .select((t::id, t::template_id, a::name, t::name, t::language))
+            .load(conn)?;
+        for (r, id, acc, name, lang) in found {
+            names.insert(r, (id, acc, name, lang));
+        }
+    }
+    let ranked = |(r, u): (&i32, &Totals)| {
+        names.get(r).map(|(id, acc, name, lang)| Ranked {
+            id: id.clone(),
+            account: acc.clone(),
+            name: name.clone(),
+            language: lang.clone(),
+            usage: *u,
+        })
+    };
+    let mut top: Vec<Ranked> = per.iter().filter_map(ranked).collect();
+    top.sort_by_key(|x| std::cmp::Reverse(x.usage.sent));
+    top.truncate(10);
+    let mut worst: Vec<Ranked> = per
+        .iter()
+        .filter(|(_, u)| u.sent >= 20 && u.failed > 0)
+        .filter_map(ranked)
+        .collect();
+    worst.sort_by(|x, y| {
+        y.usage
+            .failure_rate()
+            .unwrap_or(0.0)
+            .total_cmp(&x.usage.failure_rate().unwrap_or(0.0))
+    });
+    worst.truncate(10);
+
+    // Time to approval: from the first PENDING to the first APPROVED after it.
+    let mut q = e::table
+        .inner_join(t::table.inner_join(a::table))
+        .filter(e::field.eq("status"))
+        .filter(e::new_value.eq_any(["PENDING", "APPROVED"]))
+        .order((e::template_id, e::at))
+        .select((
+            e::template_id,
+            e::new_value,
+            e::at,
+            t::category,
+            t::language,
+        ))
+        .into_boxed();
+    if let Some(acc) = &account {
+        q = q.filter(a::name.eq(acc.clone()));
+    }
+    let evs: Vec<(i32, String, i64, String, String)> = q.load(conn)?;
+    let (mut by_cat, mut by_lang): (BTreeMap<String, Vec<i64>>, BTreeMap<String, Vec<i64>>) =
+        Default::default();
+    let mut pending: HashMap<i32, i64> = HashMap::new();
+    let mut done: std::collections::HashSet<i32> = Default::default();
+    for (row, status, at, cat, lang) in evs {
+        match status.as_str() {
+            "PENDING" => {
+                pending.entry(row).or_insert(at);
+            }
+            _ => {
+                if let Some(p) = pending.get(&row) {
+                    if done.insert(row) {
+                        by_cat.entry(cat).or_default().push(at - p);
+                        by_lang.entry(lang).or_default().push(at - p);
+                    }
+                }
+            }
+        }
+    }
+    Ok(Analytics {
+        layout,
+        account,
+        totals,
+        top,
+        worst,
+        by_category: approvals(by_cat),
+        by_language: approvals(by_lang),
+        rates_chart,
+        volume_chart,
+        accounts: state
+            .config
+            .accounts
+            .iter()
+            .map(|a| a.name.clone())
+            .collect(),
+    })
+}
+
+impl Analytics {
+    fn approval_tables(&self) -> Vec<(&'static str, &[Approval])> {
+        vec![
+            ("Time to approval by category", &self.by_category),
+            ("Time to approval by language", &self.by_language),
+        ]
+    }
+
+    fn hours(&self, h: &f64) -> String {
+        fmt::span((*h * 3600.0) as i64)
+    }
+}
+
+async fn load(state: &AppState, q: HashMap<String, String>) -> Result<Analytics, WebError> {
+    let layout = layout(state, "Analytics", "analytics", &q)?;
+    let account = q.get("account").filter(|a| !a.is_empty()).cloned();
+    if let Some(a) = &account {
+        if state.config.account(a).is_err() {
+            return Err(WebError::NotFound(format!("No account named {a}.")));
+        }
+    }
+    let st = state.clone();
+    state
+        .db
+        .run(move |c| Ok(build(c, &st, layout, account)))
+        .await?
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, WebError> {
+    Ok(Html(load(&state, q).await?.render()?))
+}
+
+pub async fn api(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Analytics>, ApiError> {
+    Ok(Json(load(&state, q).await?))
+}

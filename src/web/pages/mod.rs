@@ -1,0 +1,129 @@
+//! The dashboard's pages. Each page is one view model that renders both as HTML (askama) and as
+//! its JSON mirror under `/api/`, so the two cannot disagree. Pages read the daily roll-up and
+//! indexed tables only.
+
+pub mod accounts;
+pub mod analytics;
+pub mod overview;
+pub mod sync;
+pub mod templates;
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::error::WebError;
+use crate::clock;
+use crate::report::Period;
+
+/// What every page's frame needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Layout {
+    pub title: String,
+    /// Which tab is active.
+    pub nav: &'static str,
+    pub period: Period,
+    /// `7`, `30` or `90` when a preset is in use.
+    pub preset: Option<u32>,
+    /// The current query string without the period (for period links).
+    #[serde(skip)]
+    pub keep: String,
+    #[serde(skip)]
+    pub csrf: String,
+    #[serde(skip)]
+    pub version: &'static str,
+    /// Cache-buster of the stylesheet.
+    #[serde(skip)]
+    pub asset: &'static str,
+    /// Whether logging out makes sense.
+    #[serde(skip)]
+    pub login: bool,
+    pub generated_at: String,
+}
+
+impl Layout {
+    /// Whether the period is the preset of `days` days.
+    pub fn is_preset(&self, days: &u32) -> bool {
+        self.preset == Some(*days)
+    }
+
+    /// A link to this page for another preset period.
+    pub fn period_link(&self, days: &u32) -> String {
+        if self.keep.is_empty() {
+            format!("?days={days}")
+        } else {
+            format!("?{}&days={days}", self.keep)
+        }
+    }
+
+    /// The period as query parameters (for links to other pages and exports).
+    pub fn period_query(&self) -> String {
+        match self.preset {
+            Some(d) => format!("days={d}"),
+            None => format!("from={}&to={}", self.period.from_s(), self.period.to_s()),
+        }
+    }
+}
+
+/// The UTC day of `now`.
+pub fn today() -> NaiveDate {
+    clock::now().date_naive()
+}
+
+/// Reads the period from a page's query; a bad one is a 400 with the reason.
+pub fn period(q: &HashMap<String, String>) -> Result<(Period, Option<u32>), WebError> {
+    let get = |k: &str| q.get(k).map(String::as_str);
+    let p = Period::parse(get("days"), get("from"), get("to"), today())
+        .map_err(WebError::BadRequest)?;
+    let preset = match (get("from").filter(|s| !s.is_empty()), get("days")) {
+        (Some(_), _) => None,
+        (None, Some(d)) => d.parse().ok(),
+        (None, None) => Some(30),
+    };
+    Ok((p, preset))
+}
+
+/// Builds the frame of a page.
+pub fn layout(
+    state: &super::AppState,
+    title: impl Into<String>,
+    nav: &'static str,
+    q: &HashMap<String, String>,
+) -> Result<Layout, WebError> {
+    let (period, preset) = period(q)?;
+    let mut keep: Vec<(&String, &String)> = q
+        .iter()
+        .filter(|(k, v)| !["days", "from", "to", "page"].contains(&k.as_str()) && !v.is_empty())
+        .collect();
+    keep.sort();
+    let keep = keep
+        .into_iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    Ok(Layout {
+        title: title.into(),
+        nav,
+        period,
+        preset,
+        keep,
+        csrf: super::auth::csrf_token(state),
+        version: env!("CARGO_PKG_VERSION"),
+        asset: super::asset_version(),
+        login: state.config.dashboard.token.is_some(),
+        generated_at: clock::human(clock::now().timestamp()),
+    })
+}
+
+/// Percent-encodes a query value.
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

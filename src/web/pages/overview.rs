@@ -1,0 +1,475 @@
+//! `/`: per account, templates by status and sync health; what needs attention now; the latest
+//! events; totals for the last 7 and 30 days and the chosen period.
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse};
+use axum::Json;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::{layout, Layout};
+use crate::clock;
+use crate::db::models::sync_runs::{self, SyncRun};
+use crate::db::models::{accounts, usage};
+use crate::db::schema::{accounts as a, template_events as e, templates as t};
+use crate::report::{self, Period, Scope, Totals};
+use crate::web::error::{ApiError, WebError};
+use crate::web::fmt::{self, Show};
+use crate::web::AppState;
+
+/// One account's card.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountCard {
+    pub name: String,
+    pub source: String,
+    pub statuses: Vec<(String, i64)>,
+    pub total: i64,
+    pub last_success: Option<String>,
+    pub data_age: Option<String>,
+    pub failures_in_a_row: u32,
+    pub last_error: Option<String>,
+    pub analytics: Option<String>,
+}
+
+/// A template that needs a look, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attention {
+    pub id: String,
+    pub account: String,
+    pub name: String,
+    pub language: String,
+    pub status: String,
+    pub quality: Option<String>,
+    pub why: String,
+    pub since: String,
+}
+
+/// One history entry in the feed.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedItem {
+    pub at: String,
+    pub ago: String,
+    pub id: String,
+    pub account: String,
+    pub name: String,
+    pub language: String,
+    pub field: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub source: String,
+}
+
+/// The overview.
+#[derive(Debug, Clone, Serialize, Template)]
+#[template(path = "overview.html")]
+pub struct Overview {
+    pub layout: Layout,
+    pub accounts: Vec<AccountCard>,
+    pub pending: Vec<Attention>,
+    pub rejected: Vec<Attention>,
+    pub paused: Vec<Attention>,
+    pub disabled: Vec<Attention>,
+    pub quality: Vec<Attention>,
+    pub category: Vec<Attention>,
+    pub feed: Vec<FeedItem>,
+    pub last7: Totals,
+    pub last30: Totals,
+    pub period_totals: Totals,
+    #[serde(skip)]
+    pub chart: String,
+}
+
+/// (template row, field, from, to, at, reason).
+type CategoryEvent = (i32, String, Option<String>, String, i64, Option<String>);
+/// (at, field, from, to, source, template id, account, name, language).
+type FeedRow = (i64, String, Option<String>, String, String, String, String, String, String);
+
+type Row = (
+    i32,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    Option<String>,
+    String,
+);
+
+fn build(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    layout: Layout,
+    now: i64,
+) -> QueryResult<Overview> {
+    let today = layout.period.to;
+    let mut cards = Vec::new();
+    for acc in &state.config.accounts {
+        let id = accounts::find_id(conn, &acc.name)?;
+        let (mut statuses, mut total, mut runs, mut analytics) =
+            (Vec::new(), 0, Vec::<SyncRun>::new(), None);
+        if let Some(id) = id {
+            let counts: Vec<(String, i64)> = t::table
+                .filter(t::account_id.eq(id))
+                .filter(t::deleted_at.is_null())
+                .group_by(t::status)
+                .select((t::status, diesel::dsl::count_star()))
+                .load(conn)?;
+            total = counts.iter().map(|c| c.1).sum();
+            statuses = counts;
+            statuses.sort_by_key(|x| std::cmp::Reverse(x.1));
+            runs = sync_runs::recent(conn, id, 50)?;
+            analytics = usage::analytics_state(conn, id)?.map(|s| s.0);
+        }
+        let last_success = runs
+            .iter()
+            .find(|r| r.error.is_none() && r.kind == "full")
+            .map(|r| r.finished_at);
+        cards.push(AccountCard {
+            name: acc.name.clone(),
+            source: acc.source.as_str().into(),
+            statuses,
+            total,
+            last_success: last_success.map(fmt::when),
+            data_age: last_success.map(|s| fmt::ago(now, s)),
+            failures_in_a_row: runs.iter().take_while(|r| r.error.is_some()).count() as u32,
+            last_error: runs.first().and_then(|r| r.error.clone()),
+            analytics,
+        });
+    }
+
+    // Attention lists: indexed by status, each capped.
+    let list = |conn: &mut SqliteConnection,
+                statuses: &[&str],
+                limit: i64|
+     -> QueryResult<Vec<Row>> {
+        t::table
+            .inner_join(a::table)
+            .filter(t::deleted_at.is_null())
+            .filter(t::status.eq_any(statuses.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
+            .order(t::last_changed_at.desc())
+            .limit(limit)
+            .select((
+                t::id,
+                t::template_id,
+                a::name,
+                t::name,
+                t::language,
+                t::status,
+                t::quality,
+                t::rejected_reason,
+                t::first_seen_at,
+                t::last_changed_at,
+                t::correct_category,
+                t::category,
+            ))
+            .load(conn)
+    };
+    let item = |r: &Row, why: String, since: String| Attention {
+        id: r.1.clone(),
+        account: r.2.clone(),
+        name: r.3.clone(),
+        language: r.4.clone(),
+        status: r.5.clone(),
+        quality: r.6.clone(),
+        why,
+        since,
+    };
+    let mut pending: Vec<Attention> = list(conn, &["PENDING", "IN_APPEAL"], 200)?
+        .iter()
+        .map(|r| {
+            item(
+                r,
+                format!("waiting {}", fmt::span(now - r.8)),
+                fmt::when(r.8),
+            )
+        })
+        .collect();
+    pending.sort_by(|x, y| x.since.cmp(&y.since));
+    pending.truncate(10);
+    let rows = list(conn, &["REJECTED"], 10)?;
+    let mut rejected = Vec::new();
+    for r in &rows {
+        let detail: Option<Option<String>> = e::table
+            .filter(e::template_id.eq(r.0))
+            .filter(e::new_value.eq("REJECTED"))
+            .order(e::id.desc())
+            .select(e::detail)
+            .first(conn)
+            .optional()?;
+        let rec = detail
+            .flatten()
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+            .and_then(|d| {
+                d.pointer("/rejection_info/recommendation")
+                    .and_then(|x| x.as_str())
+                    .map(str::to_string)
+            });
+        let reason = r.7.clone().unwrap_or_else(|| "no reason given".into());
+        let why = match rec {
+            Some(rec) => format!("{reason}; Meta recommends: {rec}"),
+            None => reason,
+        };
+        rejected.push(item(r, why, fmt::when(r.9)));
+    }
+    let mut paused = Vec::new();
+    for r in &list(conn, &["PAUSED"], 10)? {
+        let strikes: i64 = e::table
+            .filter(e::template_id.eq(r.0))
+            .filter(e::field.eq("status"))
+            .filter(e::new_value.eq("PAUSED"))
+            .count()
+            .get_result(conn)?;
+        let hours = if strikes <= 1 { 3 } else { 6 };
+        let why = format!(
+            "strike {} of 3; resumes around {}",
+            strikes.max(1),
+            fmt::when(r.9 + hours * 3600)
+        );
+        paused.push(item(r, why, fmt::when(r.9)));
+    }
+    let disabled: Vec<Attention> = list(conn, &["DISABLED"], 10)?
+        .iter()
+        .map(|r| item(r, "can no longer be sent".into(), fmt::when(r.9)))
+        .collect();
+    let quality_rows: Vec<Row> = t::table
+        .inner_join(a::table)
+        .filter(t::deleted_at.is_null())
+        .filter(t::quality.eq_any(["YELLOW", "RED"]))
+        .order(t::last_changed_at.desc())
+        .limit(10)
+        .select((
+            t::id,
+            t::template_id,
+            a::name,
+            t::name,
+            t::language,
+            t::status,
+            t::quality,
+            t::rejected_reason,
+            t::first_seen_at,
+            t::last_changed_at,
+            t::correct_category,
+            t::category,
+        ))
+        .load(conn)?;
+    let quality = quality_rows
+        .iter()
+        .map(|r| {
+            let q = r.6.clone().unwrap_or_default();
+            let why = if q == "RED" {
+                "quality RED: may be paused".to_string()
+            } else {
+                "quality YELLOW".to_string()
+            };
+            item(r, why, fmt::when(r.9))
+        })
+        .collect();
+    let week_ago = now - 7 * 86_400;
+    let cat_events: Vec<CategoryEvent> = e::table
+        .filter(e::field.eq("category"))
+        .filter(e::at.ge(week_ago))
+        .order(e::at.desc())
+        .limit(10)
+        .select((
+            e::template_id,
+            e::field,
+            e::old_value,
+            e::new_value,
+            e::at,
+            e::reason,
+        ))
+        .load(conn)?;
+    let mut category = Vec::new();
+    for (row, _, old, new, at, reason) in cat_events {
+        let r: Option<Row> = t::table
+            .inner_join(a::table)
+            .filter(t::id.eq(row))
+            .select((
+                t::id,
+                t::template_id,
+                a::name,
+                t::name,
+                t::language,
+                t::status,
+                t::quality,
+                t::rejected_reason,
+                t::first_seen_at,
+                t::last_changed_at,
+                t::correct_category,
+                t::category,
+            ))
+            .first(conn)
+            .optional()?;
+        if let Some(r) = r {
+            let why = format!(
+                "{} → {new}{}",
+                old.unwrap_or_default(),
+                reason.map(|x| format!(" ({x})")).unwrap_or_default()
+            );
+            category.push(item(&r, why, fmt::when(at)));
+        }
+    }
+
+    let feed_rows: Vec<FeedRow> = e::table
+        .inner_join(t::table.inner_join(a::table))
+        .filter(e::old_value.is_not_null())
+        .order(e::id.desc())
+        .limit(20)
+        .select((
+            e::at,
+            e::field,
+            e::old_value,
+            e::new_value,
+            e::source,
+            t::template_id,
+            a::name,
+            t::name,
+            t::language,
+        ))
+        .load(conn)?;
+    let feed = feed_rows
+        .into_iter()
+        .map(
+            |(at, field, from, to, source, id, account, name, language)| FeedItem {
+                at: fmt::when(at),
+                ago: fmt::ago(now, at),
+                id,
+                account,
+                name,
+                language,
+                field,
+                from,
+                to,
+                source,
+            },
+        )
+        .collect();
+
+    let all = Scope::default();
+    let last7 = report::totals(conn, &all, &Period::last(today, 7))?.combined;
+    let last30 = report::totals(conn, &all, &Period::last(today, 30))?.combined;
+    let series = report::daily(conn, &all, &layout.period)?;
+    let period_totals = series.iter().fold(Totals::default(), |mut acc, (_, t)| {
+        acc.add(t);
+        acc
+    });
+    let chart = daily_chart(&series);
+    Ok(Overview {
+        layout,
+        accounts: cards,
+        pending,
+        rejected,
+        paused,
+        disabled,
+        quality,
+        category,
+        feed,
+        last7,
+        last30,
+        period_totals,
+        chart,
+    })
+}
+
+/// Sent, delivered, read and failed per day.
+pub fn daily_chart(series: &[(String, Totals)]) -> String {
+    use crate::web::charts::{lines, Series};
+    let days: Vec<String> = series.iter().map(|(d, _)| d.clone()).collect();
+    let pick = |f: fn(&Totals) -> i64| series.iter().map(|(_, t)| f(t) as f64).collect::<Vec<_>>();
+    lines(
+        &days,
+        &[
+            Series {
+                label: "sent",
+                class: "s1",
+                values: pick(|t| t.sent),
+            },
+            Series {
+                label: "delivered",
+                class: "s2",
+                values: pick(|t| t.delivered),
+            },
+            Series {
+                label: "read",
+                class: "s3",
+                values: pick(|t| t.read),
+            },
+            Series {
+                label: "failed",
+                class: "s4",
+                values: pick(|t| t.failed),
+            },
+        ],
+        false,
+    )
+}
+
+async fn load(state: &AppState, q: HashMap<String, String>) -> Result<Overview, WebError> {
+    let layout = layout(state, "Overview", "overview", &q)?;
+    let st = state.clone();
+    let now = clock::now().timestamp();
+    Ok(state.db.run(move |c| build(c, &st, layout, now)).await?)
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, WebError> {
+    Ok(Html(load(&state, q).await?.render()?))
+}
+
+pub async fn api(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Overview>, ApiError> {
+    Ok(Json(load(&state, q).await?))
+}
+
+/// Statuses as (status, count, css class), for the cards.
+pub fn status_badges(statuses: &[(String, i64)]) -> Vec<(String, i64, &'static str)> {
+    let mut m: BTreeMap<String, i64> = BTreeMap::new();
+    for (s, n) in statuses {
+        *m.entry(s.clone()).or_default() += n;
+    }
+    let mut v: Vec<_> = m
+        .into_iter()
+        .map(|(s, n)| {
+            let c = fmt::status_class(&s);
+            (s, n, c)
+        })
+        .collect();
+    v.sort_by_key(|x| std::cmp::Reverse(x.1));
+    v
+}
+
+impl Overview {
+    fn badges(&self, card: &AccountCard) -> Vec<(String, i64, &'static str)> {
+        status_badges(&card.statuses)
+    }
+
+    fn sections(&self) -> Vec<(&'static str, &[Attention])> {
+        vec![
+            ("Pending longest", &self.pending),
+            ("Rejected", &self.rejected),
+            ("Paused", &self.paused),
+            ("Disabled", &self.disabled),
+            ("Quality YELLOW or RED", &self.quality),
+            ("Category changes (7 days)", &self.category),
+        ]
+    }
+
+    fn sclass(&self, s: &str) -> &'static str {
+        fmt::status_class(s)
+    }
+
+    fn qclass(&self, q: &str) -> &'static str {
+        fmt::quality_class(q)
+    }
+}

@@ -1,0 +1,489 @@
+//! `/templates` (filter, search, sort, paginate; usage over the period) and `/templates/{id}`
+//! (the template as the customer sees it, its history, and how it performs).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse};
+use axum::Json;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::{layout, Layout};
+use crate::clock;
+use crate::db::models::templates::{self as tpl, Brief, ListQuery, Sort, TemplateRow};
+use crate::db::schema::{accounts as a, templates as t};
+use crate::report::{self, Breakdown, Scope, Totals};
+use crate::views::{EventView, TemplateView};
+use crate::web::error::{ApiError, WebError};
+use crate::web::fmt::{self, Show};
+use crate::web::AppState;
+
+/// Rows per page.
+pub const PAGE: i64 = 50;
+
+/// One row of the list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    #[serde(flatten)]
+    pub template: Brief,
+    pub usage: Totals,
+    #[serde(skip)]
+    pub changed: String,
+}
+
+/// The list.
+#[derive(Debug, Clone, Serialize, Template)]
+#[template(path = "templates.html")]
+pub struct List {
+    pub layout: Layout,
+    pub lines: Vec<Line>,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+    pub sort: String,
+    pub dir: String,
+    pub filters: HashMap<String, String>,
+    #[serde(skip)]
+    pub accounts: Vec<String>,
+}
+
+fn filters(q: &HashMap<String, String>) -> ListQuery {
+    let get = |k: &str| {
+        q.get(k)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| v.trim().to_string())
+    };
+    let deleted = get("status").is_some_and(|s| s.eq_ignore_ascii_case("DELETED"));
+    ListQuery {
+        account: get("account"),
+        status: get("status").filter(|_| !deleted),
+        category: get("category"),
+        language: get("language"),
+        quality: get("quality"),
+        name_contains: get("q"),
+        include_deleted: deleted,
+    }
+}
+
+/// The list behind `/templates`, `/api/templates` and the list export.
+pub fn list(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    layout: Layout,
+    q: &HashMap<String, String>,
+) -> Result<List, WebError> {
+    let f = filters(q);
+    let sort = q
+        .get("sort")
+        .map(String::as_str)
+        .unwrap_or("name")
+        .to_string();
+    let desc = q.get("dir").map(String::as_str) == Some("desc");
+    let page = q
+        .get("page")
+        .and_then(|p| p.parse::<i64>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let by_sql = match sort.as_str() {
+        "name" => Some(Sort::Name),
+        "language" => Some(Sort::Language),
+        "category" => Some(Sort::Category),
+        "status" => Some(Sort::Status),
+        "quality" => Some(Sort::Quality),
+        "account" => Some(Sort::Account),
+        "changed" => Some(Sort::Changed),
+        "sent" | "delivery" | "read" | "failed" => None,
+        other => return Err(WebError::BadRequest(format!("cannot sort by `{other}`"))),
+    };
+    let (briefs, total, usage) = match by_sql {
+        // The usual case: one page from SQL, usage for that page only.
+        Some(s) => {
+            let (briefs, total) = tpl::page(conn, &f, s, desc, PAGE, (page - 1) * PAGE)?;
+            let scope = Scope {
+                template_rows: Some(briefs.iter().map(|b| b.row).collect()),
+                ..Default::default()
+            };
+            let usage = report::per_template(conn, &scope, &layout.period)?;
+            (briefs, total, usage)
+        }
+        // Sorting by a figure needs every matching template's figures.
+        None => {
+            let mut all = tpl::briefs(conn, &f)?;
+            let scope = Scope {
+                account: f.account.clone(),
+                ..Default::default()
+            };
+            let usage = report::per_template(conn, &scope, &layout.period)?;
+            let key = |b: &Brief| -> f64 {
+                let u = usage.get(&b.row).copied().unwrap_or_default();
+                match sort.as_str() {
+                    "sent" => u.sent as f64,
+                    "delivery" => u.delivery_rate().unwrap_or(-1.0),
+                    "read" => u.read_rate().unwrap_or(-1.0),
+                    _ => u.failure_rate().unwrap_or(-1.0),
+                }
+            };
+            all.sort_by(|x, y| key(x).total_cmp(&key(y)));
+            if desc {
+                all.reverse();
+            }
+            let total = all.len() as i64;
+            let briefs: Vec<Brief> = all
+                .into_iter()
+                .skip(((page - 1) * PAGE) as usize)
+                .take(PAGE as usize)
+                .collect();
+            (briefs, total, usage)
+        }
+    };
+    let now = clock::now().timestamp();
+    let lines = briefs
+        .into_iter()
+        .map(|b| {
+            let usage = usage.get(&b.row).copied().unwrap_or_default();
+            Line {
+                changed: fmt::ago(now, b.last_changed_at),
+                template: b,
+                usage,
+            }
+        })
+        .collect();
+    let mut kept = q.clone();
+    kept.retain(|k, v| {
+        ["account", "status", "category", "language", "quality", "q"].contains(&k.as_str())
+            && !v.is_empty()
+    });
+    Ok(List {
+        layout,
+        lines,
+        total,
+        page,
+        pages: ((total + PAGE - 1) / PAGE).max(1),
+        sort,
+        dir: if desc { "desc".into() } else { "asc".into() },
+        filters: kept,
+        accounts: state
+            .config
+            .accounts
+            .iter()
+            .map(|a| a.name.clone())
+            .collect(),
+    })
+}
+
+impl List {
+    fn filter(&self, k: &str) -> String {
+        self.filters.get(k).cloned().unwrap_or_default()
+    }
+
+    fn sort_link(&self, col: &str) -> String {
+        let dir = if self.sort == col && self.dir == "asc" {
+            "desc"
+        } else {
+            "asc"
+        };
+        self.link(&[("sort", col), ("dir", dir)], 1)
+    }
+
+    fn sort_mark(&self, col: &str) -> &'static str {
+        match (self.sort == col, self.dir.as_str()) {
+            (true, "asc") => " ▲",
+            (true, _) => " ▼",
+            _ => "",
+        }
+    }
+
+    fn page_link(&self, page: i64) -> String {
+        self.link(&[("sort", &self.sort), ("dir", &self.dir)], page)
+    }
+
+    fn link(&self, extra: &[(&str, &str)], page: i64) -> String {
+        let mut parts: Vec<String> = self
+            .filters
+            .iter()
+            .map(|(k, v)| format!("{k}={}", super::enc(v)))
+            .collect();
+        parts.sort();
+        for (k, v) in extra {
+            parts.push(format!("{k}={}", super::enc(v)));
+        }
+        parts.push(format!("page={page}"));
+        parts.push(self.layout.period_query());
+        format!("?{}", parts.join("&"))
+    }
+
+    fn export_query(&self) -> String {
+        let mut parts: Vec<String> = self
+            .filters
+            .iter()
+            .map(|(k, v)| format!("{k}={}", super::enc(v)))
+            .collect();
+        parts.sort();
+        parts.push(self.layout.period_query());
+        parts.join("&")
+    }
+
+    fn sclass(&self, s: &str) -> &'static str {
+        fmt::status_class(s)
+    }
+
+    fn qclass(&self, q: &str) -> &'static str {
+        fmt::quality_class(q)
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, WebError> {
+    let layout = layout(&state, "Templates", "templates", &q)?;
+    let st = state.clone();
+    let list = state
+        .db
+        .run(move |c| Ok(list(c, &st, layout, &q)))
+        .await??;
+    Ok(Html(list.render()?))
+}
+
+pub async fn api(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<List>, ApiError> {
+    let layout = layout(&state, "Templates", "templates", &q)?;
+    let st = state.clone();
+    Ok(Json(
+        state
+            .db
+            .run(move |c| Ok(list(c, &st, layout, &q)))
+            .await??,
+    ))
+}
+
+// ---- one template ---------------------------------------------------------------------------
+
+/// A piece of body text: literal text, or a `{{placeholder}}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Piece {
+    pub text: String,
+    pub placeholder: bool,
+}
+
+/// The template as the customer sees it.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Bubble {
+    pub header: Option<String>,
+    pub media: Option<String>,
+    pub body: Vec<Piece>,
+    pub footer: Option<String>,
+    pub buttons: Vec<String>,
+}
+
+/// Splits text at `{{...}}` placeholders.
+pub fn pieces(text: &str) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        if start > 0 {
+            out.push(Piece {
+                text: rest[..start].to_string(),
+                placeholder: false,
+            });
+        }
+        out.push(Piece {
+            text: rest[start..start + len + 2].to_string(),
+            placeholder: true,
+        });
+        rest = &rest[start + len + 2..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece {
+            text: rest.to_string(),
+            placeholder: false,
+        });
+    }
+    out
+}
+
+/// Reads Meta's components into a bubble.
+pub fn bubble(components: &serde_json::Value) -> Bubble {
+    let mut b = Bubble::default();
+    for c in components.as_array().into_iter().flatten() {
+        let text = c.get("text").and_then(|t| t.as_str()).map(str::to_string);
+        match c.get("type").and_then(|t| t.as_str()).unwrap_or("") {
+            "HEADER" => match c.get("format").and_then(|f| f.as_str()) {
+                Some("TEXT") | None => b.header = text,
+                Some(other) => b.media = Some(other.to_ascii_lowercase()),
+            },
+            "BODY" => b.body = pieces(&text.unwrap_or_default()),
+            "FOOTER" => b.footer = text,
+            "BUTTONS" => {
+                for btn in c
+                    .get("buttons")
+                    .and_then(|x| x.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(t) = btn.get("text").and_then(|t| t.as_str()) {
+                        b.buttons.push(t.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    b
+}
+
+/// A failure code with what it means.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub code: i32,
+    pub count: i64,
+    pub meaning: &'static str,
+    pub action: &'static str,
+}
+
+/// The template page.
+#[derive(Debug, Clone, Serialize, Template)]
+#[template(path = "template.html")]
+pub struct Detail {
+    pub layout: Layout,
+    pub template: TemplateView,
+    pub events: Vec<EventView>,
+    pub bubble: Bubble,
+    pub time_to_approval: Option<String>,
+    pub usage: Breakdown,
+    pub daily: Vec<(String, Totals)>,
+    pub failures: Vec<Failure>,
+    #[serde(skip)]
+    pub chart: String,
+    #[serde(skip)]
+    pub funnel: String,
+}
+
+impl Detail {
+    fn sclass(&self, s: &str) -> &'static str {
+        fmt::status_class(s)
+    }
+
+    fn qclass(&self, q: &str) -> &'static str {
+        fmt::quality_class(q)
+    }
+
+    fn history(&self, field: &str) -> Vec<&EventView> {
+        self.events.iter().filter(|e| e.field == field).collect()
+    }
+
+    fn at(&self, e: &EventView) -> String {
+        chrono::DateTime::parse_from_rfc3339(&e.at)
+            .map(|t| fmt::when(t.timestamp()))
+            .unwrap_or_else(|_| e.at.clone())
+    }
+}
+
+fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detail, WebError> {
+    let found: Option<(TemplateRow, String, String)> = t::table
+        .inner_join(a::table)
+        .filter(t::template_id.eq(id))
+        .select((TemplateRow::as_select(), a::name, a::source))
+        .first(conn)
+        .optional()?;
+    let Some((row, account, source)) = found else {
+        return Err(WebError::NotFound(format!("No template with id {id}.")));
+    };
+    let events = tpl::events_of(conn, row.id)?;
+    let pending_at = events
+        .iter()
+        .find(|e| e.field == "status" && (e.new_value == "PENDING" || e.new_value == "IN_APPEAL"))
+        .map(|e| e.at);
+    let approved_at = events
+        .iter()
+        .find(|e| {
+            e.field == "status"
+                && e.new_value == "APPROVED"
+                && pending_at.is_some_and(|p| e.at >= p)
+        })
+        .map(|e| e.at);
+    let time_to_approval = match (pending_at, approved_at) {
+        (Some(p), Some(a)) => Some(fmt::span(a - p)),
+        _ => None,
+    };
+    let scope = Scope {
+        template_row: Some(row.id),
+        ..Default::default()
+    };
+    let usage = report::totals(conn, &scope, &layout.period)?;
+    let daily = report::daily(conn, &scope, &layout.period)?;
+    let failures = report::failures(conn, row.id, &layout.period)?
+        .into_iter()
+        .map(|(code, count)| {
+            let (meaning, action) = report::explain_error(code);
+            Failure {
+                code,
+                count,
+                meaning,
+                action,
+            }
+        })
+        .collect();
+    let c = usage.combined;
+    let funnel = crate::web::charts::funnel(&[
+        ("sent", c.sent),
+        ("delivered", c.delivered),
+        ("read", c.read),
+        ("clicked", c.clicked),
+    ]);
+    let chart = super::overview::daily_chart(&daily);
+    let view = TemplateView::new(row, account, source);
+    Ok(Detail {
+        bubble: bubble(&view.components),
+        layout,
+        template: view,
+        events: events.into_iter().map(EventView::from).collect(),
+        time_to_approval,
+        usage,
+        daily,
+        failures,
+        chart,
+        funnel,
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, WebError> {
+    let layout = layout(&state, "Template", "templates", &q)?;
+    let d = state.db.run(move |c| Ok(detail(c, layout, &id))).await??;
+    Ok(Html(d.render()?))
+}
+
+pub async fn show_api(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Detail>, ApiError> {
+    let layout = layout(&state, "Template", "templates", &q)?;
+    Ok(Json(
+        state.db.run(move |c| Ok(detail(c, layout, &id))).await??,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_split_out() {
+        let p = pieces("Hi {{1}}, your order {{order_id}} is ready.");
+        let marks: Vec<bool> = p.iter().map(|x| x.placeholder).collect();
+        assert_eq!(marks, [false, true, false, true, false]);
+        assert_eq!(p[1].text, "{{1}}");
+    }
+}
