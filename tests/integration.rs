@@ -9,6 +9,7 @@
 mod common;
 
 mod integration {
+    mod browser;
     mod cli;
     mod dashboard;
     mod migrations;
