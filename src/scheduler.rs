@@ -90,3 +90,42 @@ async fn sync_loop(
     })
     .await;
 }
+
+/// Runs each `[[report]]` on its schedule until `shutdown`.
+pub async fn reports(
+    db: crate::db::Db,
+    config: std::sync::Arc<crate::config::Config>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut tasks = Vec::new();
+    for (i, r) in config.reports.iter().enumerate() {
+        let (db, config, r, stop) = (db.clone(), config.clone(), r.clone(), shutdown.clone());
+        tracing::info!(schedule = %r.schedule.expr, "report {i} scheduled");
+        tasks.push(tokio::spawn(async move {
+            every(r.schedule.clone(), stop, || async {
+                let (config, r) = (config.clone(), r.clone());
+                let now = clock::now();
+                let done = db
+                    .write(move |c| {
+                        Ok(crate::export::run_report(
+                            c,
+                            &config,
+                            &r,
+                            now.date_naive(),
+                            now.timestamp(),
+                        ))
+                    })
+                    .await;
+                match done {
+                    Ok(Ok(path)) => tracing::info!("report written to {}", path.display()),
+                    Ok(Err(e)) => tracing::error!("report {i} failed: {e}"),
+                    Err(e) => tracing::error!("report {i} failed: {e}"),
+                }
+            })
+            .await;
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}

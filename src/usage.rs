@@ -185,8 +185,18 @@ async fn analytics(
     }
     let (s, m) = state.clone();
     let ts = now.timestamp();
+    let currency = match (state.0, by_waba.keys().next()) {
+        ("ok", Some(w)) => meta.currency(w).await.ok().flatten(),
+        _ => None,
+    };
     ctx.db
-        .write(move |c| usage::set_analytics_state(c, account_id, s, m.as_deref(), ts))
+        .write(move |c| {
+            usage::set_analytics_state(c, account_id, s, m.as_deref(), ts)?;
+            match currency {
+                Some(cur) => usage::set_currency(c, account_id, &cur),
+                None => Ok(()),
+            }
+        })
         .await
         .map_err(|e| e.to_string())?;
     report.analytics = Some(state.0.into());

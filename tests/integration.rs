@@ -12,6 +12,7 @@ mod integration {
     mod browser;
     mod cli;
     mod dashboard;
+    mod export;
     mod migrations;
     mod notify;
     mod sync;

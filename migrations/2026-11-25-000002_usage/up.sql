@@ -67,5 +67,7 @@ CREATE TABLE analytics_state (
     account_id INTEGER PRIMARY KEY NOT NULL REFERENCES accounts(id),
     state TEXT NOT NULL,
     message TEXT,
+    -- The WABA's currency, in which Meta reports cost.
+    currency TEXT,
     checked_at BIGINT NOT NULL
 );

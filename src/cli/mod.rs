@@ -1,6 +1,7 @@
 //! The command line: one clap subcommand per file; doc comments are the `--help` text.
 
 mod demo;
+mod export;
 mod migrate;
 mod notify;
 pub mod serve;
@@ -48,6 +49,9 @@ pub enum Command {
     /// List and inspect stored templates.
     #[command(subcommand)]
     Templates(templates::TemplatesCommand),
+    /// Export usage (per template and day, week, month or period) or messages as CSV, JSON or
+    /// JSON lines.
+    Export(export::ExportArgs),
     /// Try notification channels, and see what was delivered, what waits and what died.
     #[command(subcommand)]
     Notify(notify::NotifyCommand),
@@ -62,7 +66,9 @@ pub enum Command {
 /// warnings only for quick ones.
 pub fn init_tracing(cli: &Cli) {
     let default = match cli.command {
-        Command::Templates(_) | Command::Migrate(_) | Command::Notify(_) => "warn",
+        Command::Templates(_) | Command::Migrate(_) | Command::Notify(_) | Command::Export(_) => {
+            "warn"
+        }
         _ => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -84,6 +90,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Templates(cmd) => templates::run(load(config)?, cmd).await,
         Command::Migrate(args) => migrate::run(load(config)?, args),
         Command::Notify(cmd) => notify::run(load(config)?, cmd).await,
+        Command::Export(args) => export::run(load(config)?, args).await,
         Command::Simulate(args) => simulate::run(args).await,
     }
 }

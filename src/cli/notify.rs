@@ -72,6 +72,7 @@ async fn test(config: &Config, only: Option<&str>) -> anyhow::Result<ExitCode> {
         error: None,
         failures: None,
         url: config.public_url.clone(),
+        file: None,
         title: "Test from templar: order_confirmation (en_US) approved".into(),
         text:
             "This is a test notification. Real ones say what happened to a template and what to do."

@@ -70,6 +70,11 @@ pub async fn serve(
         client,
         metrics: metrics.clone(),
     };
+    let reports = tokio::spawn(scheduler::reports(
+        db.clone(),
+        config.clone(),
+        stop_rx.clone(),
+    ));
     let notify = tokio::spawn(notifier.run(stop_rx));
     let resolver = Arc::new(Resolver::from_config(&config));
     let writer = Writer::start(db.clone(), config.database.clone(), resolver);
@@ -83,6 +88,7 @@ pub async fn serve(
         .await?;
     let _ = sched.await;
     let _ = notify.await;
+    let _ = reports.await;
     tracing::info!("templar stopped");
     Ok(())
 }

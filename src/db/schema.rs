@@ -129,6 +129,7 @@ diesel::table! {
         account_id -> Integer,
         state -> Text,
         message -> Nullable<Text>,
+        currency -> Nullable<Text>,
         checked_at -> BigInt,
     }
 }
@@ -167,6 +168,7 @@ diesel::table! {
 
 diesel::joinable!(templates -> accounts (account_id));
 diesel::joinable!(template_daily_errors -> templates (template_row));
+diesel::joinable!(analytics_state -> accounts (account_id));
 diesel::joinable!(template_events -> templates (template_id));
 diesel::joinable!(sync_runs -> accounts (account_id));
 

@@ -41,6 +41,9 @@ pub struct Payload {
     pub failures: Option<u32>,
     /// The dashboard page to open.
     pub url: String,
+    /// A file that goes with it (a scheduled report): attached to emails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// One line: what happened.
     pub title: String,
     /// What it means and what to do.

@@ -107,6 +107,7 @@ pub fn template_payload(
         error: None,
         failures: None,
         url: format!("{}/templates/{}", config.public_url, t.template_id),
+        file: None,
         title: String::new(),
         text: String::new(),
     };
@@ -331,6 +332,7 @@ fn expand_sync(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryR
                 before
             }),
             url: format!("{}/accounts/{account}", config.public_url),
+            file: None,
             title,
             text,
         };

@@ -336,6 +336,7 @@ pub fn digest(
         error: None,
         failures: None,
         url: config.public_url.clone(),
+        file: None,
         title: format!("Daily digest for {yesterday}"),
         text,
     })

@@ -95,6 +95,16 @@ struct WireCost {
 pub const ANALYTICS_MAX_IDS: usize = 10;
 
 impl MetaSource {
+    /// The WABA's currency (Meta reports cost in it).
+    pub async fn currency(&self, waba: &str) -> Result<Option<String>, SourceError> {
+        let mut url = self.url(waba)?;
+        url.query_pairs_mut().append_pair("fields", "currency");
+        let v = self.upstream.get_json(url).await?;
+        Ok(v.get("currency")
+            .and_then(|c| c.as_str())
+            .map(str::to_string))
+    }
+
     /// Daily figures for up to ten templates between two `YYYY-MM-DD` days (end exclusive).
     pub async fn template_analytics(
         &self,

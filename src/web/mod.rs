@@ -4,6 +4,7 @@
 mod auth;
 pub mod charts;
 mod error;
+mod export;
 pub mod fmt;
 pub mod pages;
 mod webhooks;
@@ -87,6 +88,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/analytics", get(pages::analytics::api))
         .route("/api/accounts/{name}", get(pages::accounts::api))
         .route("/metrics", get(metrics))
+        .route("/export.csv", get(export::csv))
+        .route("/export.json", get(export::json))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_login,

@@ -309,6 +309,35 @@ pub fn set_analytics_state(
         .map(|_| ())
 }
 
+/// Records the currency Meta reports an account's cost in.
+pub fn set_currency(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    currency: &str,
+) -> QueryResult<()> {
+    use crate::db::schema::analytics_state as a;
+    diesel::update(a::table.find(account_id))
+        .filter(a::currency.is_null().or(a::currency.ne(currency)))
+        .set(a::currency.eq(currency))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The currency of every account that has one, by account name.
+pub fn currencies(
+    conn: &mut SqliteConnection,
+) -> QueryResult<std::collections::HashMap<String, String>> {
+    use crate::db::schema::{accounts, analytics_state as a};
+    let rows: Vec<(String, Option<String>)> = a::table
+        .inner_join(accounts::table)
+        .select((accounts::name, a::currency))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(n, c)| c.map(|c| (n, c)))
+        .collect())
+}
+
 /// An account's analytics state: (state, message, checked at).
 pub fn analytics_state(
     conn: &mut SqliteConnection,

@@ -37,21 +37,37 @@ pub async fn send(cfg: &EmailConfig, p: &Payload) -> Result<(), String> {
     }
     let html = Html { p }.render().map_err(|e| e.to_string())?;
     let text = Text { p }.render().map_err(|e| e.to_string())?;
-    let message = builder
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(header::ContentType::TEXT_PLAIN)
-                        .body(text),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(header::ContentType::TEXT_HTML)
-                        .body(html),
-                ),
+    let body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(header::ContentType::TEXT_PLAIN)
+                .body(text),
         )
-        .map_err(|e| e.to_string())?;
+        .singlepart(
+            SinglePart::builder()
+                .header(header::ContentType::TEXT_HTML)
+                .body(html),
+        );
+    let message = match &p.file {
+        None => builder.multipart(body),
+        Some(path) => {
+            let data = std::fs::read(path).map_err(|e| format!("cannot attach {path}: {e}"))?;
+            let name = std::path::Path::new(path)
+                .file_name()
+                .map_or("report".into(), |n| n.to_string_lossy().into_owned());
+            let kind = if name.ends_with(".csv") {
+                "text/csv"
+            } else {
+                "application/json"
+            };
+            let attachment = lettre::message::Attachment::new(name).body(
+                data,
+                header::ContentType::parse(kind).map_err(|e| e.to_string())?,
+            );
+            builder.multipart(MultiPart::mixed().multipart(body).singlepart(attachment))
+        }
+    }
+    .map_err(|e| e.to_string())?;
     let transport = match cfg.tls.as_str() {
         "tls" => {
             AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host).map_err(|e| e.to_string())?

@@ -85,7 +85,17 @@ pub struct Overview {
 /// (template row, field, from, to, at, reason).
 type CategoryEvent = (i32, String, Option<String>, String, i64, Option<String>);
 /// (at, field, from, to, source, template id, account, name, language).
-type FeedRow = (i64, String, Option<String>, String, String, String, String, String, String);
+type FeedRow = (
+    i64,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
 
 type Row = (
     i32,

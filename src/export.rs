@@ -1,0 +1,688 @@
+//! Usage reports: per template and day, week, month or whole period, or per message, as CSV
+//! (RFC 4180, UTF-8, header row), a JSON array or JSON lines. Rows are written as they are
+//! read (a day of roll-up, or a page of messages, at a time), so memory does not grow with the
+//! number of rows. The numbers come from [`crate::report`], the same layer the dashboard uses.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+
+use chrono::{Datelike, NaiveDate};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::clock;
+use crate::db::models::templates::{self as tpl, ListQuery};
+use crate::db::models::usage;
+use crate::db::schema::{accounts, messages, templates};
+use crate::report::{self, DayRow, Period, Scope, Totals};
+
+/// The file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Json,
+    Jsonl,
+}
+
+impl Format {
+    /// The file extension.
+    pub fn ext(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+        }
+    }
+}
+
+/// How rows are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum By {
+    Day,
+    Week,
+    Month,
+    /// One row per template for the whole period.
+    Template,
+}
+
+/// What to export.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub period: Period,
+    pub by: By,
+    /// Which templates (account, status, name filters...).
+    pub filter: ListQuery,
+    /// Only the template with this Meta id.
+    pub template_id: Option<String>,
+    /// Only templates with exactly this name.
+    pub template_name: Option<String>,
+}
+
+/// One usage row.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UsageRow {
+    pub account: String,
+    pub template: String,
+    pub template_id: String,
+    pub language: String,
+    pub category: String,
+    /// `2026-11-25`, `2026-W48`, `2026-11`, or `2026-11-01..2026-11-30`.
+    pub period: String,
+    pub period_start: String,
+    pub period_end: String,
+    pub sent: i64,
+    pub delivered: i64,
+    pub read: i64,
+    pub clicked: i64,
+    pub failed: i64,
+    pub delivery_rate: Option<f64>,
+    pub read_rate: Option<f64>,
+    pub cost: f64,
+    pub currency: String,
+    /// `meta` (Meta's template analytics), `observed` (webhooks and history) or `mixed`.
+    pub source: String,
+}
+
+/// The CSV header of usage rows (written even when there are no rows).
+pub const USAGE_HEADER: &[&str] = &[
+    "account",
+    "template",
+    "template_id",
+    "language",
+    "category",
+    "period",
+    "period_start",
+    "period_end",
+    "sent",
+    "delivered",
+    "read",
+    "clicked",
+    "failed",
+    "delivery_rate",
+    "read_rate",
+    "cost",
+    "currency",
+    "source",
+];
+
+/// One message row.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MessageRow {
+    pub wamid: String,
+    pub account: String,
+    pub template: String,
+    pub template_id: String,
+    pub language: String,
+    pub category: String,
+    /// The customer's number, or its HMAC-SHA256 with `--hash-recipients`.
+    pub recipient: String,
+    pub day: String,
+    pub sent_at: String,
+    pub delivered_at: String,
+    pub read_at: String,
+    pub failed_at: String,
+    pub clicked_at: String,
+    pub error_code: Option<i32>,
+    pub error_title: String,
+}
+
+/// The CSV header of message rows.
+pub const MESSAGE_HEADER: &[&str] = &[
+    "wamid",
+    "account",
+    "template",
+    "template_id",
+    "language",
+    "category",
+    "recipient",
+    "day",
+    "sent_at",
+    "delivered_at",
+    "read_at",
+    "failed_at",
+    "clicked_at",
+    "error_code",
+    "error_title",
+];
+
+/// Writes rows in a format, as they come.
+pub struct Sink<W: Write> {
+    format: Format,
+    csv: Option<csv::Writer<W>>,
+    out: Option<W>,
+    rows: usize,
+}
+
+impl<W: Write> Sink<W> {
+    /// Starts a file; CSV gets its header now, so an empty export is still a valid file.
+    pub fn new(format: Format, header: &[&str], w: W) -> std::io::Result<Self> {
+        let mut s = Sink {
+            format,
+            csv: None,
+            out: None,
+            rows: 0,
+        };
+        match format {
+            Format::Csv => {
+                let mut c = csv::WriterBuilder::new().has_headers(false).from_writer(w);
+                c.write_record(header)?;
+                s.csv = Some(c);
+            }
+            Format::Json => {
+                let mut w = w;
+                w.write_all(b"[")?;
+                s.out = Some(w);
+            }
+            Format::Jsonl => s.out = Some(w),
+        }
+        Ok(s)
+    }
+
+    /// Writes one row.
+    pub fn row<T: Serialize>(&mut self, r: &T) -> std::io::Result<()> {
+        self.rows += 1;
+        match (self.format, &mut self.csv, &mut self.out) {
+            (Format::Csv, Some(c), _) => c.serialize(r).map_err(std::io::Error::other),
+            (Format::Json, _, Some(w)) => {
+                w.write_all(if self.rows == 1 { b"\n" } else { b",\n" })?;
+                serde_json::to_writer(&mut *w, r)?;
+                Ok(())
+            }
+            (_, _, Some(w)) => {
+                serde_json::to_writer(&mut *w, r)?;
+                w.write_all(b"\n")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Ends the file; returns the rows written.
+    pub fn finish(self) -> std::io::Result<usize> {
+        match (self.format, self.csv, self.out) {
+            (Format::Csv, Some(mut c), _) => c.flush()?,
+            (Format::Json, _, Some(mut w)) => {
+                w.write_all(if self.rows == 0 { b"]\n" } else { b"\n]\n" })?;
+                w.flush()?;
+            }
+            (_, _, Some(mut w)) => w.flush()?,
+            _ => {}
+        }
+        Ok(self.rows)
+    }
+}
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("database: {0}")]
+    Db(#[from] diesel::result::Error),
+    #[error("writing: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Reports progress: (rows so far, rows expected if known).
+pub type Progress<'a> = &'a mut dyn FnMut(usize, Option<usize>);
+
+struct Meta {
+    account: String,
+    name: String,
+    id: String,
+    language: String,
+    category: String,
+}
+
+fn round(r: Option<f64>) -> Option<f64> {
+    r.map(|x| (x * 10_000.0).round() / 10_000.0)
+}
+
+fn period_key(day: NaiveDate, by: By) -> (String, NaiveDate, NaiveDate) {
+    match by {
+        By::Day | By::Template => (day.format("%Y-%m-%d").to_string(), day, day),
+        By::Week => {
+            let w = day.iso_week();
+            let start =
+                NaiveDate::from_isoywd_opt(w.year(), w.week(), chrono::Weekday::Mon).unwrap_or(day);
+            (
+                format!("{}-W{:02}", w.year(), w.week()),
+                start,
+                start + chrono::Days::new(6),
+            )
+        }
+        By::Month => {
+            let start = day.with_day(1).unwrap_or(day);
+            let next = start
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(start);
+            (
+                day.format("%Y-%m").to_string(),
+                start,
+                next.pred_opt().unwrap_or(start),
+            )
+        }
+    }
+}
+
+/// The templates a query covers, with what rows need to say about them.
+fn templates_in_scope(
+    conn: &mut SqliteConnection,
+    q: &Query,
+) -> Result<BTreeMap<i32, Meta>, ExportError> {
+    let mut filter = q.filter.clone();
+    filter.include_deleted = true;
+    let mut out = BTreeMap::new();
+    for b in tpl::briefs(conn, &filter)? {
+        if q.template_id.as_ref().is_some_and(|id| *id != b.id)
+            || q.template_name.as_ref().is_some_and(|n| *n != b.name)
+        {
+            continue;
+        }
+        out.insert(
+            b.row,
+            Meta {
+                account: b.account,
+                name: b.name,
+                id: b.id,
+                language: b.language,
+                category: b.category,
+            },
+        );
+    }
+    if out.is_empty() && (q.template_id.is_some() || q.template_name.is_some()) {
+        let what = q
+            .template_name
+            .clone()
+            .or(q.template_id.clone())
+            .unwrap_or_default();
+        return Err(ExportError::Usage(format!("no template `{what}` matches")));
+    }
+    Ok(out)
+}
+
+fn usage_row(
+    m: &Meta,
+    period: (String, NaiveDate, NaiveDate),
+    t: &Totals,
+    source: &str,
+    currency: Option<&String>,
+) -> UsageRow {
+    UsageRow {
+        account: m.account.clone(),
+        template: m.name.clone(),
+        template_id: m.id.clone(),
+        language: m.language.clone(),
+        category: m.category.clone(),
+        period: period.0,
+        period_start: period.1.format("%Y-%m-%d").to_string(),
+        period_end: period.2.format("%Y-%m-%d").to_string(),
+        sent: t.sent,
+        delivered: t.delivered,
+        read: t.read,
+        clicked: t.clicked,
+        failed: t.failed,
+        delivery_rate: round(t.delivery_rate()),
+        read_rate: round(t.read_rate()),
+        cost: (t.cost * 10_000.0).round() / 10_000.0,
+        currency: if t.cost > 0.0 {
+            currency.cloned().unwrap_or_default()
+        } else {
+            String::new()
+        },
+        source: source.into(),
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    totals: Totals,
+    meta: bool,
+    observed: bool,
+}
+
+impl Acc {
+    fn add(&mut self, r: &DayRow) {
+        self.totals.add(&r.combined());
+        if r.meta.is_some() {
+            self.meta = true;
+        } else {
+            self.observed = true;
+        }
+    }
+
+    fn source(&self) -> &'static str {
+        match (self.meta, self.observed) {
+            (true, true) => "mixed",
+            (true, false) => "meta",
+            _ => "observed",
+        }
+    }
+}
+
+/// Writes usage rows for `q` into `sink`; returns the rows written.
+pub fn usage_rows<W: Write>(
+    conn: &mut SqliteConnection,
+    q: &Query,
+    sink: &mut Sink<W>,
+    progress: Progress<'_>,
+) -> Result<usize, ExportError> {
+    let meta = templates_in_scope(conn, q)?;
+    let currencies = usage::currencies(conn)?;
+    let rows_filter: Option<Vec<i32>> = (!is_unfiltered(q)).then(|| meta.keys().copied().collect());
+    let mut written = 0;
+    let mut pending: BTreeMap<i32, Acc> = BTreeMap::new();
+    let mut current: Option<(String, NaiveDate, NaiveDate)> = None;
+    let flush = |pending: &mut BTreeMap<i32, Acc>,
+                 key: &(String, NaiveDate, NaiveDate),
+                 sink: &mut Sink<W>|
+     -> Result<usize, ExportError> {
+        let mut n = 0;
+        for (row, acc) in std::mem::take(pending) {
+            if let Some(m) = meta.get(&row) {
+                sink.row(&usage_row(
+                    m,
+                    key.clone(),
+                    &acc.totals,
+                    acc.source(),
+                    currencies.get(&m.account),
+                ))?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    };
+    for day in q.period.days() {
+        let scope = Scope {
+            template_rows: rows_filter.clone(),
+            ..Default::default()
+        };
+        let rows = report::rows(conn, &scope, &Period { from: day, to: day })?;
+        let key = period_key(day, q.by);
+        if q.by != By::Template && current.as_ref().is_some_and(|c| c.0 != key.0) {
+            if let Some(c) = current.take() {
+                written += flush(&mut pending, &c, sink)?;
+            }
+        }
+        if q.by != By::Template {
+            current = Some(key);
+        }
+        for r in rows.iter().filter(|r| meta.contains_key(&r.template_row)) {
+            pending.entry(r.template_row).or_default().add(r);
+        }
+        progress(written, None);
+    }
+    match q.by {
+        By::Template => {
+            // Every template in scope, with or without traffic, ordered like the dashboard.
+            let key = (
+                format!("{}..{}", q.period.from_s(), q.period.to_s()),
+                q.period.from,
+                q.period.to,
+            );
+            let mut order: Vec<(&i32, &Meta)> = meta.iter().collect();
+            order.sort_by(|a, b| {
+                (&a.1.account, &a.1.name, &a.1.language).cmp(&(
+                    &b.1.account,
+                    &b.1.name,
+                    &b.1.language,
+                ))
+            });
+            for (row, m) in order {
+                let acc = pending.remove(row).unwrap_or_default();
+                sink.row(&usage_row(
+                    m,
+                    key.clone(),
+                    &acc.totals,
+                    acc.source(),
+                    currencies.get(&m.account),
+                ))?;
+                written += 1;
+            }
+        }
+        _ => {
+            if let Some(c) = current.take() {
+                written += flush(&mut pending, &c, sink)?;
+            }
+        }
+    }
+    progress(written, Some(written));
+    Ok(written)
+}
+
+fn is_unfiltered(q: &Query) -> bool {
+    let f = &q.filter;
+    q.template_id.is_none()
+        && q.template_name.is_none()
+        && f.account.is_none()
+        && f.status.is_none()
+        && f.category.is_none()
+        && f.language.is_none()
+        && f.quality.is_none()
+        && f.name_contains.is_none()
+}
+
+type MsgRaw = (
+    i32,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Writes one row per message for `q` (filtered by account and template, by the message's
+/// day); `hash` replaces recipients with their HMAC-SHA256 under that key.
+pub fn message_rows<W: Write>(
+    conn: &mut SqliteConnection,
+    q: &Query,
+    hash: Option<&[u8]>,
+    sink: &mut Sink<W>,
+    progress: Progress<'_>,
+) -> Result<usize, ExportError> {
+    let (from, to) = (q.period.from_s(), q.period.to_s());
+    let account = q.filter.account.clone();
+    let template_rows: Option<Vec<i32>> = if q.template_id.is_some() || q.template_name.is_some() {
+        Some(templates_in_scope(conn, q)?.keys().copied().collect())
+    } else {
+        None
+    };
+    let count = {
+        let mut c = messages::table
+            .left_join(accounts::table)
+            .filter(messages::day.ge(&from))
+            .filter(messages::day.le(&to))
+            .into_boxed();
+        if let Some(a) = &account {
+            c = c.filter(accounts::name.eq(a.clone()));
+        }
+        if let Some(ts) = &template_rows {
+            c = c.filter(messages::template_row.eq_any(ts.clone()));
+        }
+        c.count().get_result::<i64>(conn)? as usize
+    };
+    let time = |t: Option<i64>| t.map(clock::rfc3339).unwrap_or_default();
+    let mut last = 0;
+    let mut written = 0;
+    loop {
+        let mut page = messages::table
+            .left_join(accounts::table)
+            .left_join(templates::table)
+            .filter(messages::id.gt(last))
+            .filter(messages::day.ge(&from))
+            .filter(messages::day.le(&to))
+            .order(messages::id)
+            .limit(5000)
+            .select((
+                messages::id,
+                messages::wamid,
+                accounts::name.nullable(),
+                templates::name.nullable(),
+                templates::template_id.nullable(),
+                templates::language.nullable(),
+                messages::category,
+                messages::recipient,
+                messages::day,
+                messages::sent_at,
+                messages::delivered_at,
+                messages::read_at,
+                messages::failed_at,
+                messages::clicked_at,
+                messages::error_code,
+                messages::error_title,
+                templates::category.nullable(),
+            ))
+            .into_boxed();
+        if let Some(a) = &account {
+            page = page.filter(accounts::name.eq(a.clone()));
+        }
+        if let Some(ts) = &template_rows {
+            page = page.filter(messages::template_row.eq_any(ts.clone()));
+        }
+        let rows: Vec<MsgRaw> = page.load(conn)?;
+        let Some(end) = rows.last().map(|r| r.0) else {
+            break;
+        };
+        for r in rows {
+            let recipient = match hash {
+                Some(key) => crate::ingest::signature::sign(key, r.7.as_bytes()),
+                None => r.7,
+            };
+            sink.row(&MessageRow {
+                wamid: r.1,
+                account: r.2.unwrap_or_default(),
+                template: r.3.unwrap_or_default(),
+                template_id: r.4.unwrap_or_default(),
+                language: r.5.unwrap_or_default(),
+                category: r.16.or(r.6).unwrap_or_default(),
+                recipient,
+                day: r.8,
+                sent_at: time(r.9),
+                delivered_at: time(r.10),
+                read_at: time(r.11),
+                failed_at: time(r.12),
+                clicked_at: time(r.13),
+                error_code: r.14,
+                error_title: r.15.unwrap_or_default(),
+            })?;
+            written += 1;
+        }
+        last = end;
+        progress(written, Some(count));
+    }
+    Ok(written)
+}
+
+/// The totals of a usage export (what the report message says).
+pub fn summary(conn: &mut SqliteConnection, q: &Query) -> Result<Totals, ExportError> {
+    let scope = Scope {
+        account: q.filter.account.clone(),
+        ..Default::default()
+    };
+    Ok(report::totals(conn, &scope, &q.period)?.combined)
+}
+
+/// Per-account currency, for callers that label totals.
+pub fn currencies(conn: &mut SqliteConnection) -> Result<HashMap<String, String>, ExportError> {
+    Ok(usage::currencies(conn)?)
+}
+
+/// Writes a scheduled report's file and, if it names a channel, queues its announcement.
+/// Returns the file written.
+pub fn run_report(
+    conn: &mut SqliteConnection,
+    config: &crate::config::Config,
+    r: &crate::config::ReportConfig,
+    today: NaiveDate,
+    now: i64,
+) -> Result<std::path::PathBuf, ExportError> {
+    let to = today.pred_opt().unwrap_or(today);
+    let period = Period::last(to, r.days);
+    let q = Query {
+        period,
+        by: r.by,
+        filter: ListQuery {
+            account: r.account.clone(),
+            ..Default::default()
+        },
+        template_id: None,
+        template_name: None,
+    };
+    std::fs::create_dir_all(&r.dir)?;
+    let scope = r
+        .account
+        .clone()
+        .map(|a| format!("-{a}"))
+        .unwrap_or_default();
+    let path = r.dir.join(format!(
+        "templar-usage{scope}-{}-{}.{}",
+        period.from_s(),
+        period.to_s(),
+        r.format.ext()
+    ));
+    let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    let mut sink = Sink::new(r.format, USAGE_HEADER, file)?;
+    let rows = usage_rows(conn, &q, &mut sink, &mut |_, _| {})?;
+    sink.finish()?;
+    if let Some(channel) = &r.notify {
+        let t = summary(conn, &q)?;
+        let by = format!("{:?}", r.by).to_lowercase();
+        let mut link = format!(
+            "{}/export.csv?by={by}&from={}&to={}",
+            config.public_url,
+            period.from_s(),
+            period.to_s()
+        );
+        if let Some(a) = &r.account {
+            link.push_str(&format!("&account={a}"));
+        }
+        let payload = crate::notify::Payload {
+            id: format!("report:{}:{}", path.display(), period.to_s()),
+            event: "report".into(),
+            occurred_at: clock::rfc3339(now),
+            account: r.account.clone(),
+            template: None,
+            change: None,
+            strike: None,
+            resumes_at: None,
+            effective_at: None,
+            recommendation: None,
+            error: None,
+            failures: None,
+            url: link,
+            title: format!("Usage report {} to {}", period.from_s(), period.to_s()),
+            text: format!(
+                "{} sent, {} delivered ({}), {} read, {} failed; {rows} rows in {}.",
+                t.sent,
+                t.delivered,
+                t.delivery_rate()
+                    .map_or("—".into(), |x| format!("{:.1} %", x * 100.0)),
+                t.read,
+                t.failed,
+                path.display()
+            ),
+            file: Some(path.display().to_string()),
+        };
+        let json = serde_json::to_string(&payload).unwrap_or_default();
+        crate::db::models::notifications::enqueue(
+            conn,
+            &payload.id,
+            channel,
+            "report",
+            &json,
+            now,
+        )?;
+    }
+    Ok(path)
+}
