@@ -239,35 +239,125 @@ pub struct Breakdown {
     pub observed: Totals,
 }
 
+#[derive(diesel::QueryableByName)]
+struct Agg {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    key: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    m_sent: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    m_delivered: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    m_read: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    m_clicked: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    m_cost: f64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    o_sent: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    o_delivered: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    o_read: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    o_clicked: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    o_failed: i64,
+    /// Observed figures of template-days Meta did not report.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    u_sent: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    u_delivered: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    u_read: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    u_clicked: i64,
+}
+
+impl Agg {
+    fn breakdown(&self) -> Breakdown {
+        let meta = Totals { sent: self.m_sent, delivered: self.m_delivered, read: self.m_read, clicked: self.m_clicked, failed: 0, cost: self.m_cost };
+        let observed = Totals { sent: self.o_sent, delivered: self.o_delivered, read: self.o_read, clicked: self.o_clicked, failed: self.o_failed, cost: 0.0 };
+        let combined = Totals {
+            sent: self.m_sent + self.u_sent,
+            delivered: self.m_delivered + self.u_delivered,
+            read: self.m_read + self.u_read,
+            clicked: self.m_clicked + self.u_clicked,
+            failed: self.o_failed,
+            cost: self.m_cost,
+        };
+        Breakdown { combined, meta, observed }
+    }
+}
+
+/// Aggregates the roll-up in SQL, grouped by `group` (`s.day` or `s.template_row`): the same
+/// rule as [`DayRow::combined`] (Meta's figures where it reported the template-day), decided
+/// per row by a primary-key probe rather than by loading rows.
+fn aggregate(conn: &mut SqliteConnection, scope: &Scope, period: &Period, group: &str) -> QueryResult<Vec<Agg>> {
+    use diesel::sql_types::{Integer, Text};
+    let unreported = "NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta')";
+    let mut sql = format!(
+        "SELECT CAST({group} AS TEXT) AS key, \
+         COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.sent END), 0) AS m_sent, \
+         COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.delivered END), 0) AS m_delivered, \
+         COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.read END), 0) AS m_read, \
+         COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.clicked END), 0) AS m_clicked, \
+         COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.cost END), 0.0) AS m_cost, \
+         COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.sent END), 0) AS o_sent, \
+         COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.delivered END), 0) AS o_delivered, \
+         COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.read END), 0) AS o_read, \
+         COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.clicked END), 0) AS o_clicked, \
+         COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.failed END), 0) AS o_failed, \
+         COALESCE(SUM(CASE WHEN s.origin = 'observed' AND {unreported} THEN s.sent END), 0) AS u_sent, \
+         COALESCE(SUM(CASE WHEN s.origin = 'observed' AND {unreported} THEN s.delivered END), 0) AS u_delivered, \
+         COALESCE(SUM(CASE WHEN s.origin = 'observed' AND {unreported} THEN s.read END), 0) AS u_read, \
+         COALESCE(SUM(CASE WHEN s.origin = 'observed' AND {unreported} THEN s.clicked END), 0) AS u_clicked \
+         FROM template_daily_stats s"
+    );
+    if scope.account.is_some() {
+        sql.push_str(" JOIN templates t ON t.id = s.template_row JOIN accounts a ON a.id = t.account_id");
+    }
+    sql.push_str(" WHERE s.day >= ? AND s.day <= ?");
+    if scope.account.is_some() {
+        sql.push_str(" AND a.name = ?");
+    }
+    if scope.template_row.is_some() {
+        sql.push_str(" AND s.template_row = ?");
+    }
+    if let Some(ts) = &scope.template_rows {
+        if ts.is_empty() {
+            return Ok(vec![]);
+        }
+        let list: Vec<String> = ts.iter().map(|t| t.to_string()).collect();
+        sql.push_str(&format!(" AND s.template_row IN ({})", list.join(",")));
+    }
+    sql.push_str(&format!(" GROUP BY {group}"));
+    let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>().bind::<Text, _>(period.from_s()).bind::<Text, _>(period.to_s());
+    if let Some(a) = &scope.account {
+        q = q.bind::<Text, _>(a.clone());
+    }
+    if let Some(t) = scope.template_row {
+        q = q.bind::<Integer, _>(t);
+    }
+    q.load(conn)
+}
+
 /// Totals of the scope over the period.
-pub fn totals(
-    conn: &mut SqliteConnection,
-    scope: &Scope,
-    period: &Period,
-) -> QueryResult<Breakdown> {
+pub fn totals(conn: &mut SqliteConnection, scope: &Scope, period: &Period) -> QueryResult<Breakdown> {
     let mut b = Breakdown::default();
-    for r in rows(conn, scope, period)? {
-        b.combined.add(&r.combined());
-        if let Some(m) = &r.meta {
-            b.meta.add(m);
-        }
-        if let Some(o) = &r.observed {
-            b.observed.add(o);
-        }
+    for a in aggregate(conn, scope, period, "'all'")? {
+        let x = a.breakdown();
+        b.combined.add(&x.combined);
+        b.meta.add(&x.meta);
+        b.observed.add(&x.observed);
     }
     Ok(b)
 }
 
 /// One entry per day of the period (zeros where nothing happened).
-pub fn daily(
-    conn: &mut SqliteConnection,
-    scope: &Scope,
-    period: &Period,
-) -> QueryResult<Vec<(String, Totals)>> {
-    let mut by_day: HashMap<String, Totals> = HashMap::new();
-    for r in rows(conn, scope, period)? {
-        by_day.entry(r.day.clone()).or_default().add(&r.combined());
-    }
+pub fn daily(conn: &mut SqliteConnection, scope: &Scope, period: &Period) -> QueryResult<Vec<(String, Totals)>> {
+    let by_day: HashMap<String, Totals> =
+        aggregate(conn, scope, period, "s.day")?.into_iter().map(|a| (a.key.clone(), a.breakdown().combined)).collect();
     Ok(period
         .days()
         .into_iter()
@@ -280,16 +370,11 @@ pub fn daily(
 }
 
 /// Each template's totals over the period.
-pub fn per_template(
-    conn: &mut SqliteConnection,
-    scope: &Scope,
-    period: &Period,
-) -> QueryResult<HashMap<i32, Totals>> {
-    let mut out: HashMap<i32, Totals> = HashMap::new();
-    for r in rows(conn, scope, period)? {
-        out.entry(r.template_row).or_default().add(&r.combined());
-    }
-    Ok(out)
+pub fn per_template(conn: &mut SqliteConnection, scope: &Scope, period: &Period) -> QueryResult<HashMap<i32, Totals>> {
+    Ok(aggregate(conn, scope, period, "s.template_row")?
+        .into_iter()
+        .filter_map(|a| a.key.parse::<i32>().ok().map(|k| (k, a.breakdown().combined)))
+        .collect())
 }
 
 /// A template's failures by error code over the period, most first.

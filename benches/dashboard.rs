@@ -1,0 +1,93 @@
+//! Dashboard benchmark: seed 10,000 templates and 1,000,000 messages, then load `/`,
+//! `/templates`, `/templates/{id}` and `/analytics` from 16 concurrent clients against a real
+//! `templar serve`; the same with 100 templates and 10,000 messages, for the ratio.
+//!
+//! Run: `cargo bench --bench dashboard` (BENCH_REQUESTS per page, default 320).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark that cannot set up should stop")]
+
+#[path = "common/seed.rs"]
+mod seed;
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
+}
+
+async fn load(base: &str, path: &str, requests: usize) -> (f64, f64) {
+    let client = reqwest::Client::new();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (client, next, url) = (client.clone(), next.clone(), format!("{base}{path}"));
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < requests {
+                let t = Instant::now();
+                let r = client.get(&url).send().await.unwrap();
+                assert!(r.status().is_success(), "{url}: {}", r.status());
+                let _ = r.bytes().await.unwrap();
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    (pct(&all, 0.5), pct(&all, 0.99))
+}
+
+fn main() {
+    let requests: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(320);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let pages = ["/", "/templates", "/templates/ID", "/analytics"];
+    let mut results = Vec::new();
+    for (templates, messages) in [(100usize, 10_000usize), (10_000, 1_000_000)] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config = seed::config(dir.path(), &format!("127.0.0.1:{port}"));
+        let db = templar::db::Db::open(&dir.path().join("templar.db")).unwrap();
+        let t0 = Instant::now();
+        let busiest = seed::seed(&db, templates, messages, templar::clock::now().timestamp());
+        println!("seeded {templates} templates, {messages} messages ({} roll-up rows) in {:.1} s", seed::stat_rows(&db), t0.elapsed().as_secs_f64());
+        drop(db);
+        let _server = Kill(Command::new(env!("CARGO_BIN_EXE_templar")).args(["--config", config.to_str().unwrap(), "serve"]).env("RUST_LOG", "error").spawn().unwrap());
+        let base = format!("http://127.0.0.1:{port}");
+        rt.block_on(async {
+            for _ in 0..200 {
+                if reqwest::get(format!("{base}/livez")).await.is_ok() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        });
+        let mut row = Vec::new();
+        for page in pages {
+            let path = page.replace("ID", &busiest);
+            rt.block_on(load(&base, &path, 32)); // warm up
+            let (p50, p99) = rt.block_on(load(&base, &path, requests));
+            row.push((page, p50, p99));
+        }
+        results.push((templates, messages, row));
+    }
+    println!("\ndashboard benchmark: 16 concurrent clients, {requests} requests per page, 2 cores shared with the client");
+    println!("{:<16} {:>24} {:>28} {:>10}", "page", "100 tpl / 10k msg", "10k tpl / 1M msg", "p99 ratio");
+    for i in 0..pages.len() {
+        let (page, s50, s99) = results[0].2[i];
+        let (_, b50, b99) = results[1].2[i];
+        println!("{page:<16} p50 {s50:>6.1} p99 {s99:>6.1} ms    p50 {b50:>6.1} p99 {b99:>6.1} ms {:>10.2}", b99 / s99);
+    }
+    println!("targets: p99 < 50 ms on each page at 10k/1M, and within 2x of the small instance");
+}
