@@ -3,7 +3,11 @@
 //! `templar serve`; the same with 100 templates and 10,000 messages, for the ratio.
 //!
 //! Run: `cargo bench --bench dashboard` (BENCH_REQUESTS per page, default 320).
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark that cannot set up should stop")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark that cannot set up should stop"
+)]
 
 #[path = "common/seed.rs"]
 mod seed;
@@ -50,8 +54,14 @@ async fn load(base: &str, path: &str, requests: usize) -> (f64, f64) {
 }
 
 fn main() {
-    let requests: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(320);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let requests: usize = std::env::var("BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(320);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let pages = ["/", "/templates", "/templates/ID", "/analytics"];
     let mut results = Vec::new();
     let scales: Vec<(usize, usize)> = match std::env::var("BENCH_ONLY_LARGE") {
@@ -60,14 +70,28 @@ fn main() {
     };
     for (templates, messages) in scales {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let config = seed::config(dir.path(), &format!("127.0.0.1:{port}"));
         let db = templar::db::Db::open(&dir.path().join("templar.db")).unwrap();
         let t0 = Instant::now();
         let busiest = seed::seed(&db, templates, messages, templar::clock::now().timestamp());
-        println!("seeded {templates} templates, {messages} messages ({} roll-up rows) in {:.1} s", seed::stat_rows(&db), t0.elapsed().as_secs_f64());
+        println!(
+            "seeded {templates} templates, {messages} messages ({} roll-up rows) in {:.1} s",
+            seed::stat_rows(&db),
+            t0.elapsed().as_secs_f64()
+        );
         drop(db);
-        let _server = Kill(Command::new(env!("CARGO_BIN_EXE_templar")).args(["--config", config.to_str().unwrap(), "serve"]).env("RUST_LOG", "error").spawn().unwrap());
+        let _server = Kill(
+            Command::new(env!("CARGO_BIN_EXE_templar"))
+                .args(["--config", config.to_str().unwrap(), "serve"])
+                .env("RUST_LOG", "error")
+                .spawn()
+                .unwrap(),
+        );
         let base = format!("http://127.0.0.1:{port}");
         rt.block_on(async {
             for _ in 0..200 {
@@ -81,8 +105,18 @@ fn main() {
         for page in pages {
             let path = page.replace("ID", &busiest);
             let t = Instant::now();
-            rt.block_on(async { reqwest::get(format!("{base}{path}")).await.unwrap().bytes().await.unwrap() });
-            eprintln!("  {path}: first request {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+            rt.block_on(async {
+                reqwest::get(format!("{base}{path}"))
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap()
+            });
+            eprintln!(
+                "  {path}: first request {:.0} ms",
+                t.elapsed().as_secs_f64() * 1000.0
+            );
             rt.block_on(load(&base, &path, 32)); // warm up
             let (p50, p99) = rt.block_on(load(&base, &path, requests));
             row.push((page, p50, p99));
@@ -90,7 +124,10 @@ fn main() {
         results.push((templates, messages, row));
     }
     println!("\ndashboard benchmark: 16 concurrent clients, {requests} requests per page, 2 cores shared with the client");
-    println!("{:<16} {:>24} {:>28} {:>10}", "page", "100 tpl / 10k msg", "10k tpl / 1M msg", "p99 ratio");
+    println!(
+        "{:<16} {:>24} {:>28} {:>10}",
+        "page", "100 tpl / 10k msg", "10k tpl / 1M msg", "p99 ratio"
+    );
     for i in 0..pages.len() {
         let (page, s50, s99) = results[0].2[i];
         let (_, b50, b99) = results[1].2[i];

@@ -2,7 +2,11 @@
 //! (a child process, so its peak RSS is measured alone). Prints rows/s and peak RSS.
 //!
 //! Run: `cargo bench --bench export`.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark that cannot set up should stop")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark that cannot set up should stop"
+)]
 
 #[path = "common/seed.rs"]
 mod seed;
@@ -13,12 +17,22 @@ use std::time::{Duration, Instant};
 /// Runs templar, sampling its peak RSS (VmHWM) until it exits; returns (seconds, MB).
 fn run(config: &std::path::Path, args: &[&str]) -> (f64, f64) {
     let t = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_templar")).arg("--config").arg(config).args(args).spawn().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_templar"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .spawn()
+        .unwrap();
     let status_file = format!("/proc/{}/status", child.id());
     let mut peak_kb = 0f64;
     loop {
         if let Ok(s) = std::fs::read_to_string(&status_file) {
-            if let Some(kb) = s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()) {
+            if let Some(kb) = s
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+            {
                 peak_kb = peak_kb.max(kb);
             }
         }
@@ -40,13 +54,42 @@ fn main() {
     seed::seed(&db, 5_000, 1_000_000, now.timestamp());
     let stat_rows = seed::stat_rows(&db);
     drop(db);
-    let from = (now.date_naive() - chrono::Days::new(31)).format("%Y-%m-%d").to_string();
+    let from = (now.date_naive() - chrono::Days::new(31))
+        .format("%Y-%m-%d")
+        .to_string();
     let out = dir.path().join("out.csv");
-    println!("export benchmark: `templar export` to CSV, database {:.0} MB", std::fs::metadata(dir.path().join("templar.db")).unwrap().len() as f64 / 1e6);
-    let (secs, mb) = run(&config, &["export", "--messages", "--from", &from, "--out", out.to_str().unwrap()]);
+    println!(
+        "export benchmark: `templar export` to CSV, database {:.0} MB",
+        std::fs::metadata(dir.path().join("templar.db"))
+            .unwrap()
+            .len() as f64
+            / 1e6
+    );
+    let (secs, mb) = run(
+        &config,
+        &[
+            "export",
+            "--messages",
+            "--from",
+            &from,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     let rows = std::fs::read_to_string(&out).unwrap().lines().count() - 1;
     println!("  messages    {rows:>9} rows  {secs:>6.2} s  {:>9.0} rows/s  peak RSS {mb:>5.1} MB  (targets: >= 300000 rows/s, < 64 MB)", rows as f64 / secs);
-    let (secs, mb) = run(&config, &["export", "--by", "day", "--from", &from, "--out", out.to_str().unwrap()]);
+    let (secs, mb) = run(
+        &config,
+        &[
+            "export",
+            "--by",
+            "day",
+            "--from",
+            &from,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     let rows = std::fs::read_to_string(&out).unwrap().lines().count() - 1;
     println!("  aggregates  {rows:>9} rows  {secs:>6.2} s  {:>9.0} rows/s  peak RSS {mb:>5.1} MB  ({stat_rows} roll-up rows read)", rows as f64 / secs);
 }

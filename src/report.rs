@@ -276,8 +276,22 @@ struct Agg {
 
 impl Agg {
     fn breakdown(&self) -> Breakdown {
-        let meta = Totals { sent: self.m_sent, delivered: self.m_delivered, read: self.m_read, clicked: self.m_clicked, failed: 0, cost: self.m_cost };
-        let observed = Totals { sent: self.o_sent, delivered: self.o_delivered, read: self.o_read, clicked: self.o_clicked, failed: self.o_failed, cost: 0.0 };
+        let meta = Totals {
+            sent: self.m_sent,
+            delivered: self.m_delivered,
+            read: self.m_read,
+            clicked: self.m_clicked,
+            failed: 0,
+            cost: self.m_cost,
+        };
+        let observed = Totals {
+            sent: self.o_sent,
+            delivered: self.o_delivered,
+            read: self.o_read,
+            clicked: self.o_clicked,
+            failed: self.o_failed,
+            cost: 0.0,
+        };
         let combined = Totals {
             sent: self.m_sent + self.u_sent,
             delivered: self.m_delivered + self.u_delivered,
@@ -286,14 +300,23 @@ impl Agg {
             failed: self.o_failed,
             cost: self.m_cost,
         };
-        Breakdown { combined, meta, observed }
+        Breakdown {
+            combined,
+            meta,
+            observed,
+        }
     }
 }
 
 /// Aggregates the roll-up in SQL, grouped by `group` (`s.day` or `s.template_row`): the same
 /// rule as [`DayRow::combined`] (Meta's figures where it reported the template-day), decided
 /// per row by a primary-key probe rather than by loading rows.
-fn aggregate(conn: &mut SqliteConnection, scope: &Scope, period: &Period, group: &str) -> QueryResult<Vec<Agg>> {
+fn aggregate(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    period: &Period,
+    group: &str,
+) -> QueryResult<Vec<Agg>> {
     use diesel::sql_types::{Integer, Text};
     let unreported = "NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta')";
     let mut sql = format!(
@@ -315,7 +338,9 @@ fn aggregate(conn: &mut SqliteConnection, scope: &Scope, period: &Period, group:
          FROM template_daily_stats s"
     );
     if scope.account.is_some() {
-        sql.push_str(" JOIN templates t ON t.id = s.template_row JOIN accounts a ON a.id = t.account_id");
+        sql.push_str(
+            " JOIN templates t ON t.id = s.template_row JOIN accounts a ON a.id = t.account_id",
+        );
     }
     sql.push_str(" WHERE s.day >= ? AND s.day <= ?");
     if scope.account.is_some() {
@@ -332,7 +357,10 @@ fn aggregate(conn: &mut SqliteConnection, scope: &Scope, period: &Period, group:
         sql.push_str(&format!(" AND s.template_row IN ({})", list.join(",")));
     }
     sql.push_str(&format!(" GROUP BY {group}"));
-    let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>().bind::<Text, _>(period.from_s()).bind::<Text, _>(period.to_s());
+    let mut q = diesel::sql_query(sql)
+        .into_boxed::<diesel::sqlite::Sqlite>()
+        .bind::<Text, _>(period.from_s())
+        .bind::<Text, _>(period.to_s());
     if let Some(a) = &scope.account {
         q = q.bind::<Text, _>(a.clone());
     }
@@ -343,7 +371,11 @@ fn aggregate(conn: &mut SqliteConnection, scope: &Scope, period: &Period, group:
 }
 
 /// Totals of the scope over the period.
-pub fn totals(conn: &mut SqliteConnection, scope: &Scope, period: &Period) -> QueryResult<Breakdown> {
+pub fn totals(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    period: &Period,
+) -> QueryResult<Breakdown> {
     let mut b = Breakdown::default();
     for a in aggregate(conn, scope, period, "'all'")? {
         let x = a.breakdown();
@@ -355,9 +387,15 @@ pub fn totals(conn: &mut SqliteConnection, scope: &Scope, period: &Period) -> Qu
 }
 
 /// One entry per day of the period (zeros where nothing happened).
-pub fn daily(conn: &mut SqliteConnection, scope: &Scope, period: &Period) -> QueryResult<Vec<(String, Totals)>> {
-    let by_day: HashMap<String, Totals> =
-        aggregate(conn, scope, period, "s.day")?.into_iter().map(|a| (a.key.clone(), a.breakdown().combined)).collect();
+pub fn daily(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    period: &Period,
+) -> QueryResult<Vec<(String, Totals)>> {
+    let by_day: HashMap<String, Totals> = aggregate(conn, scope, period, "s.day")?
+        .into_iter()
+        .map(|a| (a.key.clone(), a.breakdown().combined))
+        .collect();
     Ok(period
         .days()
         .into_iter()
@@ -370,10 +408,19 @@ pub fn daily(conn: &mut SqliteConnection, scope: &Scope, period: &Period) -> Que
 }
 
 /// Each template's totals over the period.
-pub fn per_template(conn: &mut SqliteConnection, scope: &Scope, period: &Period) -> QueryResult<HashMap<i32, Totals>> {
+pub fn per_template(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    period: &Period,
+) -> QueryResult<HashMap<i32, Totals>> {
     Ok(aggregate(conn, scope, period, "s.template_row")?
         .into_iter()
-        .filter_map(|a| a.key.parse::<i32>().ok().map(|k| (k, a.breakdown().combined)))
+        .filter_map(|a| {
+            a.key
+                .parse::<i32>()
+                .ok()
+                .map(|k| (k, a.breakdown().combined))
+        })
         .collect())
 }
 

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use diesel::prelude::*;
 use rand::{Rng, SeedableRng};
-use templar::db::schema::{accounts as a, messages as m, template_daily_stats as s, templates as t};
+use templar::db::schema::{
+    accounts as a, messages as m, template_daily_stats as s, templates as t,
+};
 use templar::db::Db;
 
 pub const ACCOUNTS: [&str; 4] = ["acme", "globex", "initech", "umbrella"];
@@ -31,9 +33,18 @@ pub fn seed(db: &Db, templates: usize, messages: usize, now: i64) -> String {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     c.immediate_transaction(|c| {
         for (i, name) in ACCOUNTS.iter().enumerate() {
-            diesel::insert_into(a::table).values((a::id.eq(i as i32 + 1), a::name.eq(name), a::source.eq("meta"), a::created_at.eq(0))).execute(c)?;
+            diesel::insert_into(a::table)
+                .values((
+                    a::id.eq(i as i32 + 1),
+                    a::name.eq(name),
+                    a::source.eq("meta"),
+                    a::created_at.eq(0),
+                ))
+                .execute(c)?;
         }
-        let statuses = ["APPROVED", "APPROVED", "APPROVED", "APPROVED", "PENDING", "REJECTED", "PAUSED"];
+        let statuses = [
+            "APPROVED", "APPROVED", "APPROVED", "APPROVED", "PENDING", "REJECTED", "PAUSED",
+        ];
         let components = r#"[{"type":"BODY","text":"Hi {{1}}, your order {{2}} is ready."}]"#;
         let rows: Vec<_> = (0..templates)
             .map(|k| {
@@ -97,7 +108,17 @@ pub fn seed(db: &Db, templates: usize, messages: usize, now: i64) -> String {
         let rows: Vec<_> = stats
             .into_iter()
             .map(|((tr, day), v)| {
-                (s::template_row.eq(tr), s::day.eq(day), s::origin.eq("observed"), s::sent.eq(v[0]), s::delivered.eq(v[1]), s::read.eq(v[2]), s::clicked.eq(v[3]), s::failed.eq(v[4]), s::cost.eq(0.0))
+                (
+                    s::template_row.eq(tr),
+                    s::day.eq(day),
+                    s::origin.eq("observed"),
+                    s::sent.eq(v[0]),
+                    s::delivered.eq(v[1]),
+                    s::read.eq(v[2]),
+                    s::clicked.eq(v[3]),
+                    s::failed.eq(v[4]),
+                    s::cost.eq(0.0),
+                )
             })
             .collect();
         for chunk in rows.chunks(1000) {
@@ -111,5 +132,8 @@ pub fn seed(db: &Db, templates: usize, messages: usize, now: i64) -> String {
 
 /// Rows of the roll-up.
 pub fn stat_rows(db: &Db) -> i64 {
-    s::table.count().get_result(&mut db.conn().unwrap()).unwrap()
+    s::table
+        .count()
+        .get_result(&mut db.conn().unwrap())
+        .unwrap()
 }

@@ -366,19 +366,29 @@ fn build(
     // period's chart are cut from it rather than scanned for again.
     let all = Scope::default();
     let last30 = Period::last(today, 30);
-    let wide = Period { from: layout.period.from.min(last30.from), to: layout.period.to.max(today) };
+    let wide = Period {
+        from: layout.period.from.min(last30.from),
+        to: layout.period.to.max(today),
+    };
     let days = report::daily(conn, &all, &wide)?;
     let sum = |p: &Period| {
         let (from, to) = (p.from_s(), p.to_s());
-        days.iter().filter(|(d, _)| *d >= from && *d <= to).fold(Totals::default(), |mut acc, (_, t)| {
-            acc.add(t);
-            acc
-        })
+        days.iter().filter(|(d, _)| *d >= from && *d <= to).fold(
+            Totals::default(),
+            |mut acc, (_, t)| {
+                acc.add(t);
+                acc
+            },
+        )
     };
     let last7 = sum(&Period::last(today, 7));
     let last30 = sum(&last30);
     let (pf, pt) = (layout.period.from_s(), layout.period.to_s());
-    let series: Vec<(String, Totals)> = days.iter().filter(|(d, _)| *d >= pf && *d <= pt).cloned().collect();
+    let series: Vec<(String, Totals)> = days
+        .iter()
+        .filter(|(d, _)| *d >= pf && *d <= pt)
+        .cloned()
+        .collect();
     let period_totals = sum(&layout.period);
     let chart = daily_chart(&series);
     Ok(Overview {
