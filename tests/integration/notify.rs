@@ -380,3 +380,55 @@ async fn notify_test_reports_each_channel() {
     let out = env.cli(&["notify", "test", "--channel", "nope"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daily_digest_lists_changes_and_what_is_still_pending() {
+    let (url, inbox) = receivers::http(Some(SECRET)).await;
+    let env = start_with(
+        SimOptions {
+            accounts: 1,
+            templates: 40,
+            ..Default::default()
+        },
+        |t| {
+            t + &channel(
+                "hook",
+                "webhook",
+                &url,
+                "events = [\"digest\"]\ndigest = \"0 8 * * *\"\n",
+            )
+        },
+    )
+    .await;
+    env.sync().await;
+    let t = env.template_with_status("PENDING").await;
+    env.post(
+        &format!("/_sim/templates/{}/status", t["id"].as_str().unwrap()),
+        json!({"status": "APPROVED"}),
+    )
+    .await;
+    env.sync().await;
+    let n = notifier(&env);
+    // Tomorrow morning's digest covers today.
+    let tomorrow = common::now() + chrono::Days::new(1);
+    let ch = env.config.notify[0].clone();
+    assert!(n.queue_digest(&ch, tomorrow).await.unwrap());
+    assert!(
+        !n.queue_digest(&ch, tomorrow).await.unwrap(),
+        "one digest per channel and day"
+    );
+    n.pass(tomorrow.timestamp()).await.unwrap();
+    let got = accepted(&inbox);
+    assert_eq!(
+        got.len(),
+        1,
+        "only the digest: this channel did not subscribe to approvals"
+    );
+    assert_eq!(got[0]["event"], "digest");
+    let text = got[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("1 approved") && text.contains(t["name"].as_str().unwrap()),
+        "{text}"
+    );
+    assert!(text.contains("Still under review:"), "{text}");
+}
