@@ -249,41 +249,52 @@ pub struct ListQuery {
     pub include_deleted: bool,
 }
 
+/// Applies a [`ListQuery`]'s filters to a boxed query over `templates JOIN accounts`; a macro
+/// because the list queries select different columns (so their boxed types differ).
+macro_rules! filtered {
+    ($query:expr, $q:expr) => {{
+        let (mut query, q) = ($query, $q);
+        if let Some(a) = &q.account {
+            query = query.filter(accounts::name.eq(a.clone()));
+        }
+        if let Some(s) = &q.status {
+            query = query.filter(templates::status.eq(s.to_ascii_uppercase()));
+        }
+        if let Some(c) = &q.category {
+            query = query.filter(templates::category.eq(c.to_ascii_uppercase()));
+        }
+        if let Some(l) = &q.language {
+            query = query.filter(templates::language.eq(l.clone()));
+        }
+        if let Some(ql) = &q.quality {
+            query = query.filter(templates::quality.eq(ql.to_ascii_uppercase()));
+        }
+        if let Some(n) = &q.name_contains {
+            // LIKE wildcards in the search text match themselves.
+            let escaped = n
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            query = query.filter(templates::name.like(format!("%{escaped}%")).escape('\\'));
+        }
+        if !q.include_deleted {
+            query = query.filter(templates::deleted_at.is_null());
+        }
+        query
+    }};
+}
+
 /// Templates matching `q` with their account's name and source, by account, name, language.
 pub fn list(
     conn: &mut SqliteConnection,
     q: &ListQuery,
 ) -> QueryResult<Vec<(TemplateRow, String, String)>> {
-    let mut query = templates::table
+    let query = templates::table
         .inner_join(accounts::table)
         .select((TemplateRow::as_select(), accounts::name, accounts::source))
         .order((accounts::name, templates::name, templates::language))
         .into_boxed();
-    if let Some(a) = &q.account {
-        query = query.filter(accounts::name.eq(a.clone()));
-    }
-    if let Some(s) = &q.status {
-        query = query.filter(templates::status.eq(s.to_ascii_uppercase()));
-    }
-    if let Some(c) = &q.category {
-        query = query.filter(templates::category.eq(c.to_ascii_uppercase()));
-    }
-    if let Some(l) = &q.language {
-        query = query.filter(templates::language.eq(l.clone()));
-    }
-    if let Some(ql) = &q.quality {
-        query = query.filter(templates::quality.eq(ql.to_ascii_uppercase()));
-    }
-    if let Some(n) = &q.name_contains {
-        let escaped = n
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        query = query.filter(templates::name.like(format!("%{escaped}%")).escape('\\'));
-    }
-    if !q.include_deleted {
-        query = query.filter(templates::deleted_at.is_null());
-    }
+    let query = filtered!(query, q);
     query.load(conn)
 }
 
@@ -339,7 +350,7 @@ type BriefQuery<'a> = diesel::dsl::IntoBoxed<
 >;
 
 fn briefs_query(q: &ListQuery) -> BriefQuery<'static> {
-    let mut query = templates::table
+    let query = templates::table
         .inner_join(accounts::table)
         .select((
             templates::id,
@@ -356,31 +367,7 @@ fn briefs_query(q: &ListQuery) -> BriefQuery<'static> {
             templates::deleted_at,
         ))
         .into_boxed();
-    if let Some(a) = &q.account {
-        query = query.filter(accounts::name.eq(a.clone()));
-    }
-    if let Some(s) = &q.status {
-        query = query.filter(templates::status.eq(s.to_ascii_uppercase()));
-    }
-    if let Some(c) = &q.category {
-        query = query.filter(templates::category.eq(c.to_ascii_uppercase()));
-    }
-    if let Some(l) = &q.language {
-        query = query.filter(templates::language.eq(l.clone()));
-    }
-    if let Some(ql) = &q.quality {
-        query = query.filter(templates::quality.eq(ql.to_ascii_uppercase()));
-    }
-    if let Some(n) = &q.name_contains {
-        let escaped = n
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        query = query.filter(templates::name.like(format!("%{escaped}%")).escape('\\'));
-    }
-    if !q.include_deleted {
-        query = query.filter(templates::deleted_at.is_null());
-    }
+    let query = filtered!(query, q);
     query
 }
 
