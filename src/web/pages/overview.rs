@@ -97,6 +97,35 @@ type FeedRow = (
     String,
 );
 
+/// The columns of a [`Row`], selected by every attention list.
+const ROW_COLUMNS: (
+    t::id,
+    t::template_id,
+    a::name,
+    t::name,
+    t::language,
+    t::status,
+    t::quality,
+    t::rejected_reason,
+    t::first_seen_at,
+    t::last_changed_at,
+    t::correct_category,
+    t::category,
+) = (
+    t::id,
+    t::template_id,
+    a::name,
+    t::name,
+    t::language,
+    t::status,
+    t::quality,
+    t::rejected_reason,
+    t::first_seen_at,
+    t::last_changed_at,
+    t::correct_category,
+    t::category,
+);
+
 type Row = (
     i32,
     String,
@@ -165,20 +194,7 @@ fn build(
             .filter(t::status.eq_any(statuses.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
             .order(t::last_changed_at.desc())
             .limit(limit)
-            .select((
-                t::id,
-                t::template_id,
-                a::name,
-                t::name,
-                t::language,
-                t::status,
-                t::quality,
-                t::rejected_reason,
-                t::first_seen_at,
-                t::last_changed_at,
-                t::correct_category,
-                t::category,
-            ))
+            .select(ROW_COLUMNS)
             .load(conn)
     };
     let item = |r: &Row, why: String, since: String| Attention {
@@ -254,20 +270,7 @@ fn build(
         .filter(t::quality.eq_any(["YELLOW", "RED"]))
         .order(t::last_changed_at.desc())
         .limit(10)
-        .select((
-            t::id,
-            t::template_id,
-            a::name,
-            t::name,
-            t::language,
-            t::status,
-            t::quality,
-            t::rejected_reason,
-            t::first_seen_at,
-            t::last_changed_at,
-            t::correct_category,
-            t::category,
-        ))
+        .select(ROW_COLUMNS)
         .load(conn)?;
     let quality = quality_rows
         .iter()
@@ -301,20 +304,7 @@ fn build(
         let r: Option<Row> = t::table
             .inner_join(a::table)
             .filter(t::id.eq(row))
-            .select((
-                t::id,
-                t::template_id,
-                a::name,
-                t::name,
-                t::language,
-                t::status,
-                t::quality,
-                t::rejected_reason,
-                t::first_seen_at,
-                t::last_changed_at,
-                t::correct_category,
-                t::category,
-            ))
+            .select(ROW_COLUMNS)
             .first(conn)
             .optional()?;
         if let Some(r) = r {
