@@ -3,6 +3,7 @@
 //!
 //! The binary (`src/main.rs`) is a thin shell over this library, which the tests drive.
 
+pub mod authoring;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod notify;
 pub mod report;
 pub mod scheduler;
+pub mod send;
 pub mod sim;
 pub mod sources;
 pub mod sync;

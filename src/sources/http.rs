@@ -399,6 +399,106 @@ impl Upstream {
     }
 }
 
+/// Meta's pair rate limit: one message to the same customer every few seconds.
+pub const PAIR_RATE_LIMIT: i64 = 131056;
+/// Cloud API throughput reached for the phone number.
+pub const THROUGHPUT_LIMIT: i64 = 130429;
+
+impl Upstream {
+    /// Makes a request that changes something upstream (a send, a template create, edit or
+    /// delete) and decodes its JSON answer. Such a request is not idempotent, so it is repeated
+    /// only when upstream said in so many words that it refused it for rate: 131056 (pair rate)
+    /// waits `2 · retry_base · 4^n` as Meta advises, 130429 and other rate limits wait
+    /// `Retry-After` or a jittered backoff. A timeout, a dropped connection or a 5xx is never
+    /// repeated: the request may have gone through, and the error says so.
+    pub async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, SourceError> {
+        let mut attempt = 0u32;
+        loop {
+            self.wait_turn().await?;
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let mut rb = self.request(method.clone(), url.clone());
+            if let Some(b) = body {
+                rb = rb.json(b);
+            }
+            let resp = match rb.send().await {
+                Ok(r) => r,
+                Err(e) if e.is_connect() => {
+                    // Nothing reached upstream: safe to say it was not sent.
+                    return Err(SourceError::Transient(format!(
+                        "cannot connect: {}",
+                        e.without_url()
+                    )));
+                }
+                Err(e) => {
+                    let what = if e.is_timeout() {
+                        "timed out"
+                    } else {
+                        "failed"
+                    };
+                    return Err(SourceError::Unknown(format!(
+                        "the request {what} ({}); it may or may not have taken effect, \
+                         so it was not repeated",
+                        e.without_url()
+                    )));
+                }
+            };
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            self.observe_usage(&headers);
+            let bytes = resp.bytes().await.map_err(|e| {
+                SourceError::Unknown(format!(
+                    "reading the answer failed ({}); the request may have taken effect",
+                    e.without_url()
+                ))
+            })?;
+            if status.is_success() {
+                return serde_json::from_slice(&bytes).map_err(|e| {
+                    SourceError::Shape(format!("the answer is not the JSON expected: {e}"))
+                });
+            }
+            let err = UpstreamError::decode(status, &bytes);
+            if err.is_rate_limit() && attempt < self.policy.max_retries {
+                let wait = if err.code == Some(PAIR_RATE_LIMIT) {
+                    self.policy
+                        .retry_base
+                        .saturating_mul(2 * 4u32.saturating_pow(attempt.min(8)))
+                } else {
+                    retry_after(&headers).unwrap_or_else(|| self.backoff(attempt + 1))
+                };
+                if wait <= self.policy.max_rate_limit_wait {
+                    tracing::warn!(
+                        attempt = attempt + 1,
+                        "refused for rate ({err}); trying again in {:.1}s",
+                        wait.as_secs_f64()
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    continue;
+                }
+            }
+            if err.is_rate_limit() {
+                return Err(SourceError::RateLimited {
+                    retry_after: retry_after(&headers).unwrap_or_default(),
+                    message: if attempt > 0 {
+                        format!("{err} (still refused after {} attempts)", attempt + 1)
+                    } else {
+                        err.to_string()
+                    },
+                });
+            }
+            if err.is_auth() {
+                return Err(SourceError::Auth(err));
+            }
+            return Err(SourceError::Upstream(err));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,7 +124,7 @@ impl KapsoSource {
     }
 
     /// (phone_number_id, WABA) of the project's numbers, restricted to the configured ones.
-    async fn numbers(&self) -> Result<Vec<(String, String)>, SourceError> {
+    pub async fn numbers(&self) -> Result<Vec<(String, String)>, SourceError> {
         let mut found = Vec::new();
         let mut page = 1u32;
         loop {

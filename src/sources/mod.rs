@@ -5,6 +5,7 @@
 pub mod graph;
 pub mod http;
 pub mod kapso;
+pub mod manage;
 pub mod meta;
 
 use std::time::Duration;
@@ -31,6 +32,10 @@ pub enum SourceError {
     /// Upstream refused the request for a reason retrying will not fix.
     #[error("upstream error: {0}")]
     Upstream(UpstreamError),
+    /// A request that changes something timed out or lost its answer: it may have taken
+    /// effect. Never retried.
+    #[error("{0}")]
+    Unknown(String),
     /// The response was JSON but not the shape we expect.
     #[error("unexpected response: {0}")]
     Shape(String),

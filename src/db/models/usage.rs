@@ -50,6 +50,15 @@ pub struct NewMessage {
     pub created_at: i64,
 }
 
+/// Inserts a message unless its wamid is already there (a status webhook can overtake the
+/// record of a send).
+pub fn insert_if_new(conn: &mut SqliteConnection, m: &NewMessage) -> QueryResult<()> {
+    diesel::insert_or_ignore_into(messages::table)
+        .values(m)
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// The status columns of a message, which only ever go from NULL to a time.
 #[derive(AsChangeset, Debug, Clone, Default, PartialEq)]
 #[diesel(table_name = messages, treat_none_as_null = true)]
