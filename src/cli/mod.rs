@@ -4,6 +4,7 @@ mod demo;
 mod export;
 mod migrate;
 mod notify;
+mod send;
 pub mod serve;
 mod simulate;
 mod sync;
@@ -46,9 +47,15 @@ pub enum Command {
     ///
     /// Exit status 1 if any account failed; the others are still synced.
     Sync(sync::SyncArgs),
-    /// List and inspect stored templates.
+    /// List and inspect stored templates; create them from files and keep a folder of
+    /// definitions in step with accounts.
     #[command(subcommand)]
     Templates(templates::TemplatesCommand),
+    /// Send an approved template (checked locally first: it exists, is APPROVED, and the
+    /// parameters fit), or free-form text inside the customer's 24-hour window.
+    Send(send::SendArgs),
+    /// Is the customer's 24-hour window open? Their last message, and when it closes.
+    Window(send::WindowArgs),
     /// Export usage (per template and day, week, month or period) or messages as CSV, JSON or
     /// JSON lines.
     Export(export::ExportArgs),
@@ -66,7 +73,12 @@ pub enum Command {
 /// warnings only for quick ones.
 pub fn init_tracing(cli: &Cli) {
     let default = match cli.command {
-        Command::Templates(_) | Command::Migrate(_) | Command::Notify(_) | Command::Export(_) => {
+        Command::Templates(_)
+        | Command::Migrate(_)
+        | Command::Notify(_)
+        | Command::Export(_)
+        | Command::Send(_)
+        | Command::Window(_) => {
             "warn"
         }
         _ => "info",
@@ -88,6 +100,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve => serve::run(load(config)?).await,
         Command::Sync(args) => sync::run(load(config)?, args).await,
         Command::Templates(cmd) => templates::run(load(config)?, cmd).await,
+        Command::Send(args) => send::send(load(config)?, args).await,
+        Command::Window(args) => send::window(load(config)?, args).await,
         Command::Migrate(args) => migrate::run(load(config)?, args),
         Command::Notify(cmd) => notify::run(load(config)?, cmd).await,
         Command::Export(args) => export::run(load(config)?, args).await,

@@ -4,6 +4,7 @@
 
 mod analytics;
 pub mod catalog;
+mod manage;
 mod routes;
 pub mod traffic;
 
@@ -64,6 +65,12 @@ pub enum Fault {
     /// 200 with the JSON body cut in half.
     #[serde(rename = "truncated")]
     Truncated,
+    /// 400 with 131056: too many messages to the same customer (only if asked for).
+    #[serde(rename = "131056")]
+    PairRate,
+    /// 400 with 130429: the number's throughput is exhausted (only if asked for).
+    #[serde(rename = "130429")]
+    Throughput,
 }
 
 const ALL_FAULTS: [Fault; 4] = [
@@ -109,6 +116,8 @@ pub struct World {
     pub outbox: Vec<Webhook>,
     /// Upper bound of messages per WABA per simulated hour.
     pub messages_per_hour: u32,
+    /// Last inbound message per (phone_number_id, wa_id): the 24-hour window.
+    pub inbound: HashMap<(String, String), i64>,
 }
 
 /// What the simulator has been asked, for tests and benchmarks.
@@ -123,6 +132,13 @@ pub struct Stats {
     pub max_limit: u64,
     /// Most template ids asked for in one `template_analytics` call.
     pub max_template_ids: u64,
+    /// Messages accepted by `POST /{phone_number_id}/messages`.
+    pub sends: u64,
+    /// Sends refused (closed window, template not approved, parameters wrong).
+    pub refused_sends: u64,
+    pub templates_created: u64,
+    pub templates_edited: u64,
+    pub templates_deleted: u64,
 }
 
 /// A running simulator.
@@ -162,6 +178,7 @@ impl World {
             analytics: HashMap::new(),
             outbox: Vec::new(),
             messages_per_hour: opts.messages_per_hour.max(2),
+            inbound: HashMap::new(),
         }
     }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::{analytics, Fault, Faults, Sim, SimTemplate, Via, World};
+use super::{analytics, manage, Fault, Faults, Sim, SimTemplate, Via, World};
 
 pub fn router(sim: Sim) -> Router {
     Router::new()
@@ -24,28 +24,41 @@ pub fn router(sim: Sim) -> Router {
         .route("/_sim/templates/{id}/status", post(force_status))
         .route("/_sim/templates/{id}/corrupt", post(corrupt))
         .route("/_sim/templates/{id}", delete(remove))
+        .route("/_sim/inbound", post(manage::inbound))
         .route(
             "/platform/v1/whatsapp/phone_numbers",
             get(kapso_phone_numbers),
         )
         .route(
             "/meta/whatsapp/{ver}/{waba}/message_templates",
-            get(kapso_list),
+            get(kapso_list)
+                .post(manage::kapso_create_or_edit)
+                .delete(manage::kapso_delete),
         )
         .route(
             "/meta/whatsapp/{ver}/{waba}/message_templates/{id}",
             get(kapso_get),
         )
-        .route("/{ver}/{waba}/message_templates", get(meta_list))
+        .route(
+            "/{ver}/{waba}/message_templates",
+            get(meta_list)
+                .post(manage::meta_create)
+                .delete(manage::meta_delete),
+        )
+        .route("/{ver}/{pnid}/messages", post(manage::meta_send))
+        .route(
+            "/meta/whatsapp/{ver}/{pnid}/conversations",
+            get(manage::kapso_conversations),
+        )
         .route(
             "/{ver}/{waba}/template_analytics",
             get(analytics::template_analytics),
         )
         .route(
             "/meta/whatsapp/{ver}/{pnid}/messages",
-            get(analytics::kapso_messages),
+            get(analytics::kapso_messages).post(manage::kapso_send),
         )
-        .route("/{ver}/{node}", get(meta_node))
+        .route("/{ver}/{node}", get(meta_node).post(manage::meta_edit))
         .with_state(sim)
 }
 
@@ -155,6 +168,21 @@ pub(super) async fn api(sim: &Sim, via: Via, f: impl FnOnce(&mut World) -> Answe
                                         "type": "OAuthException", "code": 2, "is_transient": true,
                                         "fbtrace_id": "AbCdEf"}});
             return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
+        }
+        Some(Fault::PairRate) => {
+            let body = json!({"error": {"message": "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+                                        "type": "OAuthException", "code": 131056,
+                                        "error_data": {"messaging_product": "whatsapp",
+                                                       "details": "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time."},
+                                        "fbtrace_id": "AbCdEf"}});
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
+        Some(Fault::Throughput) => {
+            let body = json!({"error": {"message": "(#130429) Rate limit hit", "type": "OAuthException", "code": 130429,
+                                        "error_data": {"messaging_product": "whatsapp",
+                                                       "details": "Cloud API message throughput has been reached."},
+                                        "fbtrace_id": "AbCdEf"}});
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
         }
         Some(Fault::Timeout) => {
             tokio::time::sleep(Duration::from_secs(60)).await;

@@ -170,7 +170,11 @@ impl World {
                     .to_string()
                     .contains("QUICK_REPLY");
                 if has_buttons && self.rng.random_bool(0.15) {
-                    m.clicked_at = Some(read + self.rng.random_range(2..300));
+                    let at = read + self.rng.random_range(2..300);
+                    m.clicked_at = Some(at);
+                    // A button reply is a message from the customer: it opens the window.
+                    let (pnid, from) = (m.phone_number_id.clone(), m.recipient.clone());
+                    self.record_inbound(&pnid, &from, at);
                 }
             }
         }
@@ -191,7 +195,7 @@ impl World {
 
     /// Queues the webhooks for a WABA's new messages: Meta batches statuses in one payload;
     /// Kapso posts one event per status.
-    fn announce(&mut self, waba: usize, messages: &[SimMessage]) {
+    pub(super) fn announce(&mut self, waba: usize, messages: &[SimMessage]) {
         let w = &self.wabas[waba];
         match w.via {
             Via::Meta => {
@@ -269,6 +273,52 @@ impl World {
                         });
                     }
                 }
+            }
+        }
+    }
+
+    /// Notes that `from` wrote to `pnid` at `at`: their 24-hour window opens.
+    pub(super) fn record_inbound(&mut self, pnid: &str, from: &str, at: i64) {
+        let slot = self
+            .inbound
+            .entry((pnid.to_string(), from.to_string()))
+            .or_insert(at);
+        *slot = (*slot).max(at);
+    }
+
+    /// Queues the webhook of a customer's text message, in the WABA's source's format.
+    pub(super) fn announce_inbound(
+        &mut self,
+        waba: usize,
+        pnid: &str,
+        from: &str,
+        at: i64,
+        text: &str,
+    ) {
+        let w = &self.wabas[waba];
+        let wamid = format!("wamid.IN{:016X}", self.rng.random::<u64>());
+        match w.via {
+            Via::Meta => {
+                let value = json!({"messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": "15550000000", "phone_number_id": pnid},
+                    "contacts": [{"wa_id": from, "profile": {"name": "Customer"}}],
+                    "messages": [{"from": from, "id": wamid, "timestamp": at.to_string(),
+                                  "type": "text", "text": {"body": text}}]});
+                let body = json!({"object": "whatsapp_business_account",
+                                  "entry": [{"id": w.id, "changes": [{"field": "messages", "value": value}]}]});
+                self.outbox.push(Webhook::meta(body));
+            }
+            Via::Kapso => {
+                let body = json!({"message": {"id": wamid, "from": from, "timestamp": at.to_string(),
+                                              "type": "text", "text": {"body": text},
+                                              "kapso": {"direction": "inbound", "status": "received"}},
+                                  "conversation": {"phone_number": format!("+{from}"), "phone_number_id": pnid},
+                                  "phone_number_id": pnid});
+                self.outbox.push(Webhook {
+                    via: Via::Kapso,
+                    event: Some("whatsapp.message.received".into()),
+                    body: body.to_string().into_bytes(),
+                });
             }
         }
     }
