@@ -15,6 +15,7 @@ mod integration {
     mod export;
     mod migrations;
     mod notify;
+    mod send;
     mod sync;
     mod usage;
     mod webhooks;

@@ -78,9 +78,7 @@ pub fn init_tracing(cli: &Cli) {
         | Command::Notify(_)
         | Command::Export(_)
         | Command::Send(_)
-        | Command::Window(_) => {
-            "warn"
-        }
+        | Command::Window(_) => "warn",
         _ => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -30,7 +30,12 @@ pub struct SendArgs {
     #[arg(long, value_name = "NUMBER")]
     pub to: String,
     /// The approved template to send.
-    #[arg(long, value_name = "NAME", conflicts_with = "text", required_unless_present = "text")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with = "text",
+        required_unless_present = "text"
+    )]
     pub template: Option<String>,
     /// The template's language, when it exists in several.
     #[arg(long, value_name = "L", requires = "template")]
@@ -111,7 +116,9 @@ pub async fn send(config: Config, args: SendArgs) -> anyhow::Result<ExitCode> {
                 if let Some(note) = send::status_note(sent.message_status.as_deref()) {
                     println!("            {note}");
                 }
-                println!("Delivery and reads show up in the dashboard as the status webhooks arrive.");
+                println!(
+                    "Delivery and reads show up in the dashboard as the status webhooks arrive."
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

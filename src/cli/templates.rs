@@ -7,10 +7,10 @@ use anyhow::Context;
 use super::UsageError;
 use crate::authoring::{self, plan, plan::Step};
 use crate::clock;
-use crate::sources::http_client;
-use crate::sources::manage::Manage;
 use crate::config::Config;
 use crate::db::models::templates::{self as tpl, ListQuery};
+use crate::sources::http_client;
+use crate::sources::manage::Manage;
 use crate::views::{EventView, TemplateDetail, TemplateView};
 
 /// `templar templates ...`
@@ -423,13 +423,17 @@ async fn apply(config: Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
     if !args.dir.is_dir() {
         return Err(UsageError(format!("{} is not a folder", args.dir.display())).into());
     }
-    let files = authoring::files(&args.dir)
-        .with_context(|| format!("reading {}", args.dir.display()))?;
+    let files =
+        authoring::files(&args.dir).with_context(|| format!("reading {}", args.dir.display()))?;
     if files.is_empty() {
         return Err(UsageError(format!(
             "{} has no *.json definitions{}",
             args.dir.display(),
-            if args.prune { "; refusing to prune everything" } else { "" }
+            if args.prune {
+                "; refusing to prune everything"
+            } else {
+                ""
+            }
         ))
         .into());
     }
@@ -476,14 +480,22 @@ async fn apply(config: Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
         let (waba, remote) = match listed {
             Ok(x) => x,
             Err(e) => {
-                eprintln!("{}: cannot list its templates: {}", account.name, upstream(&e));
+                eprintln!(
+                    "{}: cannot list its templates: {}",
+                    account.name,
+                    upstream(&e)
+                );
                 failures += 1;
                 continue;
             }
         };
         let steps = plan::plan(&defs, &remote, args.prune);
         if !args.json {
-            println!("{} (WABA {waba}){}:", account.name, if args.dry_run { ", dry run" } else { "" });
+            println!(
+                "{} (WABA {waba}){}:",
+                account.name,
+                if args.dry_run { ", dry run" } else { "" }
+            );
             print!("{}", plan::render(&steps));
         }
         let done = if args.dry_run {
@@ -508,9 +520,15 @@ async fn apply(config: Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
                         d.action,
                         d.name,
                         d.language,
-                        d.status.as_ref().map(|s| format!(": now {s}")).unwrap_or_default()
+                        d.status
+                            .as_ref()
+                            .map(|s| format!(": now {s}"))
+                            .unwrap_or_default()
                     ),
-                    Some(e) => println!("    FAILED to {} {} ({}): {e}", d.action, d.name, d.language),
+                    Some(e) => println!(
+                        "    FAILED to {} {} ({}): {e}",
+                        d.action, d.name, d.language
+                    ),
                 }
             }
             if d.error.is_some() {
@@ -525,5 +543,9 @@ async fn apply(config: Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
     } else if args.dry_run {
         println!("dry run: nothing was changed");
     }
-    Ok(if failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failures > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -118,20 +118,29 @@ fn send(w: &mut World, via: Via, pnid: &str, headers: &HeaderMap, body: &Value) 
         "template" => {
             let t = &body["template"];
             let name = t.get("name").and_then(Value::as_str).unwrap_or("");
-            let lang = t.pointer("/language/code").and_then(Value::as_str).unwrap_or("");
+            let lang = t
+                .pointer("/language/code")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let found = w.by_waba[wi].iter().copied().find(|&i| {
                 let x = &w.templates[i];
                 !x.deleted && x.name == name && x.language == lang
             });
             let Some(i) = found else {
                 w.stats.refused_sends += 1;
-                return bad(132001, "(#132001) Template name does not exist in the translation");
+                return bad(
+                    132001,
+                    "(#132001) Template name does not exist in the translation",
+                );
             };
             let refusal = match w.templates[i].status.as_str() {
                 "APPROVED" => check_template(&w.templates[i], t).err(),
                 "PAUSED" => Some(bad(132015, "(#132015) Template is Paused")),
                 "DISABLED" => Some(bad(132016, "(#132016) Template is Disabled")),
-                _ => Some(bad(132001, "(#132001) Template name does not exist in the translation")),
+                _ => Some(bad(
+                    132001,
+                    "(#132001) Template name does not exist in the translation",
+                )),
             };
             if let Some(r) = refusal {
                 w.stats.refused_sends += 1;
@@ -139,7 +148,12 @@ fn send(w: &mut World, via: Via, pnid: &str, headers: &HeaderMap, body: &Value) 
             }
             template = Some(i);
         }
-        other => return bad(131051, &format!("(#131051) Unsupported message type {other}")),
+        other => {
+            return bad(
+                131051,
+                &format!("(#131051) Unsupported message type {other}"),
+            )
+        }
     }
     let wamid = format!("wamid.SEND{:016X}", w.rng.random::<u64>());
     w.stats.sends += 1;
@@ -179,7 +193,10 @@ pub(super) async fn meta_send(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let r = api(&sim, Via::Meta, |w| send(w, Via::Meta, &pnid, &headers, &body)).await;
+    let r = api(&sim, Via::Meta, |w| {
+        send(w, Via::Meta, &pnid, &headers, &body)
+    })
+    .await;
     sim.flush();
     r
 }
@@ -190,14 +207,20 @@ pub(super) async fn kapso_send(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let r = api(&sim, Via::Kapso, |w| send(w, Via::Kapso, &pnid, &headers, &body)).await;
+    let r = api(&sim, Via::Kapso, |w| {
+        send(w, Via::Kapso, &pnid, &headers, &body)
+    })
+    .await;
     sim.flush();
     r
 }
 
 fn create(w: &mut World, via: Via, waba: &str, headers: &HeaderMap, body: &Value) -> Answer {
     let Some(wi) = waba_index(w, waba) else {
-        return bad(100, &format!("(#100) Object with ID '{waba}' does not exist"));
+        return bad(
+            100,
+            &format!("(#100) Object with ID '{waba}' does not exist"),
+        );
     };
     if !authorized(w, headers, via, wi) {
         return unauthorized(w, via);
@@ -215,9 +238,18 @@ fn create(w: &mut World, via: Via, waba: &str, headers: &HeaderMap, body: &Value
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     {
-        return bad(100, "(#100) Invalid parameter: name must be lower case letters, digits and underscores");
+        return bad(
+            100,
+            "(#100) Invalid parameter: name must be lower case letters, digits and underscores",
+        );
     }
-    if language.is_empty() || !matches!(category.as_str(), "MARKETING" | "UTILITY" | "AUTHENTICATION") || !components.is_array() {
+    if language.is_empty()
+        || !matches!(
+            category.as_str(),
+            "MARKETING" | "UTILITY" | "AUTHENTICATION"
+        )
+        || !components.is_array()
+    {
         return bad(100, "(#100) Invalid parameter");
     }
     let exists = w.by_waba[wi].iter().any(|&i| {
@@ -263,7 +295,14 @@ fn set_components(t: &mut SimTemplate, components: Value) {
     t.components = components;
 }
 
-fn edit(w: &mut World, via: Via, waba: Option<&str>, id: &str, headers: &HeaderMap, body: &Value) -> Answer {
+fn edit(
+    w: &mut World,
+    via: Via,
+    waba: Option<&str>,
+    id: &str,
+    headers: &HeaderMap,
+    body: &Value,
+) -> Answer {
     let Some(&i) = w.by_id.get(id) else {
         return bad(100, &format!("(#100) Object with ID '{id}' does not exist"));
     };
@@ -276,11 +315,17 @@ fn edit(w: &mut World, via: Via, waba: Option<&str>, id: &str, headers: &HeaderM
     }
     let status = w.templates[i].status.clone();
     if !matches!(status.as_str(), "APPROVED" | "REJECTED" | "PAUSED") {
-        return bad(100, &format!("(#100) Invalid parameter: a template can't be edited while it is {status}"));
+        return bad(
+            100,
+            &format!("(#100) Invalid parameter: a template can't be edited while it is {status}"),
+        );
     }
     if let Some(c) = body.get("category").and_then(Value::as_str) {
         if status != "REJECTED" && !c.eq_ignore_ascii_case(&w.templates[i].category) {
-            return bad(100, "(#100) Invalid parameter: the category of an approved template can't be changed");
+            return bad(
+                100,
+                "(#100) Invalid parameter: the category of an approved template can't be changed",
+            );
         }
         w.templates[i].category = c.to_ascii_uppercase();
     }
@@ -296,9 +341,18 @@ fn edit(w: &mut World, via: Via, waba: Option<&str>, id: &str, headers: &HeaderM
     ok(json!({"success": true}))
 }
 
-fn remove(w: &mut World, via: Via, waba: &str, q: &HashMap<String, String>, headers: &HeaderMap) -> Answer {
+fn remove(
+    w: &mut World,
+    via: Via,
+    waba: &str,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Answer {
     let Some(wi) = waba_index(w, waba) else {
-        return bad(100, &format!("(#100) Object with ID '{waba}' does not exist"));
+        return bad(
+            100,
+            &format!("(#100) Object with ID '{waba}' does not exist"),
+        );
     };
     if !authorized(w, headers, via, wi) {
         return unauthorized(w, via);
@@ -316,10 +370,16 @@ fn remove(w: &mut World, via: Via, waba: &str, q: &HashMap<String, String>, head
         })
         .collect();
     if targets.is_empty() {
-        return bad(100, &format!("(#100) Message template \"{name}\" not found"));
+        return bad(
+            100,
+            &format!("(#100) Message template \"{name}\" not found"),
+        );
     }
     if targets.iter().any(|&i| w.templates[i].status == "DISABLED") {
-        return bad(100, "(#100) Invalid parameter: disabled templates can't be deleted");
+        return bad(
+            100,
+            "(#100) Invalid parameter: disabled templates can't be deleted",
+        );
     }
     for i in targets {
         w.templates[i].deleted = true;
@@ -334,7 +394,10 @@ pub(super) async fn meta_create(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    api(&sim, Via::Meta, |w| create(w, Via::Meta, &waba, &headers, &body)).await
+    api(&sim, Via::Meta, |w| {
+        create(w, Via::Meta, &waba, &headers, &body)
+    })
+    .await
 }
 
 pub(super) async fn meta_edit(
@@ -343,7 +406,10 @@ pub(super) async fn meta_edit(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    api(&sim, Via::Meta, |w| edit(w, Via::Meta, None, &id, &headers, &body)).await
+    api(&sim, Via::Meta, |w| {
+        edit(w, Via::Meta, None, &id, &headers, &body)
+    })
+    .await
 }
 
 pub(super) async fn meta_delete(
@@ -352,7 +418,10 @@ pub(super) async fn meta_delete(
     Query(q): Q,
     headers: HeaderMap,
 ) -> Response {
-    api(&sim, Via::Meta, |w| remove(w, Via::Meta, &waba, &q, &headers)).await
+    api(&sim, Via::Meta, |w| {
+        remove(w, Via::Meta, &waba, &q, &headers)
+    })
+    .await
 }
 
 /// Kapso creates with a plain POST and edits with `?hsm_id=`.
@@ -376,7 +445,10 @@ pub(super) async fn kapso_delete(
     Query(q): Q,
     headers: HeaderMap,
 ) -> Response {
-    api(&sim, Via::Kapso, |w| remove(w, Via::Kapso, &waba, &q, &headers)).await
+    api(&sim, Via::Kapso, |w| {
+        remove(w, Via::Kapso, &waba, &q, &headers)
+    })
+    .await
 }
 
 /// Kapso's `GET /{phone_number_id}/conversations`, filtered by `phone_number`.
@@ -426,13 +498,18 @@ pub(super) async fn inbound(State(sim): State<Sim>, Json(m): Json<Inbound>) -> R
     {
         let mut w = sim.world();
         let Some(wi) = waba_of_number(&w, &m.phone_number_id) else {
-            return (StatusCode::NOT_FOUND, Json(json!({"error": "no such phone_number_id"})))
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": "no such phone_number_id"})),
+            )
                 .into_response();
         };
         let from = digits(&m.from);
         let at = w.now() - (m.hours_ago * 3600.0) as i64;
         w.record_inbound(&m.phone_number_id, &from, at);
-        let text = m.text.unwrap_or_else(|| "Hi, I have a question about my order".into());
+        let text = m
+            .text
+            .unwrap_or_else(|| "Hi, I have a question about my order".into());
         w.announce_inbound(wi, &m.phone_number_id, &from, at, &text);
     }
     sim.flush();

@@ -1,0 +1,695 @@
+//! Sending with the 24-hour window in mind, and templates as files, against the simulator
+//! with a live `serve` receiving its webhooks.
+
+use serde_json::{json, Value};
+use templar::send::params;
+use templar::sim::SimOptions;
+
+use crate::common::receivers;
+use crate::common::{self, start_with, Env, Server};
+
+async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Two accounts (acme on Meta, globex on Kapso), synced, with `serve` taking the simulator's
+/// webhooks, and the simulated clock at the real one (so both agree on the window).
+async fn live(templates: usize, extra: &str) -> (Env, Server) {
+    let mut opts = SimOptions {
+        accounts: 2,
+        templates,
+        ..Default::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    opts.webhook_url = Some(format!("http://{}", listener.local_addr().unwrap()));
+    let extra = extra.to_string();
+    let env = start_with(opts, move |t| t + &extra).await;
+    {
+        let mut w = env.sim.world();
+        w.clock = common::now().timestamp() - w.epoch;
+    }
+    env.sync().await;
+    let server = common::serve(&env.config, listener).await;
+    (env, server)
+}
+
+fn pnid(env: &Env, waba: usize) -> String {
+    env.sim.world().wabas[waba].phone_numbers[0].0.clone()
+}
+
+fn stat(stats: &Value, key: &str) -> u64 {
+    stats[key].as_u64().unwrap()
+}
+
+fn scalar(env: &Env, sql: &str) -> Option<i64> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+        n: Option<i64>,
+    }
+    let mut c = env.db.conn().unwrap();
+    diesel::sql_query(sql)
+        .get_result::<N>(&mut c)
+        .optional()
+        .unwrap()
+        .and_then(|r| r.n)
+}
+
+/// An approved template of WABA `waba` with this parameter format and at least one parameter.
+async fn approved(env: &Env, waba: usize, format: &str) -> Value {
+    let waba_id = env.sim.world().wabas[waba].id.clone();
+    let state = env.sim_state().await;
+    state["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| {
+            t["waba_id"] == waba_id.as_str()
+                && t["status"] == "APPROVED"
+                && t["parameter_format"] == format
+                && t["category"] != "AUTHENTICATION"
+        })
+        .cloned()
+        .unwrap()
+}
+
+/// `--param` arguments that fit a template: names for named placeholders, values in order
+/// for the rest.
+fn fitting(t: &Value) -> Vec<String> {
+    params::slots(&t["components"])
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match &s.name {
+            Some(n) => format!("{n}=value{i}"),
+            None => format!("value{i}"),
+        })
+        .collect()
+}
+
+fn send_args<'a>(
+    account: &'a str,
+    to: &'a str,
+    t: &'a Value,
+    params: &'a [String],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "send",
+        "--account",
+        account,
+        "--to",
+        to,
+        "--template",
+        t["name"].as_str().unwrap(),
+        "--language",
+        t["language"].as_str().unwrap(),
+    ];
+    for p in params {
+        args.extend(["--param", p.as_str()]);
+    }
+    args
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn free_form_text_waits_for_the_window() {
+    let (env, server) = live(20, "").await;
+    let from = pnid(&env, 0);
+    let out = env.cli(&["window", "--account", "acme", "--to", "+1 555 000 1234"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stdout(&out).starts_with("closed: no message from 15550001234"),
+        "{}",
+        common::stdout(&out)
+    );
+
+    // Closed: refused before anything is sent, with the templates to use instead.
+    let out = env.cli(&[
+        "send",
+        "--account",
+        "acme",
+        "--to",
+        "+15550001234",
+        "--text",
+        "Your order shipped",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("not sent: the 24-hour window is closed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("131047") && err.contains("approved templates you can send instead:"),
+        "{err}"
+    );
+    assert_eq!(stat(&env.sim_stats().await, "sends"), 0);
+
+    // The customer writes: the webhook opens the window.
+    env.post(
+        "/_sim/inbound",
+        json!({"phone_number_id": from, "from": "15550001234", "hours_ago": 1}),
+    )
+    .await;
+    wait_for("the inbound webhook", || {
+        scalar(
+            &env,
+            "SELECT last_inbound_at AS n FROM contacts WHERE wa_id = '15550001234'",
+        )
+        .is_some()
+    })
+    .await;
+    let out = env.cli(&[
+        "window",
+        "--account",
+        "acme",
+        "--to",
+        "15550001234",
+        "--json",
+    ]);
+    let w: Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    assert_eq!(w["open"], true);
+    assert_eq!(w["seen_by"], "webhooks");
+    let closes = w["closes_at"].as_i64().unwrap() - common::now().timestamp();
+    assert!(
+        (22 * 3600..=23 * 3600 + 60).contains(&closes),
+        "closes in {closes}s"
+    );
+    let out = env.cli(&[
+        "send",
+        "--account",
+        "acme",
+        "--to",
+        "+15550001234",
+        "--text",
+        "Your order shipped",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(common::stdout(&out).contains("message id  wamid."));
+    assert_eq!(stat(&env.sim_stats().await, "sends"), 1);
+
+    // Another customer wrote 30 hours ago: closed; forcing it gets upstream's 131047, explained.
+    env.post(
+        "/_sim/inbound",
+        json!({"phone_number_id": from, "from": "15550009999", "hours_ago": 30}),
+    )
+    .await;
+    wait_for("the second inbound webhook", || {
+        scalar(
+            &env,
+            "SELECT last_inbound_at AS n FROM contacts WHERE wa_id = '15550009999'",
+        )
+        .is_some()
+    })
+    .await;
+    let out = env.cli(&["window", "--account", "acme", "--to", "15550009999"]);
+    assert!(
+        common::stdout(&out).starts_with("closed: last message from 15550009999"),
+        "{}",
+        common::stdout(&out)
+    );
+    let out = env.cli(&[
+        "send",
+        "--account",
+        "acme",
+        "--to",
+        "15550009999",
+        "--text",
+        "hello",
+        "--force",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("more than 24 hours have passed") && err.contains("131047"),
+        "{err}"
+    );
+    assert!(
+        err.contains("approved templates you can send instead:"),
+        "{err}"
+    );
+    let stats = env.sim_stats().await;
+    assert_eq!(
+        (stat(&stats, "sends"), stat(&stats, "refused_sends")),
+        (1, 1)
+    );
+
+    let out = env.cli(&[
+        "send",
+        "--account",
+        "acme",
+        "--to",
+        "call me",
+        "--text",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(common::stderr(&out).contains("is not a phone number"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kapso_conversations_count_for_the_window() {
+    let (env, server) = live(10, "").await;
+    let from = pnid(&env, 1);
+    // Known to Kapso's conversation record only (no webhook reached templar).
+    let at = common::now().timestamp() - 2 * 3600;
+    env.sim
+        .world()
+        .inbound
+        .insert((from.clone(), "15550004444".into()), at);
+    let out = env.cli(&[
+        "window",
+        "--account",
+        "globex",
+        "--to",
+        "+15550004444",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let w: Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    assert_eq!(
+        (w["open"].clone(), w["seen_by"].clone()),
+        (json!(true), json!("kapso"))
+    );
+    assert_eq!(w["last_inbound_at"], at);
+    let out = env.cli(&[
+        "send",
+        "--account",
+        "globex",
+        "--to",
+        "+15550004444",
+        "--text",
+        "On its way",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn templates_are_checked_locally_then_sent_and_recorded() {
+    let (env, server) = live(40, "").await;
+    let positional = approved(&env, 0, "POSITIONAL").await;
+    let named = approved(&env, 0, "NAMED").await;
+
+    let p = fitting(&positional);
+    let out = env.cli(&send_args("acme", "+15550001111", &positional, &p));
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let stdout = common::stdout(&out);
+    assert!(stdout.contains("status      accepted"), "{stdout}");
+    let wamid = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("message id  "))
+        .unwrap()
+        .to_string();
+    // Recorded at once, then the status webhooks fill it in and roll it up for its template.
+    let row = format!("SELECT template_row AS n FROM messages WHERE wamid = '{wamid}'");
+    assert!(scalar(&env, &row).is_some(), "recorded with its template");
+    wait_for("the delivered webhook", || {
+        scalar(
+            &env,
+            &format!("SELECT delivered_at AS n FROM messages WHERE wamid = '{wamid}'"),
+        )
+        .is_some()
+    })
+    .await;
+    let id = positional["id"].as_str().unwrap();
+    let delivered = scalar(
+        &env,
+        &format!(
+            "SELECT SUM(s.delivered) AS n FROM template_daily_stats s JOIN templates t ON t.id = s.template_row \
+             WHERE t.template_id = '{id}' AND s.origin = 'observed'"
+        ),
+    );
+    assert!(delivered.unwrap_or(0) >= 1, "counted for the template");
+
+    // Named parameters by name.
+    let n = fitting(&named);
+    assert!(n.iter().any(|x| x.contains('=')));
+    let out = env.cli(&send_args("acme", "+15550001111", &named, &n));
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    // ... and refused when given in order instead.
+    let plain: Vec<String> = (0..n.len()).map(|i| format!("v{i}")).collect();
+    let out = env.cli(&send_args("acme", "+15550001111", &named, &plain));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::stderr(&out).contains("NAMED"),
+        "{}",
+        common::stderr(&out)
+    );
+
+    // One parameter short: refused locally, naming what is missing.
+    let short = &p[..p.len() - 1];
+    let out = env.cli(&send_args("acme", "+15550001111", &positional, short));
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("missing 1 of") && err.contains("132000"),
+        "{err}"
+    );
+    assert_eq!(stat(&env.sim_stats().await, "sends"), 2);
+
+    // Paused (the webhook reaches serve): refused locally.
+    env.post(
+        &format!("/_sim/templates/{id}/status"),
+        json!({"status": "PAUSED"}),
+    )
+    .await;
+    wait_for("the paused webhook", || {
+        scalar(&env, &format!("SELECT COUNT(*) AS n FROM templates WHERE template_id = '{id}' AND status = 'PAUSED'")) == Some(1)
+    })
+    .await;
+    let out = env.cli(&send_args("acme", "+15550001111", &positional, &p));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stderr(&out).contains("is PAUSED for low quality"),
+        "{}",
+        common::stderr(&out)
+    );
+    let stats = env.sim_stats().await;
+    assert_eq!(
+        (stat(&stats, "sends"), stat(&stats, "refused_sends")),
+        (2, 0),
+        "nothing reached upstream"
+    );
+
+    // 131056 (pair rate) is waited out and retried; a 500 is not retried.
+    env.post(
+        &format!("/_sim/templates/{id}/status"),
+        json!({"status": "APPROVED"}),
+    )
+    .await;
+    wait_for("the approval webhook", || {
+        scalar(&env, &format!("SELECT COUNT(*) AS n FROM templates WHERE template_id = '{id}' AND status = 'APPROVED'")) == Some(1)
+    })
+    .await;
+    env.post("/_sim/faults", json!({"next": ["131056"]})).await;
+    let before = env.sim_stats().await;
+    let out = env.cli(&send_args("acme", "+15550001111", &positional, &p));
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let after = env.sim_stats().await;
+    assert_eq!(
+        stat(&after, "meta_requests") - stat(&before, "meta_requests"),
+        2
+    );
+    assert_eq!(stat(&after, "sends"), 3);
+
+    env.post("/_sim/faults", json!({"next": ["500"]})).await;
+    let before = env.sim_stats().await;
+    let out = env.cli(&send_args("acme", "+15550001111", &positional, &p));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stderr(&out).contains("HTTP 500"),
+        "{}",
+        common::stderr(&out)
+    );
+    let after = env.sim_stats().await;
+    assert_eq!(
+        stat(&after, "meta_requests") - stat(&before, "meta_requests"),
+        1,
+        "sent once, not retried"
+    );
+    assert_eq!(stat(&after, "sends"), 3);
+
+    let out = env.cli(&[
+        "send",
+        "--account",
+        "acme",
+        "--to",
+        "+15550001111",
+        "--template",
+        "no_such_thing",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(common::stderr(&out).contains("no template named `no_such_thing`"));
+    server.stop().await;
+}
+
+const GOOD: &str = r#"{
+  "name": "delivery_window_notice",
+  "language": "en_US",
+  "category": "UTILITY",
+  "components": [
+    {"type": "BODY", "text": "Hi {{1}}, your delivery arrives between {{2}} today.",
+     "example": {"body_text": [["Ana", "2 and 4 pm"]]}},
+    {"type": "FOOTER", "text": "Reply STOP to opt out"}
+  ]
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_checks_the_file_then_submits_and_approval_notifies() {
+    let (hook_url, hook) = receivers::http(Some("s")).await;
+    let notify = format!("\n[[notify]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook_url}\"\nsecret = \"s\"\nretry_base_ms = 1000\n");
+    let (env, server) = live(10, &notify).await;
+    let dir = env.dir.path();
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        "{\n  \"name\": \"delivery_window_notice\",\n  \"language\": \"en_US\",\n  \"category\": \"UTILITY\",\n  \"components\": [\n    {\"type\": \"BODY\", \"text\": \"Hi {{1}}, arriving {{3}} today.\"}\n  ]\n}\n",
+    )
+    .unwrap();
+    let out = env.cli(&[
+        "templates",
+        "create",
+        "--account",
+        "acme",
+        "--file",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("bad.json:6:30: components[0].text: placeholders must be numbered"),
+        "{err}"
+    );
+    assert!(
+        err.contains("example.body_text is missing") && err.contains("nothing was sent"),
+        "{err}"
+    );
+    assert_eq!(stat(&env.sim_stats().await, "templates_created"), 0);
+
+    let good = dir.join("good.json");
+    std::fs::write(&good, GOOD).unwrap();
+    let out = env.cli(&[
+        "templates",
+        "create",
+        "--account",
+        "acme",
+        "--file",
+        good.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stdout(&out).contains("created delivery_window_notice (en_US) in acme"),
+        "{}",
+        common::stdout(&out)
+    );
+    // PENDING in templar at once, before any sync.
+    let id: String = {
+        use diesel::prelude::*;
+        use templar::db::schema::templates as t;
+        let mut c = env.db.conn().unwrap();
+        let (id, status): (String, String) = t::table
+            .filter(t::name.eq("delivery_window_notice"))
+            .select((t::template_id, t::status))
+            .first(&mut c)
+            .unwrap();
+        assert_eq!(status, "PENDING");
+        id
+    };
+    // Submitting it again is refused upstream, and said so.
+    let out = env.cli(&[
+        "templates",
+        "create",
+        "--account",
+        "acme",
+        "--file",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stderr(&out).contains("already exists"),
+        "{}",
+        common::stderr(&out)
+    );
+
+    // Meta approves it: the webhook becomes an event, the event a notification.
+    env.post(
+        &format!("/_sim/templates/{id}/status"),
+        json!({"status": "APPROVED"}),
+    )
+    .await;
+    wait_for("the approval notification", || {
+        !hook.lock().unwrap().accepted.is_empty()
+    })
+    .await;
+    let n = hook.lock().unwrap().accepted[0].clone();
+    assert_eq!(
+        (n["event"].as_str(), n["template"]["name"].as_str()),
+        (Some("approved"), Some("delivery_window_notice"))
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_creates_reports_drift_and_prunes_only_when_asked() {
+    let (env, server) = live(6, "").await;
+    let waba_id = env.sim.world().wabas[0].id.clone();
+    let state = env.sim_state().await;
+    let mine: Vec<Value> = state["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["waba_id"] == waba_id.as_str())
+        .cloned()
+        .collect();
+    let def = |t: &Value| {
+        json!({"name": t["name"], "language": t["language"], "category": t["category"],
+               "parameter_format": t["parameter_format"], "components": t["components"]})
+    };
+    let dir = env.dir.path().join("defs");
+    std::fs::create_dir_all(&dir).unwrap();
+    // One kept as it is, one approved one with a new body, the rest left out, one new.
+    let kept = &mine[0];
+    std::fs::write(dir.join("kept.json"), def(kept).to_string()).unwrap();
+    let edited = mine
+        .iter()
+        .skip(1)
+        .find(|t| t["status"] == "APPROVED")
+        .unwrap();
+    let mut changed = def(edited);
+    let body = changed["components"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["type"] == "BODY")
+        .unwrap();
+    body["text"] = json!(format!("{} Thank you!", body["text"].as_str().unwrap()));
+    std::fs::write(
+        dir.join("edited.json"),
+        serde_json::to_string_pretty(&changed).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("new.json"), GOOD).unwrap();
+    let extra = mine.len() - 2;
+
+    let out = env.cli(&[
+        "templates",
+        "apply",
+        dir.to_str().unwrap(),
+        "--account",
+        "acme",
+        "--dry-run",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let plan = common::stdout(&out);
+    assert!(
+        plan.contains("+ create   delivery_window_notice (en_US)"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(&format!("~ edit     {} ", edited["name"].as_str().unwrap()))
+            && plan.contains("BODY text differs"),
+        "{plan}"
+    );
+    assert!(plan.contains("= 1 unchanged"), "{plan}");
+    assert!(
+        plan.contains(&format!(
+            "{extra} not in the folder (kept; --prune deletes them)"
+        )),
+        "{plan}"
+    );
+    assert!(plan.contains("dry run: nothing was changed"));
+    let stats = env.sim_stats().await;
+    assert_eq!(
+        (
+            stat(&stats, "templates_created"),
+            stat(&stats, "templates_edited")
+        ),
+        (0, 0)
+    );
+
+    let out = env.cli(&[
+        "templates",
+        "apply",
+        dir.to_str().unwrap(),
+        "--account",
+        "acme",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let stdout = common::stdout(&out);
+    assert!(
+        stdout.contains("created delivery_window_notice (en_US): now PENDING"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("edited {} ", edited["name"].as_str().unwrap())),
+        "{stdout}"
+    );
+    let stats = env.sim_stats().await;
+    assert_eq!(
+        (
+            stat(&stats, "templates_created"),
+            stat(&stats, "templates_edited"),
+            stat(&stats, "templates_deleted")
+        ),
+        (1, 1, 0),
+        "nothing deleted without --prune"
+    );
+    let eid = edited["id"].as_str().unwrap();
+    let events = common::events(&env.db, eid);
+    assert_eq!(
+        events.last().unwrap(),
+        &(
+            "status".to_string(),
+            Some("APPROVED".into()),
+            "PENDING".to_string(),
+            "manual".to_string()
+        )
+    );
+
+    // Now the edited one is PENDING upstream and in review: a further change is reported, not sent.
+    let mut again = changed.clone();
+    again["components"][0]["text"] = json!("Different again");
+    std::fs::write(dir.join("edited.json"), again.to_string()).unwrap();
+    let out = env.cli(&[
+        "templates",
+        "apply",
+        dir.to_str().unwrap(),
+        "--account",
+        "acme",
+        "--prune",
+    ]);
+    let stdout = common::stdout(&out);
+    assert!(
+        stdout.contains("! differs") && stdout.contains("PENDING templates cannot be edited"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("- delete"), "{stdout}");
+    let stats = env.sim_stats().await;
+    assert_eq!(stat(&stats, "templates_edited"), 1);
+    let deletable = mine
+        .iter()
+        .skip(1)
+        .filter(|t| t["id"] != edited["id"] && t["status"] != "DISABLED")
+        .count();
+    assert_eq!(stat(&stats, "templates_deleted") as usize, deletable);
+    assert_eq!(
+        out.status.code(),
+        Some(if deletable == extra { 0 } else { 1 }),
+        "a refused delete fails the run"
+    );
+    let gone = scalar(
+        &env,
+        "SELECT COUNT(*) AS n FROM templates WHERE deleted_at IS NOT NULL",
+    )
+    .unwrap();
+    assert_eq!(gone as usize, deletable, "deletions recorded at once");
+    server.stop().await;
+}
