@@ -7,6 +7,7 @@ mod error;
 mod export;
 pub mod fmt;
 pub mod pages;
+mod send;
 mod webhooks;
 
 use std::sync::Arc;
@@ -82,6 +83,8 @@ pub fn router(state: AppState) -> Router {
         .route("/analytics", get(pages::analytics::page))
         .route("/accounts/{name}", get(pages::accounts::page))
         .route("/sync", post(pages::sync::run))
+        .route("/templates/{id}/send", post(send::form))
+        .route("/api/send", post(send::api))
         .route("/api/overview", get(pages::overview::api))
         .route("/api/templates", get(pages::templates::api))
         .route("/api/templates/{id}", get(pages::templates::show_api))

@@ -693,3 +693,116 @@ async fn apply_creates_reports_drift_and_prunes_only_when_asked() {
     assert_eq!(gone as usize, deletable, "deletions recorded at once");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_over_http_takes_the_token_and_the_page_has_a_send_test_form() {
+    let (env, server) = live(30, "\n[dashboard]\ntoken = \"dash-token\"\n").await;
+    let t = approved(&env, 0, "POSITIONAL").await;
+    let values: Vec<String> = params::slots(&t["components"])
+        .iter()
+        .map(|_| "v".to_string())
+        .collect();
+    let body = json!({"account": "acme", "to": "+15550002222", "template": t["name"],
+                      "language": t["language"], "params": values});
+    let url = format!("{}/api/send", server.url);
+    let r = env.http.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 401, "no token, no send");
+    let r = env
+        .http
+        .post(&url)
+        .bearer_auth("wrong")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(stat(&env.sim_stats().await, "sends"), 0);
+
+    let r = env
+        .http
+        .post(&url)
+        .bearer_auth("dash-token")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sent: Value = r.json().await.unwrap();
+    assert!(sent["message_id"].as_str().unwrap().starts_with("wamid."));
+    assert_eq!(sent["message_status"], "accepted");
+
+    let text = json!({"account": "acme", "to": "+15550002222", "text": "hi"});
+    let r = env
+        .http
+        .post(&url)
+        .bearer_auth("dash-token")
+        .json(&text)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["kind"], "window_closed");
+    assert!(
+        !e["templates"].as_array().unwrap().is_empty(),
+        "suggests approved templates"
+    );
+
+    let r = env
+        .http
+        .post(&url)
+        .bearer_auth("dash-token")
+        .body("{\"account\": ")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("bad JSON body"));
+    let r = env.http.post(&url).bearer_auth("dash-token").json(&json!({"account": "acme", "to": "+15550002222", "template": t["name"], "language": t["language"], "params": ["only one", "two", "three", "four", "five", "six"]})).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(stat(&env.sim_stats().await, "sends"), 1);
+    server.stop().await;
+
+    // Without a dashboard token, HTTP sends are off; the page's form works (loopback, CSRF).
+    let open = crate::common::start(1, 30).await;
+    open.sync().await;
+    let app = common::app(&open);
+    let r = common::post_form(&app, "/api/send", "", &[]).await;
+    assert_eq!(r.0, 403, "{}", r.2);
+    let t = approved(&open, 0, "POSITIONAL").await;
+    let id = t["id"].as_str().unwrap();
+    let (s, _, html) = common::get(&app, &format!("/templates/{id}"), &[]).await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("Send test") && html.contains(&format!("action=\"/templates/{id}/send\""))
+    );
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let n = params::slots(&t["components"]).len();
+    let mut form = format!("csrf={csrf}&to=%2B15550003333");
+    for i in 0..n {
+        form.push_str(&format!("&p{i}=x{i}"));
+    }
+    let (s, _, page) = common::post_form(&app, &format!("/templates/{id}/send"), &form, &[]).await;
+    assert_eq!(s, 200, "{page}");
+    assert!(
+        page.contains("badge ok\">sent") && page.contains("wamid."),
+        "{page}"
+    );
+    let (s, _, _) = common::post_form(
+        &app,
+        &format!("/templates/{id}/send"),
+        "csrf=forged&to=1",
+        &[],
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(stat(&open.sim_stats().await, "sends"), 1);
+}

@@ -348,6 +348,13 @@ pub struct Failure {
     pub action: &'static str,
 }
 
+/// A field of the Send test form.
+#[derive(Debug, Clone, Serialize)]
+pub struct SendSlot {
+    pub label: String,
+    pub example: String,
+}
+
 /// The template page.
 #[derive(Debug, Clone, Serialize, Template)]
 #[template(path = "template.html")]
@@ -360,6 +367,9 @@ pub struct Detail {
     pub usage: Breakdown,
     pub daily: Vec<(String, Totals)>,
     pub failures: Vec<Failure>,
+    /// The parameters the Send test form asks for.
+    #[serde(skip)]
+    pub send_slots: Vec<SendSlot>,
     #[serde(skip)]
     pub chart: String,
     #[serde(skip)]
@@ -439,8 +449,17 @@ fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detai
         ("clicked", c.clicked),
     ]);
     let chart = super::overview::daily_chart(&daily);
+    let comps: serde_json::Value = serde_json::from_str(&row.components).unwrap_or_default();
+    let send_slots = crate::send::params::slots(&comps)
+        .into_iter()
+        .map(|s| SendSlot {
+            label: s.label(),
+            example: s.example.clone().unwrap_or_default(),
+        })
+        .collect();
     let view = TemplateView::new(row, account, source);
     Ok(Detail {
+        send_slots,
         bubble: bubble(&view.components),
         layout,
         template: view,
