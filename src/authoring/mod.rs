@@ -384,7 +384,7 @@ fn check_examples(
             .and_then(Value::as_array)
         else {
             c.at(
-                &format!("{here}/example"),
+                here,
                 format!(
                 "example.{field} is missing: Meta's review needs a sample for every parameter ({})",
                 found.join(", ")
@@ -424,20 +424,31 @@ fn check_examples(
             }
         });
         match values {
-            None => c.at(&format!("{here}/example"), format!(
-                "example.{field} is missing: Meta's review needs a sample for each of the {} parameter{}",
-                found.len(),
-                if found.len() == 1 { "" } else { "s" }
-            )),
-            Some(v) if v.len() != found.len() => c.at(&at, format!(
-                "{} example{} for {} parameter{}",
-                v.len(),
-                if v.len() == 1 { "" } else { "s" },
-                found.len(),
-                if found.len() == 1 { "" } else { "s" }
-            )),
+            None => c.at(
+                here,
+                format!(
+                    "example.{field} is missing: Meta's review needs a sample for {}",
+                    if found.len() == 1 {
+                        "its parameter".to_string()
+                    } else {
+                        format!("each of its {} parameters", found.len())
+                    }
+                ),
+            ),
+            Some(v) if v.len() != found.len() => c.at(
+                &at,
+                format!(
+                    "{} example{} for {} parameter{}",
+                    v.len(),
+                    if v.len() == 1 { "" } else { "s" },
+                    found.len(),
+                    if found.len() == 1 { "" } else { "s" }
+                ),
+            ),
             Some(v) => {
-                if v.iter().any(|x| x.as_str().is_none_or(|s| s.trim().is_empty())) {
+                if v.iter()
+                    .any(|x| x.as_str().is_none_or(|s| s.trim().is_empty()))
+                {
                     c.at(&at, "every example must be non-empty text");
                 }
             }

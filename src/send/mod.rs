@@ -571,9 +571,8 @@ pub async fn send(
             let mut e = SendError::new(
                 ErrorKind::WindowClosed,
                 format!(
-                    "not sent: the 24-hour window is {}.\nOutside it WhatsApp delivers only \
-                     approved templates (a free-form message would fail with 131047). Send a \
-                     template, or pass --force to send anyway",
+                    "not sent, the 24-hour window is {}.\nA free-form message would fail \
+                     upstream with 131047; send a template instead, or pass --force to try anyway",
                     w.describe(now)
                 ),
             );

@@ -141,7 +141,7 @@ async fn free_form_text_waits_for_the_window() {
     assert_eq!(out.status.code(), Some(1));
     let err = common::stderr(&out);
     assert!(
-        err.contains("not sent: the 24-hour window is closed"),
+        err.contains("not sent, the 24-hour window is closed: no message from 15550001234"),
         "{err}"
     );
     assert!(
