@@ -318,6 +318,10 @@ fn aggregate(
     group: &str,
 ) -> QueryResult<Vec<Agg>> {
     use diesel::sql_types::{Integer, Text};
+    let whole_accounts = scope.template_row.is_none() && scope.template_rows.is_none();
+    if whole_accounts && group != "s.template_row" {
+        return aggregate_accounts(conn, scope.account.as_deref(), period, group);
+    }
     let unreported = "NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta')";
     let mut sql = format!(
         "SELECT CAST({group} AS TEXT) AS key, \
@@ -366,6 +370,48 @@ fn aggregate(
     }
     if let Some(t) = scope.template_row {
         q = q.bind::<Integer, _>(t);
+    }
+    q.load(conn)
+}
+
+/// [`aggregate`] for whole accounts (or all of them), grouped by `'all'` or `s.day`: read from
+/// `account_daily_totals`, one row per account and day, which triggers keep equal to the
+/// roll-up summed by the same rule.
+fn aggregate_accounts(
+    conn: &mut SqliteConnection,
+    account: Option<&str>,
+    period: &Period,
+    group: &str,
+) -> QueryResult<Vec<Agg>> {
+    use diesel::sql_types::Text;
+    let mut sql = format!(
+        "SELECT CAST({group} AS TEXT) AS key, \
+         COALESCE(SUM(s.m_sent), 0) AS m_sent, COALESCE(SUM(s.m_delivered), 0) AS m_delivered, \
+         COALESCE(SUM(s.m_read), 0) AS m_read, COALESCE(SUM(s.m_clicked), 0) AS m_clicked, \
+         COALESCE(SUM(s.m_cost), 0.0) AS m_cost, \
+         COALESCE(SUM(s.o_sent), 0) AS o_sent, COALESCE(SUM(s.o_delivered), 0) AS o_delivered, \
+         COALESCE(SUM(s.o_read), 0) AS o_read, COALESCE(SUM(s.o_clicked), 0) AS o_clicked, \
+         COALESCE(SUM(s.o_failed), 0) AS o_failed, \
+         COALESCE(SUM(s.c_sent - s.m_sent), 0) AS u_sent, \
+         COALESCE(SUM(s.c_delivered - s.m_delivered), 0) AS u_delivered, \
+         COALESCE(SUM(s.c_read - s.m_read), 0) AS u_read, \
+         COALESCE(SUM(s.c_clicked - s.m_clicked), 0) AS u_clicked \
+         FROM account_daily_totals s"
+    );
+    if account.is_some() {
+        sql.push_str(" JOIN accounts a ON a.id = s.account_id");
+    }
+    sql.push_str(" WHERE s.day >= ? AND s.day <= ?");
+    if account.is_some() {
+        sql.push_str(" AND a.name = ?");
+    }
+    sql.push_str(&format!(" GROUP BY {group}"));
+    let mut q = diesel::sql_query(sql)
+        .into_boxed::<diesel::sqlite::Sqlite>()
+        .bind::<Text, _>(period.from_s())
+        .bind::<Text, _>(period.to_s());
+    if let Some(a) = account {
+        q = q.bind::<Text, _>(a.to_string());
     }
     q.load(conn)
 }

@@ -107,3 +107,72 @@ async fn kapso_history_merges_with_webhooks_without_double_counting() {
     );
     server.stop().await;
 }
+
+/// The per-account daily totals the dashboard reads, against the reference rule applied to
+/// every template-day: Meta's figures where Meta reported the day, else observed.
+fn assert_account_totals_match(env: &common::Env) {
+    use std::collections::BTreeMap;
+    use templar::report::{self, Period, Scope, Totals};
+    let mut c = env.db.conn().unwrap();
+    let period = Period::last(common::now().date_naive(), 90);
+    for account in [None, Some("acme"), Some("globex"), Some("initech")] {
+        let scope = Scope {
+            account: account.map(str::to_string),
+            ..Default::default()
+        };
+        let mut expected: BTreeMap<String, Totals> = BTreeMap::new();
+        for row in report::rows(&mut c, &scope, &period).unwrap() {
+            expected.entry(row.day.clone()).or_default().add(&row.combined());
+        }
+        let got: BTreeMap<String, Totals> = report::daily(&mut c, &scope, &period)
+            .unwrap()
+            .into_iter()
+            .filter(|(_, t)| *t != Totals::default())
+            .collect();
+        assert_eq!(got.len(), expected.len(), "{account:?}: days");
+        for (day, e) in &expected {
+            let g = got[day];
+            assert_eq!(
+                (g.sent, g.delivered, g.read, g.clicked, g.failed),
+                (e.sent, e.delivered, e.read, e.clicked, e.failed),
+                "{account:?} {day}"
+            );
+            assert!((g.cost - e.cost).abs() < 1e-6, "{account:?} {day} cost");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn account_totals_follow_every_change_to_the_roll_up() {
+    let env = common::start_with(
+        SimOptions {
+            accounts: 3,
+            templates: 40,
+            ..Default::default()
+        },
+        |t| t,
+    )
+    .await;
+    env.sync().await;
+    let app = common::app(&env);
+    // Observed first, then Meta's figures replace them, then more of both.
+    common::with_traffic(&env, &app, 30).await;
+    assert_account_totals_match(&env);
+    common::with_traffic(&env, &app, 20).await;
+    assert_account_totals_match(&env);
+    // A Meta figure revised downwards, and one removed, still keep them in step.
+    {
+        use diesel::prelude::*;
+        let mut c = env.db.conn().unwrap();
+        diesel::sql_query("UPDATE template_daily_stats SET sent = sent / 2, cost = cost / 2 WHERE origin = 'meta' AND rowid % 3 = 0")
+            .execute(&mut c)
+            .unwrap();
+        diesel::sql_query("DELETE FROM template_daily_stats WHERE origin = 'meta' AND rowid % 5 = 0")
+            .execute(&mut c)
+            .unwrap();
+        diesel::sql_query("DELETE FROM template_daily_stats WHERE origin = 'observed' AND rowid % 7 = 0")
+            .execute(&mut c)
+            .unwrap();
+    }
+    assert_account_totals_match(&env);
+}

@@ -225,7 +225,9 @@ pub fn set_meta(
     if current == Some((c.sent, c.delivered, c.read, c.clicked, cost)) {
         return Ok(false);
     }
-    diesel::replace_into(stats::table)
+    // An upsert, not REPLACE: REPLACE deletes without firing delete triggers, and the
+    // account totals' triggers must see the old figures.
+    diesel::insert_into(stats::table)
         .values((
             stats::template_row.eq(template_row),
             stats::day.eq(day),
@@ -236,6 +238,16 @@ pub fn set_meta(
             stats::clicked.eq(c.clicked),
             stats::failed.eq(c.failed),
             stats::cost.eq(cost),
+        ))
+        .on_conflict((stats::template_row, stats::day, stats::origin))
+        .do_update()
+        .set((
+            stats::sent.eq(excluded(stats::sent)),
+            stats::delivered.eq(excluded(stats::delivered)),
+            stats::read.eq(excluded(stats::read)),
+            stats::clicked.eq(excluded(stats::clicked)),
+            stats::failed.eq(excluded(stats::failed)),
+            stats::cost.eq(excluded(stats::cost)),
         ))
         .execute(conn)?;
     Ok(true)
