@@ -2,7 +2,9 @@
 //! `/templates`, `/templates/{id}` and `/analytics` from 16 concurrent clients against a real
 //! `templar serve`; the same with 100 templates and 10,000 messages, for the ratio.
 //!
-//! Run: `cargo bench --bench dashboard` (BENCH_REQUESTS per page, default 320).
+//! Run: `cargo bench --bench dashboard` (BENCH_REQUESTS per page, default 320;
+//! BENCH_ONLY_LARGE=1 for the large instance alone; BENCH_DB_DIR=DIR keeps the seeded
+//! databases there, for looking at queries afterwards).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -69,14 +71,23 @@ fn main() {
         Err(_) => vec![(100, 10_000), (10_000, 1_000_000)],
     };
     for (templates, messages) in scales {
-        let dir = tempfile::tempdir().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = match std::env::var("BENCH_DB_DIR") {
+            Ok(d) => {
+                let d = std::path::PathBuf::from(d).join(format!("{templates}"));
+                let _ = std::fs::remove_dir_all(&d);
+                std::fs::create_dir_all(&d).unwrap();
+                d
+            }
+            Err(_) => tmp.path().to_path_buf(),
+        };
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let config = seed::config(dir.path(), &format!("127.0.0.1:{port}"));
-        let db = templar::db::Db::open(&dir.path().join("templar.db")).unwrap();
+        let config = seed::config(&dir, &format!("127.0.0.1:{port}"));
+        let db = templar::db::Db::open(&dir.join("templar.db")).unwrap();
         let t0 = Instant::now();
         let busiest = seed::seed(&db, templates, messages, templar::clock::now().timestamp());
         println!(
@@ -128,6 +139,16 @@ fn main() {
         "{:<16} {:>24} {:>28} {:>10}",
         "page", "100 tpl / 10k msg", "10k tpl / 1M msg", "p99 ratio"
     );
+    if results.len() < 2 {
+        for (templates, messages, row) in &results {
+            for (page, p50, p99) in row {
+                println!(
+                    "{page:<16} {templates} tpl / {messages} msg: p50 {p50:>6.1} p99 {p99:>6.1} ms"
+                );
+            }
+        }
+        return;
+    }
     for i in 0..pages.len() {
         let (page, s50, s99) = results[0].2[i];
         let (_, b50, b99) = results[1].2[i];

@@ -2,6 +2,7 @@
 //! `/api/`), webhook receivers, health, metrics.
 
 mod auth;
+pub mod cache;
 pub mod charts;
 mod error;
 mod export;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub sync: SyncContext,
     /// Signs CSRF tokens; random per process.
     pub csrf_key: Arc<String>,
+    /// Built dashboard pages, until the data changes.
+    pub pages: cache::PageCache,
 }
 
 impl AppState {
@@ -53,7 +56,13 @@ impl AppState {
     ) -> Self {
         use rand::Rng;
         let key: [u8; 32] = rand::rng().random();
+        // Without a watcher connection the dashboard still works, uncached.
+        let watcher = db
+            .dedicated(&config.database)
+            .map_err(|e| tracing::warn!("page cache off: {e}"))
+            .ok();
         AppState {
+            pages: cache::PageCache::new(watcher),
             db,
             config,
             writer,
@@ -76,20 +85,24 @@ pub fn asset_version() -> &'static str {
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
-    let dashboard = Router::new()
+    // Pages and their JSON mirrors: built once per data change (see `cache`).
+    let cached = Router::new()
         .route("/", get(pages::overview::page))
         .route("/templates", get(pages::templates::page))
         .route("/templates/{id}", get(pages::templates::show))
         .route("/analytics", get(pages::analytics::page))
         .route("/accounts/{name}", get(pages::accounts::page))
-        .route("/sync", post(pages::sync::run))
-        .route("/templates/{id}/send", post(send::form))
-        .route("/api/send", post(send::api))
         .route("/api/overview", get(pages::overview::api))
         .route("/api/templates", get(pages::templates::api))
         .route("/api/templates/{id}", get(pages::templates::show_api))
         .route("/api/analytics", get(pages::analytics::api))
         .route("/api/accounts/{name}", get(pages::accounts::api))
+        .route_layer(middleware::from_fn_with_state(state.clone(), cache::layer));
+    let dashboard = Router::new()
+        .merge(cached)
+        .route("/sync", post(pages::sync::run))
+        .route("/templates/{id}/send", post(send::form))
+        .route("/api/send", post(send::api))
         .route("/metrics", get(metrics))
         .route("/export.csv", get(export::csv))
         .route("/export.json", get(export::json))

@@ -278,3 +278,41 @@ async fn sync_now_needs_the_csrf_token() {
     assert!(metrics.contains("templar_http_request_seconds_sum{route=\"/\"}"));
     let _ = common::now();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_are_built_once_per_data_change_and_never_show_older_data() {
+    let env = start_with(
+        SimOptions {
+            accounts: 1,
+            templates: 20,
+            ..Default::default()
+        },
+        |t| t,
+    )
+    .await;
+    env.sync().await;
+    let app = app(&env);
+    let (s, h, first) = get(&app, "/templates?status=PENDING", &[]).await;
+    assert_eq!((s, h["x-templar-cache"].to_str().unwrap()), (200, "miss"));
+    let (_, h, again) = get(&app, "/templates?status=PENDING", &[]).await;
+    assert_eq!(h["x-templar-cache"], "hit");
+    assert_eq!(first, again);
+    // Another query is another page.
+    let (_, h, _) = get(&app, "/templates?status=APPROVED", &[]).await;
+    assert_eq!(h["x-templar-cache"], "miss");
+
+    // A change committed by anyone (here the syncer, through its own connection) is seen at once.
+    let pending = env.template_with_status("PENDING").await;
+    let name = pending["name"].as_str().unwrap();
+    let count = |html: &str| html.matches(&format!(">{name}<")).count();
+    assert!(count(&first) >= 1, "{name} listed as pending");
+    env.post(
+        &format!("/_sim/templates/{}/status", pending["id"].as_str().unwrap()),
+        json!({"status": "APPROVED"}),
+    )
+    .await;
+    env.sync().await;
+    let (_, h, after) = get(&app, "/templates?status=PENDING", &[]).await;
+    assert_eq!(h["x-templar-cache"], "miss");
+    assert_eq!(count(&after), count(&first) - 1, "no longer pending");
+}

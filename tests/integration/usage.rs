@@ -122,7 +122,10 @@ fn assert_account_totals_match(env: &common::Env) {
         };
         let mut expected: BTreeMap<String, Totals> = BTreeMap::new();
         for row in report::rows(&mut c, &scope, &period).unwrap() {
-            expected.entry(row.day.clone()).or_default().add(&row.combined());
+            expected
+                .entry(row.day.clone())
+                .or_default()
+                .add(&row.combined());
         }
         let got: BTreeMap<String, Totals> = report::daily(&mut c, &scope, &period)
             .unwrap()
@@ -167,12 +170,16 @@ async fn account_totals_follow_every_change_to_the_roll_up() {
         diesel::sql_query("UPDATE template_daily_stats SET sent = sent / 2, cost = cost / 2 WHERE origin = 'meta' AND rowid % 3 = 0")
             .execute(&mut c)
             .unwrap();
-        diesel::sql_query("DELETE FROM template_daily_stats WHERE origin = 'meta' AND rowid % 5 = 0")
-            .execute(&mut c)
-            .unwrap();
-        diesel::sql_query("DELETE FROM template_daily_stats WHERE origin = 'observed' AND rowid % 7 = 0")
-            .execute(&mut c)
-            .unwrap();
+        diesel::sql_query(
+            "DELETE FROM template_daily_stats WHERE origin = 'meta' AND rowid % 5 = 0",
+        )
+        .execute(&mut c)
+        .unwrap();
+        diesel::sql_query(
+            "DELETE FROM template_daily_stats WHERE origin = 'observed' AND rowid % 7 = 0",
+        )
+        .execute(&mut c)
+        .unwrap();
     }
     assert_account_totals_match(&env);
 }

@@ -1,0 +1,151 @@
+//! A page cache for the dashboard's GET pages and their JSON mirrors. A page is rebuilt only
+//! when the data changed: SQLite's `PRAGMA data_version`, read on a connection of the cache's
+//! own that never writes, changes whenever any connection of any process commits (a webhook,
+//! a sync, a `templar send` in another process). Concurrent requests for the same page wait
+//! for one build instead of each running the same queries, and a request is answered with a
+//! page whose build started after it arrived, so nobody sees data older than their click.
+//! Pages are rebuilt at least every minute all the same, for the ages they show.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+
+use super::AppState;
+
+/// Pages also say how long ago things happened ("waiting 3h"): rebuilt at least this often.
+const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+/// Pages kept; the least recently built go first.
+const CAPACITY: usize = 256;
+/// Bodies larger than this are not kept.
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+#[derive(Clone)]
+struct Entry {
+    version: i64,
+    /// When its build started (its data is at least that new).
+    started: Instant,
+    content_type: HeaderValue,
+    body: Bytes,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Entry>>>;
+
+/// The cache, shared by every request.
+#[derive(Clone)]
+pub struct PageCache {
+    /// A connection that only ever reads `PRAGMA data_version`; `None` disables caching.
+    watcher: Option<Arc<Mutex<SqliteConnection>>>,
+    slots: Arc<Mutex<HashMap<String, (Instant, Slot)>>>,
+}
+
+#[derive(QueryableByName)]
+struct DataVersion {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    data_version: i64,
+}
+
+impl PageCache {
+    /// A cache watching `watcher` (a connection of its own); `None` turns caching off.
+    pub fn new(watcher: Option<SqliteConnection>) -> Self {
+        PageCache {
+            watcher: watcher.map(|c| Arc::new(Mutex::new(c))),
+            slots: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The database's data version, or `None` when it cannot be read (then nothing is cached).
+    fn version(&self) -> Option<i64> {
+        let w = self.watcher.as_ref()?;
+        let mut c = w.lock().unwrap_or_else(|p| p.into_inner());
+        diesel::sql_query("PRAGMA data_version")
+            .get_result::<DataVersion>(&mut *c)
+            .ok()
+            .map(|v| v.data_version)
+    }
+
+    fn slot(&self, key: &str) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if !slots.contains_key(key) && slots.len() >= CAPACITY {
+            if let Some(oldest) = slots
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(k, _)| k.clone())
+            {
+                slots.remove(&oldest);
+            }
+        }
+        let (at, slot) = slots
+            .entry(key.to_string())
+            .or_insert_with(|| (Instant::now(), Arc::default()));
+        *at = Instant::now();
+        slot.clone()
+    }
+}
+
+fn fresh(e: &Entry, version: i64, arrived: Instant) -> bool {
+    (e.version == version && e.started.elapsed() < MAX_AGE) || e.started >= arrived
+}
+
+fn respond(e: &Entry, hit: bool) -> Response {
+    let mut r = (StatusCode::OK, e.body.clone()).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, e.content_type.clone());
+    r.headers_mut().insert(
+        "x-templar-cache",
+        HeaderValue::from_static(if hit { "hit" } else { "miss" }),
+    );
+    r
+}
+
+/// Serves cacheable GETs from the cache, building each page once per data change.
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let cache = &state.pages;
+    if req.method() != Method::GET {
+        return next.run(req).await;
+    }
+    let arrived = Instant::now();
+    let Some(version) = cache.version() else {
+        return next.run(req).await;
+    };
+    let key = req.uri().to_string();
+    let slot = cache.slot(&key);
+    let mut guard = slot.lock().await;
+    if let Some(e) = guard.as_ref().filter(|e| fresh(e, version, arrived)) {
+        return respond(e, true);
+    }
+    // Read the version before building, so a change during the build makes the next
+    // request rebuild.
+    let version = cache.version().unwrap_or(version);
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    if resp.status() != StatusCode::OK {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let Some(content_type) = parts.headers.get(header::CONTENT_TYPE).cloned() else {
+        return Response::from_parts(parts, body);
+    };
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
+        }
+    };
+    let entry = Entry {
+        version,
+        started,
+        content_type,
+        body: bytes,
+    };
+    let out = respond(&entry, false);
+    *guard = Some(entry);
+    out
+}
