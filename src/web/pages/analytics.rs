@@ -120,19 +120,32 @@ fn build(
     let volume_chart = super::overview::daily_chart(&daily);
 
     let per = report::per_template(conn, &scope, &layout.period)?;
-    let rows: Vec<i32> = per.keys().copied().collect();
-    let mut names: HashMap<i32, (String, String, String, String)> = HashMap::new();
-    for chunk in rows.chunks(500) {
-        let found: Vec<(i32, String, String, String, String)> = t::table
-            .inner_join(a::table)
-            .filter(t::id.eq_any(chunk))
-            .select((t::id, t::template_id, a::name, t::name, t::language))
-            .load(conn)?;
-        for (r, id, acc, name, lang) in found {
-            names.insert(r, (id, acc, name, lang));
-        }
-    }
-    let ranked = |(r, u): (&i32, &Totals)| {
+    // Rank first, then look up names for the twenty that are shown, not for every template.
+    let mut top: Vec<(i32, Totals)> = per.iter().map(|(r, u)| (*r, *u)).collect();
+    top.sort_by_key(|(r, u)| (std::cmp::Reverse(u.sent), *r));
+    top.truncate(10);
+    let mut worst: Vec<(i32, Totals)> = per
+        .iter()
+        .filter(|(_, u)| u.sent >= 20 && u.failed > 0)
+        .map(|(r, u)| (*r, *u))
+        .collect();
+    worst.sort_by(|(r1, x), (r2, y)| {
+        y.failure_rate()
+            .unwrap_or(0.0)
+            .total_cmp(&x.failure_rate().unwrap_or(0.0))
+            .then(r1.cmp(r2))
+    });
+    worst.truncate(10);
+    let shown: Vec<i32> = top.iter().chain(&worst).map(|(r, _)| *r).collect();
+    let names: HashMap<i32, (String, String, String, String)> = t::table
+        .inner_join(a::table)
+        .filter(t::id.eq_any(&shown))
+        .select((t::id, t::template_id, a::name, t::name, t::language))
+        .load::<(i32, String, String, String, String)>(conn)?
+        .into_iter()
+        .map(|(r, id, acc, name, lang)| (r, (id, acc, name, lang)))
+        .collect();
+    let ranked = |(r, u): &(i32, Totals)| {
         names.get(r).map(|(id, acc, name, lang)| Ranked {
             id: id.clone(),
             account: acc.clone(),
@@ -141,21 +154,8 @@ fn build(
             usage: *u,
         })
     };
-    let mut top: Vec<Ranked> = per.iter().filter_map(ranked).collect();
-    top.sort_by_key(|x| std::cmp::Reverse(x.usage.sent));
-    top.truncate(10);
-    let mut worst: Vec<Ranked> = per
-        .iter()
-        .filter(|(_, u)| u.sent >= 20 && u.failed > 0)
-        .filter_map(ranked)
-        .collect();
-    worst.sort_by(|x, y| {
-        y.usage
-            .failure_rate()
-            .unwrap_or(0.0)
-            .total_cmp(&x.usage.failure_rate().unwrap_or(0.0))
-    });
-    worst.truncate(10);
+    let top: Vec<Ranked> = top.iter().filter_map(ranked).collect();
+    let worst: Vec<Ranked> = worst.iter().filter_map(ranked).collect();
 
     // Time to approval: from the first PENDING to the first APPROVED after it.
     let mut q = e::table
