@@ -2,6 +2,7 @@
 //! the one place where synchronous diesel crosses into tokio ([`Db::run`], [`Db::write`]).
 
 pub mod models;
+pub mod prepared;
 pub mod schema;
 
 use std::path::Path;

@@ -110,10 +110,12 @@ pub fn insert(conn: &mut SqliteConnection, m: &NewMessage) -> QueryResult<()> {
 
 /// Writes a message's progress.
 pub fn update(conn: &mut SqliteConnection, id: i32, p: &Progress) -> QueryResult<()> {
-    diesel::update(messages::table.find(id))
-        .set(p)
-        .execute(conn)
-        .map(|_| ())
+    crate::db::prepared::UpdateProgress {
+        id,
+        progress: p.clone(),
+    }
+    .execute(conn)
+    .map(|_| ())
 }
 
 /// Counter changes for one template and day.
@@ -152,29 +154,13 @@ pub fn add_observed(
     day: &str,
     c: Counts,
 ) -> QueryResult<()> {
-    diesel::insert_into(stats::table)
-        .values((
-            stats::template_row.eq(template_row),
-            stats::day.eq(day),
-            stats::origin.eq("observed"),
-            stats::sent.eq(c.sent),
-            stats::delivered.eq(c.delivered),
-            stats::read.eq(c.read),
-            stats::clicked.eq(c.clicked),
-            stats::failed.eq(c.failed),
-            stats::cost.eq(0.0),
-        ))
-        .on_conflict((stats::template_row, stats::day, stats::origin))
-        .do_update()
-        .set((
-            stats::sent.eq(stats::sent + excluded(stats::sent)),
-            stats::delivered.eq(stats::delivered + excluded(stats::delivered)),
-            stats::read.eq(stats::read + excluded(stats::read)),
-            stats::clicked.eq(stats::clicked + excluded(stats::clicked)),
-            stats::failed.eq(stats::failed + excluded(stats::failed)),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    crate::db::prepared::AddObserved {
+        template_row,
+        day: day.to_string(),
+        counts: c,
+    }
+    .execute(conn)
+    .map(|_| ())
 }
 
 /// Adds `n` failures with `code` to a template's day.
