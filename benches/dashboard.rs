@@ -47,7 +47,10 @@ async fn load(base: &str, path: &str, requests: usize, unique: bool) -> (f64, f6
                     break;
                 }
                 let url = if unique {
-                    format!("{url}{}nocache={i}", if url.contains('?') { '&' } else { '?' })
+                    format!(
+                        "{url}{}nocache={i}",
+                        if url.contains('?') { '&' } else { '?' }
+                    )
                 } else {
                     url.clone()
                 };
@@ -168,7 +171,11 @@ fn main() {
         for i in 0..pages.len() {
             let (page, _, s99, _, su99) = results[0].2[i];
             let (_, _, b99, _, bu99) = results[1].2[i];
-            println!("{page:<16} cached {:>6.2}    built {:>7.2}", b99 / s99, bu99 / su99);
+            println!(
+                "{page:<16} cached {:>6.2}    built {:>7.2}",
+                b99 / s99,
+                bu99 / su99
+            );
         }
     }
     println!("targets: p99 < 50 ms on each page at 10k/1M, and within 2x of the small instance");

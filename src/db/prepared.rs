@@ -101,9 +101,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db")).unwrap();
         let mut c = db.conn().unwrap();
-        diesel::sql_query("INSERT INTO accounts (id, name, source, created_at) VALUES (1, 'a', 'meta', 0)")
-            .execute(&mut c)
-            .unwrap();
+        diesel::sql_query(
+            "INSERT INTO accounts (id, name, source, created_at) VALUES (1, 'a', 'meta', 0)",
+        )
+        .execute(&mut c)
+        .unwrap();
         diesel::sql_query("INSERT INTO templates (id, account_id, waba_id, template_id, name, language, category, status, components, first_seen_at, last_changed_at) VALUES (1, 1, 'w', 't', 'n', 'en', 'UTILITY', 'APPROVED', '[]', 0, 0)")
             .execute(&mut c)
             .unwrap();
