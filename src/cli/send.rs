@@ -90,7 +90,9 @@ pub async fn send(config: Config, args: SendArgs) -> anyhow::Result<ExitCode> {
             params: args.params,
         },
         (None, Some(text)) => Content::Text(text),
-        (None, None) => unreachable!("clap requires one"),
+        (None, None) => {
+            return Err(super::UsageError("give --template NAME or --text TEXT".into()).into())
+        }
     };
     let req = SendRequest {
         account: args.account,

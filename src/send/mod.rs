@@ -400,16 +400,16 @@ fn pick_template(
         ));
     }
     let languages: Vec<String> = all.iter().map(|r| r.language.clone()).collect();
-    let chosen: Vec<TemplateRow> = match language {
+    let mut chosen: Vec<TemplateRow> = match language {
         Some(l) => all
             .into_iter()
             .filter(|r| r.language.eq_ignore_ascii_case(l))
             .collect(),
         None => all,
     };
-    match chosen.len() {
-        1 => Ok(chosen.into_iter().next().unwrap_or_else(|| unreachable!())),
-        0 => Err(SendError::new(
+    match (chosen.pop(), chosen.is_empty()) {
+        (Some(one), true) => Ok(one),
+        (None, _) => Err(SendError::new(
             ErrorKind::Invalid,
             format!(
                 "`{name}` has no {} version; it exists in {}",
@@ -417,7 +417,7 @@ fn pick_template(
                 languages.join(", ")
             ),
         )),
-        _ => Err(SendError::new(
+        (Some(_), false) => Err(SendError::new(
             ErrorKind::Invalid,
             format!(
                 "`{name}` exists in {}: pass --language",

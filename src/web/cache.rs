@@ -22,7 +22,7 @@ use super::AppState;
 
 /// Pages also say how long ago things happened ("waiting 3h"): rebuilt at least this often.
 const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
-/// Pages kept; the least recently built go first.
+/// Pages kept; the least recently asked for go first.
 const CAPACITY: usize = 256;
 /// Bodies larger than this are not kept.
 const MAX_BODY: usize = 4 * 1024 * 1024;

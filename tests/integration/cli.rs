@@ -45,7 +45,16 @@ fn help_explains_every_command() {
         .unwrap();
     assert!(out.status.success());
     let text = common::stdout(&out);
-    for cmd in ["demo", "serve", "sync", "templates", "migrate", "simulate"] {
+    for cmd in [
+        "demo",
+        "serve",
+        "sync",
+        "templates",
+        "send",
+        "window",
+        "migrate",
+        "simulate",
+    ] {
         assert!(text.contains(cmd), "{cmd} missing from --help");
     }
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_templar"))
