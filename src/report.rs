@@ -322,6 +322,11 @@ fn aggregate(
     if whole_accounts && group != "s.template_row" {
         return aggregate_accounts(conn, scope.account.as_deref(), period, group);
     }
+    if whole_accounts {
+        if let Some(days) = window_for(conn, period)? {
+            return aggregate_window(conn, scope.account.as_deref(), days);
+        }
+    }
     let unreported = "NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta')";
     let mut sql = format!(
         "SELECT CAST({group} AS TEXT) AS key, \
@@ -414,6 +419,111 @@ fn aggregate_accounts(
         q = q.bind::<Text, _>(a.to_string());
     }
     q.load(conn)
+}
+
+/// The preset period `template_window_totals` holds for exactly these days, if it is current.
+fn window_for(conn: &mut SqliteConnection, period: &Period) -> QueryResult<Option<i32>> {
+    use diesel::sql_types::{Integer, Text};
+    #[derive(diesel::QueryableByName)]
+    struct W {
+        #[diesel(sql_type = Integer)]
+        days: i32,
+    }
+    let found: Option<W> =
+        diesel::sql_query("SELECT days FROM window_bounds WHERE first_day = ? AND last_day = ?")
+            .bind::<Text, _>(period.from_s())
+            .bind::<Text, _>(period.to_s())
+            .get_result(conn)
+            .optional()?;
+    Ok(found.map(|w| w.days))
+}
+
+/// Each template's totals over a preset period, from `template_window_totals`.
+fn aggregate_window(
+    conn: &mut SqliteConnection,
+    account: Option<&str>,
+    days: i32,
+) -> QueryResult<Vec<Agg>> {
+    use diesel::sql_types::{Integer, Text};
+    let mut sql = String::from(
+        "SELECT CAST(w.template_row AS TEXT) AS key, w.m_sent, w.m_delivered, w.m_read, \
+         w.m_clicked, w.m_cost, w.o_sent, w.o_delivered, w.o_read, w.o_clicked, w.o_failed, \
+         w.c_sent - w.m_sent AS u_sent, w.c_delivered - w.m_delivered AS u_delivered, \
+         w.c_read - w.m_read AS u_read, w.c_clicked - w.m_clicked AS u_clicked \
+         FROM template_window_totals w",
+    );
+    if account.is_some() {
+        sql.push_str(
+            " JOIN templates t ON t.id = w.template_row JOIN accounts a ON a.id = t.account_id \
+             WHERE w.days = ? AND a.name = ?",
+        );
+    } else {
+        sql.push_str(" WHERE w.days = ?");
+    }
+    let mut q = diesel::sql_query(sql)
+        .into_boxed::<diesel::sqlite::Sqlite>()
+        .bind::<Integer, _>(days);
+    if let Some(a) = account {
+        q = q.bind::<Text, _>(a.to_string());
+    }
+    q.load(conn)
+}
+
+/// The preset periods of [`template_window_totals`], in days.
+pub const WINDOWS: [u32; 3] = [7, 30, 90];
+
+/// Rebuilds `window_bounds` and `template_window_totals` for the periods ending `today`, in the
+/// caller's transaction. Between rebuilds, triggers keep the totals current.
+pub fn refresh_windows(conn: &mut SqliteConnection, today: NaiveDate) -> QueryResult<()> {
+    use diesel::sql_types::{Integer, Text};
+    diesel::sql_query("DELETE FROM template_window_totals").execute(conn)?;
+    diesel::sql_query("DELETE FROM window_bounds").execute(conn)?;
+    let unreported = "NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta')";
+    for days in WINDOWS {
+        let p = Period::last(today, days);
+        diesel::sql_query("INSERT INTO window_bounds (days, first_day, last_day) VALUES (?, ?, ?)")
+            .bind::<Integer, _>(days as i32)
+            .bind::<Text, _>(p.from_s())
+            .bind::<Text, _>(p.to_s())
+            .execute(conn)?;
+        diesel::sql_query(format!(
+            "INSERT INTO template_window_totals SELECT s.template_row, ?, \
+             COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.sent END), 0), \
+             COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.delivered END), 0), \
+             COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.read END), 0), \
+             COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.clicked END), 0), \
+             COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.cost END), 0.0), \
+             COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.sent END), 0), \
+             COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.delivered END), 0), \
+             COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.read END), 0), \
+             COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.clicked END), 0), \
+             COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.failed END), 0), \
+             COALESCE(SUM(CASE WHEN s.origin = 'meta' OR {unreported} THEN s.sent END), 0), \
+             COALESCE(SUM(CASE WHEN s.origin = 'meta' OR {unreported} THEN s.delivered END), 0), \
+             COALESCE(SUM(CASE WHEN s.origin = 'meta' OR {unreported} THEN s.read END), 0), \
+             COALESCE(SUM(CASE WHEN s.origin = 'meta' OR {unreported} THEN s.clicked END), 0) \
+             FROM template_daily_stats s WHERE s.day >= ? AND s.day <= ? GROUP BY s.template_row"
+        ))
+        .bind::<Integer, _>(days as i32)
+        .bind::<Text, _>(p.from_s())
+        .bind::<Text, _>(p.to_s())
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Whether the preset periods' totals end `today` (else [`refresh_windows`] is due).
+pub fn windows_current(conn: &mut SqliteConnection, today: NaiveDate) -> QueryResult<bool> {
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let n: N = diesel::sql_query("SELECT COUNT(*) AS n FROM window_bounds WHERE last_day = ?")
+        .bind::<Text, _>(today.format("%Y-%m-%d").to_string())
+        .get_result(conn)?;
+    Ok(n.n == WINDOWS.len() as i64)
 }
 
 /// Totals of the scope over the period.

@@ -129,3 +129,34 @@ pub async fn reports(
         let _ = t.await;
     }
 }
+
+/// Keeps the preset periods' per-template totals (`template_window_totals`) ending today:
+/// rebuilt now if they do not, and again just after each UTC midnight, until `shutdown`.
+pub async fn windows(db: crate::db::Db, shutdown: watch::Receiver<bool>) {
+    let refresh = || async {
+        let today = clock::now().date_naive();
+        let started = std::time::Instant::now();
+        let done = db
+            .write(move |c| {
+                if crate::report::windows_current(c, today)? {
+                    return Ok(false);
+                }
+                crate::report::refresh_windows(c, today).map(|()| true)
+            })
+            .await;
+        match done {
+            Ok(true) => tracing::info!(
+                "per-template totals of the last 7, 30 and 90 days rebuilt in {:.1}s",
+                started.elapsed().as_secs_f64()
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::warn!("per-template period totals not rebuilt: {e}"),
+        }
+    };
+    refresh().await;
+    // A minute past each UTC midnight.
+    match CronSchedule::parse("0 1 0 * * *") {
+        Ok(daily) => every(daily, shutdown, refresh).await,
+        Err(e) => tracing::error!("the daily schedule of period totals did not parse: {e}"),
+    }
+}

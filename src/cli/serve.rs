@@ -64,6 +64,7 @@ pub async fn serve(
         client: client.clone(),
     };
     let sched = tokio::spawn(scheduler::run(ctx.clone(), stop_rx.clone()));
+    let windows = tokio::spawn(scheduler::windows(db.clone(), stop_rx.clone()));
     let notifier = Notifier {
         db: db.clone(),
         config: config.clone(),
@@ -87,6 +88,7 @@ pub async fn serve(
         })
         .await?;
     let _ = sched.await;
+    let _ = windows.await;
     let _ = notify.await;
     let _ = reports.await;
     tracing::info!("templar stopped");

@@ -122,6 +122,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    template_window_totals (template_row, days) {
+        template_row -> Integer,
+        days -> Integer,
+        m_sent -> BigInt,
+        m_delivered -> BigInt,
+        m_read -> BigInt,
+        m_clicked -> BigInt,
+        m_cost -> Double,
+        o_sent -> BigInt,
+        o_delivered -> BigInt,
+        o_read -> BigInt,
+        o_clicked -> BigInt,
+        o_failed -> BigInt,
+        c_sent -> BigInt,
+        c_delivered -> BigInt,
+        c_read -> BigInt,
+        c_clicked -> BigInt,
+    }
+}
+
+diesel::table! {
+    window_bounds (days) {
+        days -> Integer,
+        first_day -> Text,
+        last_day -> Text,
+    }
+}
+
+diesel::table! {
     contacts (phone_number_id, wa_id) {
         phone_number_id -> Text,
         wa_id -> Text,
@@ -189,6 +218,7 @@ diesel::table! {
 
 diesel::joinable!(templates -> accounts (account_id));
 diesel::joinable!(account_daily_totals -> accounts (account_id));
+diesel::joinable!(template_window_totals -> templates (template_row));
 diesel::joinable!(template_daily_errors -> templates (template_row));
 diesel::joinable!(analytics_state -> accounts (account_id));
 diesel::joinable!(template_events -> templates (template_id));
@@ -201,6 +231,8 @@ diesel::joinable!(template_daily_stats -> templates (template_row));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     account_daily_totals,
+    template_window_totals,
+    window_bounds,
     templates,
     template_events,
     sync_runs,

@@ -161,8 +161,18 @@ async fn account_totals_follow_every_change_to_the_roll_up() {
     // Observed first, then Meta's figures replace them, then more of both.
     common::with_traffic(&env, &app, 30).await;
     assert_account_totals_match(&env);
+    // The preset periods' per-template totals are rebuilt, then follow changes by trigger.
+    {
+        let mut c = env.db.conn().unwrap();
+        let today = common::now().date_naive();
+        assert!(!templar::report::windows_current(&mut c, today).unwrap());
+        templar::report::refresh_windows(&mut c, today).unwrap();
+        assert!(templar::report::windows_current(&mut c, today).unwrap());
+    }
+    assert_window_totals_match(&env);
     common::with_traffic(&env, &app, 20).await;
     assert_account_totals_match(&env);
+    assert_window_totals_match(&env);
     // A Meta figure revised downwards, and one removed, still keep them in step.
     {
         use diesel::prelude::*;
@@ -182,4 +192,48 @@ async fn account_totals_follow_every_change_to_the_roll_up() {
         .unwrap();
     }
     assert_account_totals_match(&env);
+    assert_window_totals_match(&env);
+}
+
+/// Each template's totals over the preset periods, as analytics reads them, against the
+/// reference rule over the same days.
+fn assert_window_totals_match(env: &common::Env) {
+    use std::collections::BTreeMap;
+    use templar::report::{self, Period, Scope, Totals};
+    let mut c = env.db.conn().unwrap();
+    let today = common::now().date_naive();
+    for days in templar::report::WINDOWS {
+        let period = Period::last(today, days);
+        for account in [None, Some("globex")] {
+            let scope = Scope {
+                account: account.map(str::to_string),
+                ..Default::default()
+            };
+            let mut expected: BTreeMap<i32, Totals> = BTreeMap::new();
+            for row in report::rows(&mut c, &scope, &period).unwrap() {
+                expected
+                    .entry(row.template_row)
+                    .or_default()
+                    .add(&row.combined());
+            }
+            let got = report::per_template(&mut c, &scope, &period).unwrap();
+            let nonzero = |t: &Totals| *t != Totals::default();
+            let got: BTreeMap<i32, Totals> = got.into_iter().filter(|(_, t)| nonzero(t)).collect();
+            expected.retain(|_, t| nonzero(t));
+            assert_eq!(
+                got.len(),
+                expected.len(),
+                "{days} days {account:?}: templates"
+            );
+            for (t, e) in &expected {
+                let g = got[t];
+                assert_eq!(
+                    (g.sent, g.delivered, g.read, g.clicked, g.failed),
+                    (e.sent, e.delivered, e.read, e.clicked, e.failed),
+                    "{days} days {account:?} template {t}"
+                );
+                assert!((g.cost - e.cost).abs() < 1e-6);
+            }
+        }
+    }
 }
