@@ -130,33 +130,35 @@ pub async fn reports(
     }
 }
 
-/// Keeps the preset periods' per-template totals (`template_window_totals`) ending today:
-/// rebuilt now if they do not, and again just after each UTC midnight, until `shutdown`.
+/// Makes the preset periods' per-template totals (`template_window_totals`) end today, if
+/// they do not already. `serve` calls it before it starts answering, so that analytics is fast
+/// from the first request (about 1.5 s at 10,000 templates with 30 days of traffic).
+pub async fn refresh_windows(db: &crate::db::Db) {
+    let today = clock::now().date_naive();
+    let started = std::time::Instant::now();
+    let done = db
+        .write(move |c| {
+            if crate::report::windows_current(c, today)? {
+                return Ok(false);
+            }
+            crate::report::refresh_windows(c, today).map(|()| true)
+        })
+        .await;
+    match done {
+        Ok(true) => tracing::info!(
+            "per-template totals of the last 7, 30 and 90 days rebuilt in {:.1}s",
+            started.elapsed().as_secs_f64()
+        ),
+        Ok(false) => {}
+        Err(e) => tracing::warn!("per-template period totals not rebuilt: {e}"),
+    }
+}
+
+/// Rebuilds the preset periods' per-template totals a minute past each UTC midnight, until
+/// `shutdown`. Until it has, pages add up the days instead (correct, slower).
 pub async fn windows(db: crate::db::Db, shutdown: watch::Receiver<bool>) {
-    let refresh = || async {
-        let today = clock::now().date_naive();
-        let started = std::time::Instant::now();
-        let done = db
-            .write(move |c| {
-                if crate::report::windows_current(c, today)? {
-                    return Ok(false);
-                }
-                crate::report::refresh_windows(c, today).map(|()| true)
-            })
-            .await;
-        match done {
-            Ok(true) => tracing::info!(
-                "per-template totals of the last 7, 30 and 90 days rebuilt in {:.1}s",
-                started.elapsed().as_secs_f64()
-            ),
-            Ok(false) => {}
-            Err(e) => tracing::warn!("per-template period totals not rebuilt: {e}"),
-        }
-    };
-    refresh().await;
-    // A minute past each UTC midnight.
     match CronSchedule::parse("0 1 0 * * *") {
-        Ok(daily) => every(daily, shutdown, refresh).await,
+        Ok(daily) => every(daily, shutdown, || refresh_windows(&db)).await,
         Err(e) => tracing::error!("the daily schedule of period totals did not parse: {e}"),
     }
 }

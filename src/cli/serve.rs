@@ -63,6 +63,7 @@ pub async fn serve(
         config: config.clone(),
         client: client.clone(),
     };
+    scheduler::refresh_windows(&db).await;
     let sched = tokio::spawn(scheduler::run(ctx.clone(), stop_rx.clone()));
     let windows = tokio::spawn(scheduler::windows(db.clone(), stop_rx.clone()));
     let notifier = Notifier {
