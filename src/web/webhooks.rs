@@ -72,7 +72,8 @@ pub async fn meta_receive(
             "missing or invalid X-Hub-Signature-256",
         );
     }
-    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) else {
+    let now = clock::now().timestamp();
+    let Ok(parsed) = meta::parse_bytes(&body, now) else {
         return reject(
             &state,
             "meta",
@@ -80,8 +81,6 @@ pub async fn meta_receive(
             "body is not valid JSON",
         );
     };
-    let now = clock::now().timestamp();
-    let parsed = meta::parse(&json, now);
     commit(&state, "meta", parsed, None, now).await
 }
 
