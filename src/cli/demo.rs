@@ -121,6 +121,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
          its config: {}\n\
          try:  templar --config {} templates list --status PENDING\n\
          \x20     templar --config {} templates show {} --account {}\n\
+         \x20     templar --config {} send --account {} --to +15550001234 --text 'Hi'   \
+         (refused: the customer never wrote, so only templates go through)\n\
          Simulated time runs at up to {speed} hours per minute until it reaches the present; \
          pending templates get reviewed as it passes. Ctrl-C stops.",
         config.listen,
@@ -132,6 +134,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .first()
             .map(|t| t.name.clone())
             .unwrap_or_default(),
+        config
+            .accounts
+            .first()
+            .map(|a| a.name.clone())
+            .unwrap_or_default(),
+        config_path.display(),
         config
             .accounts
             .first()

@@ -24,8 +24,8 @@ use super::AppState;
 const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 /// Pages kept; the least recently asked for go first.
 const CAPACITY: usize = 256;
-/// Bodies larger than this are not kept.
-const MAX_BODY: usize = 4 * 1024 * 1024;
+/// Largest page body the cache buffers (pages are paged; the largest are well under 1 MB).
+const MAX_BODY: usize = 16 * 1024 * 1024;
 
 #[derive(Clone)]
 struct Entry {
