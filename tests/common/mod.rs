@@ -454,3 +454,14 @@ pub async fn with_traffic(env: &Env, app: &axum::Router, hours: i64) {
     }
     templar::usage::run(&env.ctx(), None, now()).await;
 }
+
+/// Polls `ok` every 50 ms for up to 10 s; panics naming `what` if it never holds.
+pub async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}

@@ -8,7 +8,7 @@ use templar::notify::worker::Notifier;
 use templar::sim::SimOptions;
 
 use crate::common::receivers::{self, Inbox};
-use crate::common::{self, start_with, Env};
+use crate::common::{self, start_with, wait_for, Env};
 
 const SECRET: &str = "receiver-secret";
 
@@ -32,16 +32,6 @@ fn notifier(env: &Env) -> Notifier {
 
 fn accepted(inbox: &std::sync::Mutex<Inbox>) -> Vec<serde_json::Value> {
     inbox.lock().unwrap().accepted.clone()
-}
-
-async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    for _ in 0..200 {
-        if ok() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,17 +6,7 @@ use templar::send::params;
 use templar::sim::SimOptions;
 
 use crate::common::receivers;
-use crate::common::{self, start_with, Env, Server};
-
-async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    for _ in 0..200 {
-        if ok() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
+use crate::common::{self, start_with, wait_for, Env, Server};
 
 /// Two accounts (acme on Meta, globex on Kapso), synced, with `serve` taking the simulator's
 /// webhooks, and the simulated clock at the real one (so both agree on the window).
