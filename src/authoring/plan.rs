@@ -357,6 +357,11 @@ fn failed(e: &SourceError) -> String {
 }
 
 /// Carries out `steps` for one account, one at a time; a failed step does not stop the rest.
+/// `progress` hears of each step as it finishes.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the account, its upstream, its definitions and the plan are all distinct"
+)]
 pub async fn execute(
     manage: &Manage,
     db: &Db,
@@ -365,6 +370,7 @@ pub async fn execute(
     defs: &[Definition],
     steps: &[Step],
     now: i64,
+    mut progress: impl FnMut(&Done),
 ) -> Vec<Done> {
     let find = |n: &str, l: &str| {
         defs.iter()
@@ -474,6 +480,7 @@ pub async fn execute(
             },
             _ => continue,
         };
+        progress(&done);
         out.push(done);
     }
     out

@@ -386,6 +386,7 @@ async fn create(config: Config, args: CreateArgs) -> anyhow::Result<ExitCode> {
         &defs,
         &steps,
         now,
+        |_| {},
     )
     .await;
     let Some(d) = done.first() else {
@@ -509,32 +510,32 @@ async fn apply(config: Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
                 &defs,
                 &steps,
                 now,
+                // Each step as it finishes: a long apply is never silent.
+                |d: &plan::Done| {
+                    if args.json {
+                        return;
+                    }
+                    match &d.error {
+                        None => println!(
+                            "    {} {} ({}){}",
+                            d.action,
+                            d.name,
+                            d.language,
+                            d.status
+                                .as_ref()
+                                .map(|s| format!(": now {s}"))
+                                .unwrap_or_default()
+                        ),
+                        Some(e) => println!(
+                            "    FAILED to {} {} ({}): {e}",
+                            d.action, d.name, d.language
+                        ),
+                    }
+                },
             )
             .await
         };
-        for d in &done {
-            if !args.json {
-                match &d.error {
-                    None => println!(
-                        "    {} {} ({}){}",
-                        d.action,
-                        d.name,
-                        d.language,
-                        d.status
-                            .as_ref()
-                            .map(|s| format!(": now {s}"))
-                            .unwrap_or_default()
-                    ),
-                    Some(e) => println!(
-                        "    FAILED to {} {} ({}): {e}",
-                        d.action, d.name, d.language
-                    ),
-                }
-            }
-            if d.error.is_some() {
-                failures += 1;
-            }
-        }
+        failures += done.iter().filter(|d| d.error.is_some()).count();
         report.push(serde_json::json!({"account": account.name, "waba_id": waba,
                                        "dry_run": args.dry_run, "steps": steps, "done": done}));
     }
