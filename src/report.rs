@@ -308,6 +308,25 @@ impl Agg {
     }
 }
 
+/// The columns of [`Agg`] summed over `template_daily_stats s`: Meta's (`m_`), observed (`o_`),
+/// and observed where Meta did not report the template-day (`u_`), decided per row by a
+/// primary-key probe.
+const SUMS: &str = "\
+    COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.sent END), 0) AS m_sent, \
+    COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.delivered END), 0) AS m_delivered, \
+    COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.read END), 0) AS m_read, \
+    COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.clicked END), 0) AS m_clicked, \
+    COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.cost END), 0.0) AS m_cost, \
+    COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.sent END), 0) AS o_sent, \
+    COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.delivered END), 0) AS o_delivered, \
+    COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.read END), 0) AS o_read, \
+    COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.clicked END), 0) AS o_clicked, \
+    COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.failed END), 0) AS o_failed, \
+    COALESCE(SUM(CASE WHEN s.origin = 'observed' AND NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta') THEN s.sent END), 0) AS u_sent, \
+    COALESCE(SUM(CASE WHEN s.origin = 'observed' AND NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta') THEN s.delivered END), 0) AS u_delivered, \
+    COALESCE(SUM(CASE WHEN s.origin = 'observed' AND NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta') THEN s.read END), 0) AS u_read, \
+    COALESCE(SUM(CASE WHEN s.origin = 'observed' AND NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta') THEN s.clicked END), 0) AS u_clicked";
+
 /// Aggregates the roll-up in SQL, grouped by `group` (`s.day` or `s.template_row`): the same
 /// rule as [`DayRow::combined`] (Meta's figures where it reported the template-day), decided
 /// per row by a primary-key probe rather than by loading rows.
@@ -327,25 +346,8 @@ fn aggregate(
             return aggregate_window(conn, scope.account.as_deref(), days);
         }
     }
-    let unreported = "NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta')";
-    let mut sql = format!(
-        "SELECT CAST({group} AS TEXT) AS key, \
-         COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.sent END), 0) AS m_sent, \
-         COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.delivered END), 0) AS m_delivered, \
-         COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.read END), 0) AS m_read, \
-         COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.clicked END), 0) AS m_clicked, \
-         COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.cost END), 0.0) AS m_cost, \
-         COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.sent END), 0) AS o_sent, \
-         COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.delivered END), 0) AS o_delivered, \
-         COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.read END), 0) AS o_read, \
-         COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.clicked END), 0) AS o_clicked, \
-         COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.failed END), 0) AS o_failed, \
-         COALESCE(SUM(CASE WHEN s.origin = 'observed' AND {unreported} THEN s.sent END), 0) AS u_sent, \
-         COALESCE(SUM(CASE WHEN s.origin = 'observed' AND {unreported} THEN s.delivered END), 0) AS u_delivered, \
-         COALESCE(SUM(CASE WHEN s.origin = 'observed' AND {unreported} THEN s.read END), 0) AS u_read, \
-         COALESCE(SUM(CASE WHEN s.origin = 'observed' AND {unreported} THEN s.clicked END), 0) AS u_clicked \
-         FROM template_daily_stats s"
-    );
+    let mut sql =
+        format!("SELECT CAST({group} AS TEXT) AS key, {SUMS} FROM template_daily_stats s");
     if scope.account.is_some() {
         sql.push_str(
             " JOIN templates t ON t.id = s.template_row JOIN accounts a ON a.id = t.account_id",
@@ -478,7 +480,6 @@ pub fn refresh_windows(conn: &mut SqliteConnection, today: NaiveDate) -> QueryRe
     use diesel::sql_types::{Integer, Text};
     diesel::sql_query("DELETE FROM template_window_totals").execute(conn)?;
     diesel::sql_query("DELETE FROM window_bounds").execute(conn)?;
-    let unreported = "NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta')";
     for days in WINDOWS {
         let p = Period::last(today, days);
         diesel::sql_query("INSERT INTO window_bounds (days, first_day, last_day) VALUES (?, ?, ?)")
@@ -486,23 +487,13 @@ pub fn refresh_windows(conn: &mut SqliteConnection, today: NaiveDate) -> QueryRe
             .bind::<Text, _>(p.from_s())
             .bind::<Text, _>(p.to_s())
             .execute(conn)?;
+        // The same sums as `aggregate`; combined is Meta's plus observed where Meta was silent.
         diesel::sql_query(format!(
-            "INSERT INTO template_window_totals SELECT s.template_row, ?, \
-             COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.sent END), 0), \
-             COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.delivered END), 0), \
-             COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.read END), 0), \
-             COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.clicked END), 0), \
-             COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.cost END), 0.0), \
-             COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.sent END), 0), \
-             COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.delivered END), 0), \
-             COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.read END), 0), \
-             COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.clicked END), 0), \
-             COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.failed END), 0), \
-             COALESCE(SUM(CASE WHEN s.origin = 'meta' OR {unreported} THEN s.sent END), 0), \
-             COALESCE(SUM(CASE WHEN s.origin = 'meta' OR {unreported} THEN s.delivered END), 0), \
-             COALESCE(SUM(CASE WHEN s.origin = 'meta' OR {unreported} THEN s.read END), 0), \
-             COALESCE(SUM(CASE WHEN s.origin = 'meta' OR {unreported} THEN s.clicked END), 0) \
-             FROM template_daily_stats s WHERE s.day >= ? AND s.day <= ? GROUP BY s.template_row"
+            "INSERT INTO template_window_totals SELECT key, ?, m_sent, m_delivered, m_read, \
+             m_clicked, m_cost, o_sent, o_delivered, o_read, o_clicked, o_failed, \
+             m_sent + u_sent, m_delivered + u_delivered, m_read + u_read, m_clicked + u_clicked \
+             FROM (SELECT s.template_row AS key, {SUMS} FROM template_daily_stats s \
+                   WHERE s.day >= ? AND s.day <= ? GROUP BY s.template_row)"
         ))
         .bind::<Integer, _>(days as i32)
         .bind::<Text, _>(p.from_s())

@@ -796,3 +796,70 @@ async fn send_over_http_takes_the_token_and_the_page_has_a_send_test_form() {
     assert_eq!(s, 400);
     assert_eq!(stat(&open.sim_stats().await, "sends"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_creates_edits_and_prunes_through_kapsos_proxy() {
+    let (env, server) = live(4, "").await;
+    let waba_id = env.sim.world().wabas[1].id.clone();
+    let state = env.sim_state().await;
+    let mine: Vec<Value> = state["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["waba_id"] == waba_id.as_str())
+        .cloned()
+        .collect();
+    let edited = mine
+        .iter()
+        .find(|t| t["status"] == "APPROVED")
+        .expect("the seeded catalogue gives globex an approved template");
+    let mut def = json!({"name": edited["name"], "language": edited["language"], "category": edited["category"],
+                         "parameter_format": edited["parameter_format"], "components": edited["components"]});
+    let body = def["components"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["type"] == "BODY")
+        .unwrap();
+    body["text"] = json!(format!("{} See you soon!", body["text"].as_str().unwrap()));
+    let dir = env.dir.path().join("kapso-defs");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("edited.json"), def.to_string()).unwrap();
+    std::fs::write(dir.join("new.json"), GOOD).unwrap();
+    let out = env.cli(&[
+        "templates",
+        "apply",
+        dir.to_str().unwrap(),
+        "--account",
+        "globex",
+        "--prune",
+    ]);
+    let stdout = common::stdout(&out);
+    assert!(
+        stdout.contains("created delivery_window_notice (en_US): now PENDING"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("edited {} ", edited["name"].as_str().unwrap())),
+        "{stdout}"
+    );
+    let stats = env.sim_stats().await;
+    assert_eq!(
+        (
+            stat(&stats, "templates_created"),
+            stat(&stats, "templates_edited")
+        ),
+        (1, 1)
+    );
+    let deletable = mine
+        .iter()
+        .filter(|t| t["id"] != edited["id"] && t["status"] != "DISABLED")
+        .count();
+    assert_eq!(stat(&stats, "templates_deleted") as usize, deletable);
+    assert_eq!(
+        stat(&stats, "unauthorized"),
+        0,
+        "every call carried the Kapso key"
+    );
+    server.stop().await;
+}
