@@ -180,3 +180,26 @@ impl Db {
         Ok(self.pool.get()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_is_built_with_the_flags_in_cargo_config() {
+        #[derive(diesel::QueryableByName)]
+        struct Opt {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            compile_options: String,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let opts: Vec<Opt> = diesel::sql_query("PRAGMA compile_options")
+            .load(&mut db.conn().unwrap())
+            .unwrap();
+        let opts: Vec<String> = opts.into_iter().map(|o| o.compile_options).collect();
+        for want in ["THREADSAFE=2", "DEFAULT_MEMSTATUS=0"] {
+            assert!(opts.iter().any(|o| o == want), "{want} missing: {opts:?}");
+        }
+    }
+}
