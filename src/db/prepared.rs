@@ -10,7 +10,7 @@ use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{QueryResult, RunQueryDsl};
 
-use super::models::usage::{Counts, Progress};
+use super::models::usage::{Counts, NewMessage, Progress};
 
 /// Writes `sql` with each `?` replaced by the next bind, in order (diesel writes the
 /// placeholders itself).
@@ -90,6 +90,48 @@ impl QueryFragment<Sqlite> for UpdateProgress {
 }
 
 impl RunQueryDsl<SqliteConnection> for UpdateProgress {}
+
+/// `insert_new`: stores a message unless its wamid is already there (one row affected when
+/// it was new). Only that conflict is absorbed: any other constraint still fails.
+pub struct InsertMessage<'a>(pub &'a NewMessage);
+
+impl QueryId for InsertMessage<'_> {
+    type QueryId = InsertMessage<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Sqlite> for InsertMessage<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        let m = self.0;
+        fixed_sql!(
+            out,
+            "INSERT INTO messages (wamid, account_id, phone_number_id, template_row, recipient, \
+             category, day, sent_at, delivered_at, read_at, failed_at, clicked_at, error_code, \
+             error_title, origin, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (wamid) DO NOTHING",
+            Text => &m.wamid,
+            Nullable<Integer> => &m.account_id,
+            Text => &m.phone_number_id,
+            Nullable<Integer> => &m.template_row,
+            Text => &m.recipient,
+            Nullable<Text> => &m.category,
+            Text => &m.day,
+            Nullable<BigInt> => &m.sent_at,
+            Nullable<BigInt> => &m.delivered_at,
+            Nullable<BigInt> => &m.read_at,
+            Nullable<BigInt> => &m.failed_at,
+            Nullable<BigInt> => &m.clicked_at,
+            Nullable<Integer> => &m.error_code,
+            Nullable<Text> => &m.error_title,
+            Text => &m.origin,
+            BigInt => &m.created_at,
+        );
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<SqliteConnection> for InsertMessage<'_> {}
 
 #[cfg(test)]
 mod tests {

@@ -506,55 +506,18 @@ fn status(
     s: &MessageStatus,
     now: i64,
 ) -> QueryResult<bool> {
-    let existing = usage::by_wamid(conn, &s.wamid)?;
     let error_code = s.error_code.and_then(|c| i32::try_from(c).ok());
-    match existing {
-        None => {
-            let account = account_for(
-                conn,
-                cache,
-                resolver,
-                Some(&s.phone_number_id),
-                s.waba_id.as_deref(),
-                now,
-            )?;
-            let template = resolve_template(conn, cache, account, &s.template)?;
-            let mut p = advance(&Progress::default(), s.status, s.at);
-            if s.status == Delivery::Failed {
-                p.error_code = error_code;
-                p.error_title = s.error_title.clone();
-            }
-            let day = day_of(s.at);
-            usage::insert(
-                conn,
-                &NewMessage {
-                    wamid: s.wamid.clone(),
-                    account_id: account,
-                    phone_number_id: s.phone_number_id.clone(),
-                    template_row: template,
-                    recipient: s.recipient.clone(),
-                    category: s.category.clone(),
-                    day: day.clone(),
-                    sent_at: p.sent_at,
-                    delivered_at: p.delivered_at,
-                    read_at: p.read_at,
-                    failed_at: p.failed_at,
-                    clicked_at: None,
-                    error_code: p.error_code,
-                    error_title: p.error_title.clone(),
-                    origin: s.origin.into(),
-                    created_at: now,
-                },
-            )?;
-            if let Some(t) = template {
-                let delta = Counts::between(&Progress::default(), &p);
-                if delta.failed > 0 {
-                    cache.error(t, &day, p.error_code);
-                }
-                cache.count(t, &day, delta);
-            }
-            Ok(template.is_some())
+    // `sent` is nearly always a message's first status: storing it as new straight away finds
+    // out whether the wamid is known with the index lookup a SELECT would have made.
+    if s.status == Delivery::Sent {
+        if let Some(named) = new_message(conn, cache, resolver, s, error_code, now)? {
+            return Ok(named);
         }
+    }
+    let existing = usage::by_wamid(conn, &s.wamid)?;
+    match existing {
+        // Unknown a moment ago, and this transaction holds the only write lock: it goes in.
+        None => Ok(new_message(conn, cache, resolver, s, error_code, now)?.unwrap_or(false)),
         Some(m) => {
             let old = m.progress();
             let mut new = advance(&old, s.status, s.at);
@@ -605,6 +568,65 @@ fn status(
             Ok(new.template_row.is_some())
         }
     }
+}
+
+/// Stores the first status of a message and counts it; `None` when the wamid is already
+/// known (nothing changed), else whether the message's template is known.
+fn new_message(
+    conn: &mut SqliteConnection,
+    cache: &mut Cache,
+    resolver: &Resolver,
+    s: &MessageStatus,
+    error_code: Option<i32>,
+    now: i64,
+) -> QueryResult<Option<bool>> {
+    let account = account_for(
+        conn,
+        cache,
+        resolver,
+        Some(&s.phone_number_id),
+        s.waba_id.as_deref(),
+        now,
+    )?;
+    let template = resolve_template(conn, cache, account, &s.template)?;
+    let mut p = advance(&Progress::default(), s.status, s.at);
+    if s.status == Delivery::Failed {
+        p.error_code = error_code;
+        p.error_title = s.error_title.clone();
+    }
+    let day = day_of(s.at);
+    let stored = usage::insert_new(
+        conn,
+        &NewMessage {
+            wamid: s.wamid.clone(),
+            account_id: account,
+            phone_number_id: s.phone_number_id.clone(),
+            template_row: template,
+            recipient: s.recipient.clone(),
+            category: s.category.clone(),
+            day: day.clone(),
+            sent_at: p.sent_at,
+            delivered_at: p.delivered_at,
+            read_at: p.read_at,
+            failed_at: p.failed_at,
+            clicked_at: None,
+            error_code: p.error_code,
+            error_title: p.error_title.clone(),
+            origin: s.origin.into(),
+            created_at: now,
+        },
+    )?;
+    if !stored {
+        return Ok(None);
+    }
+    if let Some(t) = template {
+        let delta = Counts::between(&Progress::default(), &p);
+        if delta.failed > 0 {
+            cache.error(t, &day, p.error_code);
+        }
+        cache.count(t, &day, delta);
+    }
+    Ok(Some(template.is_some()))
 }
 
 /// A button reply to one of our messages: a click, counted once per message. A reply that

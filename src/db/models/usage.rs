@@ -100,6 +100,13 @@ pub fn by_wamid(conn: &mut SqliteConnection, wamid: &str) -> QueryResult<Option<
         .optional()
 }
 
+/// Inserts a message unless its wamid is known; whether it was new.
+pub fn insert_new(conn: &mut SqliteConnection, m: &NewMessage) -> QueryResult<bool> {
+    crate::db::prepared::InsertMessage(m)
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
 /// Inserts a message.
 pub fn insert(conn: &mut SqliteConnection, m: &NewMessage) -> QueryResult<()> {
     diesel::insert_into(messages::table)
