@@ -7,7 +7,8 @@
 //! The load comes from `common/load.rs`: raw HTTP/1.1 over keep-alive connections, every
 //! request prepared before the clock starts, the same client code for every phase.
 //!
-//! Run: `cargo bench --bench ingest` (env BENCH_REQUESTS, BENCH_CLIENTS, BENCH_SECONDS to vary).
+//! Run: `cargo bench --bench ingest` (env BENCH_REQUESTS, BENCH_CLIENTS, BENCH_SECONDS,
+//! BENCH_ROUNDS to vary).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -47,10 +48,11 @@ impl Drop for Kill {
 
 fn main() {
     let (total, clients) = (
-        env_or("BENCH_REQUESTS", 240_000),
+        env_or("BENCH_REQUESTS", 360_000),
         env_or("BENCH_CLIENTS", 64),
     );
-    let seconds = env_or("BENCH_SECONDS", 4);
+    let seconds = env_or("BENCH_SECONDS", 6);
+    let rounds = env_or("BENCH_ROUNDS", 3).max(1);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("templar.toml");
     let mut sim = Kill(
@@ -164,27 +166,56 @@ fn main() {
     );
     let noop = load::request("GET", "/livez", &[], b"");
 
-    let phase = Duration::from_secs(seconds as u64);
-    println!("ingest benchmark: signed single-status Meta webhooks, {clients} keep-alive connections, {seconds} s per phase, 2 cores shared by client and server");
-    let run = |requests: Vec<Vec<u8>>, repeat: bool| {
-        load::run(addr, Arc::new(requests), repeat, clients, 2, phase)
-    };
-    let stored = run(ingest, false);
+    // Ingest and no-op alternate in rounds, so that a machine getting slower or faster during
+    // the run moves both figures alike rather than the ratio.
+    let phase = Duration::from_secs_f64(seconds as f64 / rounds as f64);
+    println!("ingest benchmark: signed single-status Meta webhooks, {clients} keep-alive connections, {rounds} rounds of ingest then no-op, {seconds} s of each in all, 2 cores shared by client and server");
+    let (ingest, noop, ignored) = (
+        Arc::new(ingest),
+        Arc::new(vec![noop]),
+        Arc::new(vec![ignored]),
+    );
+    let taken = std::sync::atomic::AtomicUsize::new(0);
+    let unused = std::sync::atomic::AtomicUsize::new(0);
+    let mut runs = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        runs.0.push(load::run(
+            addr,
+            ingest.clone(),
+            &taken,
+            false,
+            clients,
+            2,
+            phase,
+        ));
+        runs.1.push(load::run(
+            addr,
+            noop.clone(),
+            &unused,
+            true,
+            clients,
+            2,
+            phase,
+        ));
+    }
+    let (stored, noop) = (
+        load::Figures::combine(runs.0),
+        load::Figures::combine(runs.1),
+    );
     println!(
         "  ingest   {:>8.0} events/s   p50 {:.2} ms   p99 {:.2} ms   non-2xx {}   (targets: >= 10000/s, p99 < 50 ms)",
         stored.rate, stored.p50_ms, stored.p99_ms, stored.non_2xx
     );
     if stored.exhausted {
-        println!("  (every prepared webhook was sent before the deadline: raise BENCH_REQUESTS for a full phase)");
+        println!("  (every prepared webhook was sent before the deadline: raise BENCH_REQUESTS for full phases)");
     }
-    let noop = run(vec![noop], true);
     println!(
         "  no-op    {:>8.0} requests/s p50 {:.2} ms   p99 {:.2} ms",
         noop.rate, noop.p50_ms, noop.p99_ms
     );
-    let parsed = run(vec![ignored], true);
+    let parsed = load::run(addr, ignored, &unused, true, clients, 2, phase);
     println!(
-        "  parsed   {:>8.0} requests/s p50 {:.2} ms   p99 {:.2} ms   (signed, verified, parsed, nothing to store)",
+        "  parsed   {:>8.0} requests/s p50 {:.2} ms   p99 {:.2} ms   (signed, verified, parsed, nothing to store; one phase)",
         parsed.rate, parsed.p50_ms, parsed.p99_ms
     );
     println!(

@@ -23,6 +23,38 @@ pub struct Figures {
     pub non_2xx: u64,
     /// The run used every prepared request before its deadline (prepare more).
     pub exhausted: bool,
+    /// Every latency, in microseconds, sorted.
+    pub latencies: Vec<u32>,
+    pub elapsed: Duration,
+}
+
+impl Figures {
+    fn new(mut latencies: Vec<u32>, elapsed: Duration, non_2xx: u64, exhausted: bool) -> Self {
+        latencies.sort_unstable();
+        let pct = |p: f64| {
+            latencies
+                .get(((latencies.len().max(1) - 1) as f64 * p).round() as usize)
+                .map_or(f64::NAN, |us| f64::from(*us) / 1000.0)
+        };
+        Figures {
+            rate: latencies.len() as f64 / elapsed.as_secs_f64(),
+            p50_ms: pct(0.5),
+            p99_ms: pct(0.99),
+            non_2xx,
+            exhausted,
+            latencies,
+            elapsed,
+        }
+    }
+
+    /// Several runs as one: their responses over their summed time.
+    pub fn combine(runs: Vec<Figures>) -> Figures {
+        let elapsed = runs.iter().map(|r| r.elapsed).sum();
+        let non_2xx = runs.iter().map(|r| r.non_2xx).sum();
+        let exhausted = runs.iter().any(|r| r.exhausted);
+        let latencies = runs.into_iter().flat_map(|r| r.latencies).collect();
+        Figures::new(latencies, elapsed, non_2xx, exhausted)
+    }
 }
 
 /// `method path` with `headers` and `body`, as bytes on the wire.
@@ -57,16 +89,18 @@ fn head(buf: &[u8]) -> Option<(usize, u16, usize)> {
 }
 
 /// Sends `requests` in order (the first one over and over with `repeat`) through `connections`
-/// connections for `duration`, on `threads` client threads.
+/// connections for `duration`, on `threads` client threads. With `from`, starts at that index
+/// and moves it past what was taken.
 pub fn run(
     addr: SocketAddr,
     requests: Arc<Vec<Vec<u8>>>,
+    from: &AtomicUsize,
     repeat: bool,
     connections: usize,
     threads: usize,
     duration: Duration,
 ) -> Figures {
-    let next = Arc::new(AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(from.load(Ordering::Relaxed)));
     let stop = Arc::new(AtomicBool::new(false));
     let ready = Arc::new(std::sync::Barrier::new(threads + 1));
     let workers: Vec<_> = (0..threads)
@@ -119,6 +153,10 @@ pub fn run(
     let deadline = Instant::now();
     let elapsed = deadline - started;
     let exhausted = !repeat && next.load(Ordering::Relaxed) >= requests.len();
+    from.store(
+        next.load(Ordering::Relaxed).min(requests.len()),
+        Ordering::Relaxed,
+    );
     let mut latencies = Vec::new();
     let mut non_2xx = 0;
     for w in workers {
@@ -127,24 +165,12 @@ pub fn run(
         non_2xx += bad;
     }
     // Only responses that arrived between the start and the deadline count.
-    let mut micros: Vec<u32> = latencies
+    let micros: Vec<u32> = latencies
         .iter()
         .filter(|(done, _)| (started..=deadline).contains(done))
         .map(|(_, l)| *l)
         .collect();
-    micros.sort_unstable();
-    let pct = |p: f64| {
-        micros
-            .get(((micros.len().max(1) - 1) as f64 * p).round() as usize)
-            .map_or(f64::NAN, |us| f64::from(*us) / 1000.0)
-    };
-    Figures {
-        rate: micros.len() as f64 / elapsed.as_secs_f64(),
-        p50_ms: pct(0.5),
-        p99_ms: pct(0.99),
-        non_2xx,
-        exhausted,
-    }
+    Figures::new(micros, elapsed, non_2xx, exhausted)
 }
 
 /// One connection's loop: its latencies (with when each response arrived) and how many

@@ -13,14 +13,16 @@ use diesel::{QueryResult, RunQueryDsl};
 use super::models::usage::{Counts, NewMessage, Progress};
 
 /// Writes `sql` with each `?` replaced by the next bind, in order (diesel writes the
-/// placeholders itself).
+/// placeholders itself). The text is split once per statement, not per execution: diesel
+/// walks the statement again each time it collects the binds.
 macro_rules! fixed_sql {
     ($out:expr, $sql:expr, $($ty:ty => $value:expr),+ $(,)?) => {{
-        let mut parts = $sql.split('?');
-        $out.push_sql(parts.next().unwrap_or_default());
+        static PARTS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+        let mut parts = PARTS.get_or_init(|| $sql.split('?').collect()).iter();
+        $out.push_sql(parts.next().unwrap_or(&""));
         $(
             $out.push_bind_param::<$ty, _>($value)?;
-            $out.push_sql(parts.next().unwrap_or_default());
+            $out.push_sql(parts.next().unwrap_or(&""));
         )+
         debug_assert!(parts.next().is_none(), "more placeholders than binds");
     }};
