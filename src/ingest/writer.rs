@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::SqliteConnection;
@@ -51,6 +51,12 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// the log restarts from its beginning. Copying alongside a busy writer never catches up with
 /// it completely, and SQLite reuses the log only once it has.
 const WAL_RESTART_PAGES: i64 = 16_384;
+
+/// How long a restart may hold the writer back waiting for readers (milliseconds).
+const RESTART_WAIT_MS: u32 = 50;
+
+/// How long after a restart gave up the next one is tried.
+const RESTART_BACKOFF: Duration = Duration::from_secs(1);
 
 impl Writer {
     /// Starts the writer thread on its own connection to the database at `path`. It stops
@@ -94,19 +100,17 @@ impl Writer {
 }
 
 fn start_checkpointer(mut conn: SqliteConnection, writer_gone: Receiver<()>) {
+    // A restart holds the writer back while it waits for readers of older snapshots (a long
+    // export, say): it waits this long at most, then leaves the log alone for a while.
+    if let Err(e) = conn.batch_execute(&format!("PRAGMA busy_timeout = {RESTART_WAIT_MS}")) {
+        tracing::warn!("checkpointer: {e}");
+    }
     let spawned = std::thread::Builder::new()
         .name("templar-checkpoint".into())
         .spawn(move || {
+            let mut restart_after = Instant::now();
             while let Err(RecvTimeoutError::Timeout) = writer_gone.recv_timeout(CHECKPOINT_EVERY) {
-                match checkpoint(&mut conn, "PASSIVE") {
-                    Ok(pages) if pages > WAL_RESTART_PAGES => {
-                        if let Err(e) = checkpoint(&mut conn, "RESTART") {
-                            tracing::warn!("checkpoint (restart): {e}");
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!("checkpoint: {e}"),
-                }
+                checkpoint_round(&mut conn, &mut restart_after, WAL_RESTART_PAGES);
             }
         });
     if let Err(e) = spawned {
@@ -114,16 +118,43 @@ fn start_checkpointer(mut conn: SqliteConnection, writer_gone: Receiver<()>) {
     }
 }
 
-/// Runs a checkpoint of `mode`; the pages the WAL holds.
-fn checkpoint(conn: &mut SqliteConnection, mode: &str) -> diesel::QueryResult<i64> {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Wal {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        log: i64,
+/// Copies what is committed into the database file; past `restart_pages` pages of log, also
+/// restarts the log, unless a restart recently had to give up.
+fn checkpoint_round(conn: &mut SqliteConnection, restart_after: &mut Instant, restart_pages: i64) {
+    match checkpoint(conn, "PASSIVE") {
+        Ok(wal) if wal.log > restart_pages && Instant::now() >= *restart_after => {
+            match checkpoint(conn, "RESTART") {
+                Ok(wal) if wal.busy == 0 => {}
+                Ok(_) => {
+                    tracing::debug!("WAL restart waits for a reader; trying again later");
+                    *restart_after = Instant::now() + RESTART_BACKOFF;
+                }
+                Err(e) => {
+                    tracing::warn!("checkpoint (restart): {e}");
+                    *restart_after = Instant::now() + RESTART_BACKOFF;
+                }
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("checkpoint: {e}"),
     }
-    let wal: Wal = diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).get_result(conn)?;
-    Ok(wal.log)
+}
+
+/// What `PRAGMA wal_checkpoint` reports.
+#[derive(diesel::QueryableByName, Debug)]
+struct Wal {
+    /// 1 when a RESTART could not finish (readers or a writer in the way).
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+    /// Pages in the log.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    log: i64,
+}
+
+/// Runs a checkpoint of `mode`.
+fn checkpoint(conn: &mut SqliteConnection, mode: &str) -> diesel::QueryResult<Wal> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).get_result(conn)
 }
 
 fn run(mut conn: SqliteConnection, resolver: Arc<Resolver>, mut rx: mpsc::Receiver<Job>) {
@@ -236,6 +267,53 @@ mod tests {
         assert!(
             size > before + 200 * 1024,
             "2,000 messages of 200+ bytes reach the database file: {before} -> {size} bytes"
+        );
+    }
+
+    #[test]
+    fn a_restart_gives_up_on_a_reader_of_an_old_snapshot_then_backs_off() {
+        use diesel::RunQueryDsl;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = Db::open(&path).unwrap();
+        let mut writer = db.dedicated(&path).unwrap();
+        writer
+            .batch_execute("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (x TEXT)")
+            .unwrap();
+        let write = |c: &mut SqliteConnection| {
+            diesel::sql_query("INSERT INTO t VALUES (printf('%.5000c', 'x'))")
+                .execute(c)
+                .unwrap();
+        };
+        write(&mut writer);
+        let mut reader = db.dedicated(&path).unwrap();
+        reader
+            .batch_execute("BEGIN; SELECT count(*) FROM t;")
+            .unwrap();
+        write(&mut writer);
+        let mut ck = db.dedicated(&path).unwrap();
+        ck.batch_execute(&format!("PRAGMA busy_timeout = {RESTART_WAIT_MS}"))
+            .unwrap();
+
+        let mut restart_after = Instant::now();
+        let started = Instant::now();
+        checkpoint_round(&mut ck, &mut restart_after, 0);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "gave up instead of waiting for the reader"
+        );
+        assert!(restart_after > Instant::now(), "backs off after giving up");
+        write(&mut writer); // the writer is not held back
+
+        reader.batch_execute("COMMIT").unwrap();
+        restart_after = Instant::now();
+        checkpoint_round(&mut ck, &mut restart_after, 0);
+        write(&mut writer);
+        let wal = checkpoint(&mut ck, "PASSIVE").unwrap();
+        assert!(
+            wal.log <= 3,
+            "after the restart the log starts over: {} pages",
+            wal.log
         );
     }
 }
