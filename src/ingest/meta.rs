@@ -569,6 +569,7 @@ mod tests {
             r#"{"object":"whatsapp_business_account","entry":[{"id":1,"time":5,"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":5},"statuses":[{"id":"wamid.\u0041","status":"failed","timestamp":1700000000,"errors":[{"code":"131047","message":"Re-engagement"}]},{"id":"","status":"sent"},{"id":"w","status":"played"}],"messages":[{"from":"155","timestamp":"3","type":"button","context":{"id":"wamid.A"}},{"type":"text"}],"errors":null}}]}]}"#,
             r#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"statuses","value":{}},{"field":"message_template_status_update","value":{"event":"APPROVED","message_template_id":12,"message_template_name":"a","message_template_language":"en-US","reason":"NONE"}}]}]}"#,
             r#"{"object":"whatsapp_business_account","entry":[{"id":"18446744073709551615","changes":[{"field":"messages","value":{"statuses":[{"id":"w","status":"read","timestamp":1.5,"errors":[]}]}}]}]}"#,
+            r#"{"object":"whatsapp_business_account","entry":[{"id":"1","time":true,"changes":[{"field":"messages","value":{"statuses":[{"id":"w","status":"sent","timestamp":{"a":[1,{"b":null}]}},{"id":"v","status":"sent","timestamp":[1,2]},{"id":"u","status":"sent","timestamp":" 12 "}]}}]}]}"#,
         ];
         for b in typed {
             assert!(same(b), "typed path expected for {b}");
