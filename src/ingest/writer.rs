@@ -67,14 +67,20 @@ impl Writer {
             .name("templar-writer".into())
             .spawn(move || match db.dedicated(&path) {
                 Ok(mut conn) => {
-                    if let Err(e) = conn.batch_execute("PRAGMA wal_autocheckpoint = 0") {
-                        tracing::warn!("webhook writer: checkpoints stay in its commits: {e}");
-                    }
                     // The checkpointer stops when this sender goes, with the writer.
                     let (_alive, writer_gone) = std::sync::mpsc::channel::<()>();
-                    match db.dedicated(&path) {
+                    let checkpointing = match db.dedicated(&path) {
                         Ok(c) => start_checkpointer(c, writer_gone),
-                        Err(e) => tracing::error!("the checkpointer cannot open the database: {e}"),
+                        Err(e) => {
+                            tracing::error!("the checkpointer cannot open the database: {e}");
+                            false
+                        }
+                    };
+                    // Without a checkpointer, SQLite's own checkpoints stay on.
+                    if checkpointing {
+                        if let Err(e) = conn.batch_execute("PRAGMA wal_autocheckpoint = 0") {
+                            tracing::warn!("webhook writer: checkpoints stay in its commits: {e}");
+                        }
                     }
                     run(conn, resolver, rx);
                 }
@@ -99,7 +105,8 @@ impl Writer {
     }
 }
 
-fn start_checkpointer(mut conn: SqliteConnection, writer_gone: Receiver<()>) {
+/// Starts the checkpoint thread; whether it started.
+fn start_checkpointer(mut conn: SqliteConnection, writer_gone: Receiver<()>) -> bool {
     // A restart holds the writer back while it waits for readers of older snapshots (a long
     // export, say): it waits this long at most, then leaves the log alone for a while.
     if let Err(e) = conn.batch_execute(&format!("PRAGMA busy_timeout = {RESTART_WAIT_MS}")) {
@@ -113,8 +120,12 @@ fn start_checkpointer(mut conn: SqliteConnection, writer_gone: Receiver<()>) {
                 checkpoint_round(&mut conn, &mut restart_after, WAL_RESTART_PAGES);
             }
         });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start the checkpoint thread: {e}");
+    match spawned {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!("cannot start the checkpoint thread: {e}");
+            false
+        }
     }
 }
 
