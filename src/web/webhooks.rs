@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
@@ -15,8 +17,31 @@ use crate::clock;
 use crate::ingest::writer::Delivery;
 use crate::ingest::{kapso, meta, signature};
 
-fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get(name).and_then(|v| v.to_str().ok())
+/// The headers the receivers read. axum's `HeaderMap` extractor copies the whole map for
+/// every request; this takes only these values, which share the request's bytes.
+pub struct WebhookHeaders {
+    meta_signature: Option<HeaderValue>,
+    kapso_signature: Option<HeaderValue>,
+    kapso_event: Option<HeaderValue>,
+    idempotency_key: Option<HeaderValue>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for WebhookHeaders {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let h = &parts.headers;
+        Ok(WebhookHeaders {
+            meta_signature: h.get("x-hub-signature-256").cloned(),
+            kapso_signature: h.get("x-webhook-signature").cloned(),
+            kapso_event: h.get("x-webhook-event").cloned(),
+            idempotency_key: h.get("x-idempotency-key").cloned(),
+        })
+    }
+}
+
+fn text(v: &Option<HeaderValue>) -> Option<&str> {
+    v.as_ref().and_then(|v| v.to_str().ok())
 }
 
 /// `GET /webhooks/meta`: Meta's subscription handshake.
@@ -51,7 +76,7 @@ pub async fn meta_verify(
 /// `POST /webhooks/meta`.
 pub async fn meta_receive(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    headers: WebhookHeaders,
     body: Bytes,
 ) -> Response {
     let Some(cfg) = &state.config.webhooks.meta else {
@@ -61,7 +86,7 @@ pub async fn meta_receive(
         )
             .into_response();
     };
-    let signed = header(&headers, "x-hub-signature-256")
+    let signed = text(&headers.meta_signature)
         .and_then(|s| s.strip_prefix("sha256="))
         .is_some_and(|sig| signature::verify(cfg.app_secret.expose().as_bytes(), &body, sig));
     if !signed {
@@ -87,7 +112,7 @@ pub async fn meta_receive(
 /// `POST /webhooks/kapso`.
 pub async fn kapso_receive(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    headers: WebhookHeaders,
     body: Bytes,
 ) -> Response {
     let Some(cfg) = &state.config.webhooks.kapso else {
@@ -97,7 +122,7 @@ pub async fn kapso_receive(
         )
             .into_response();
     };
-    let signed = header(&headers, "x-webhook-signature")
+    let signed = text(&headers.kapso_signature)
         .is_some_and(|sig| signature::verify(cfg.secret.expose().as_bytes(), &body, sig));
     if !signed {
         return reject(
@@ -116,9 +141,9 @@ pub async fn kapso_receive(
         );
     };
     let now = clock::now().timestamp();
-    let event = header(&headers, "x-webhook-event").unwrap_or("");
+    let event = text(&headers.kapso_event).unwrap_or("");
     let parsed = kapso::parse(event, &json, now);
-    let key = header(&headers, "x-idempotency-key")
+    let key = text(&headers.idempotency_key)
         .filter(|k| !k.is_empty())
         .map(|k| format!("kapso:{k}"));
     commit(&state, "kapso", parsed, key, now).await
