@@ -30,9 +30,21 @@ use crate::sync::SyncContext;
 /// Largest webhook body accepted (Meta batches up to 1,000 updates in one request).
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
-/// What handlers share.
+/// What handlers share, in one allocation: axum clones the state for every request (for each
+/// layer and the handler), and this makes each clone one reference count rather than a dozen.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The contents of [`AppState`].
+pub struct Shared {
     pub db: Db,
     pub config: Arc<Config>,
     pub writer: Writer,
@@ -61,7 +73,7 @@ impl AppState {
             .dedicated(&config.database)
             .map_err(|e| tracing::warn!("page cache off: {e}"))
             .ok();
-        AppState {
+        AppState(Arc::new(Shared {
             pages: cache::PageCache::new(watcher),
             db,
             config,
@@ -69,7 +81,7 @@ impl AppState {
             metrics,
             sync,
             csrf_key: Arc::new(hex::encode(key)),
-        }
+        }))
     }
 }
 
