@@ -55,6 +55,9 @@ pub struct Shared {
     pub csrf_key: Arc<String>,
     /// Built dashboard pages, until the data changes.
     pub pages: cache::PageCache,
+    /// `[webhooks.meta] app_secret` and `[webhooks.kapso] secret`, keyed once.
+    pub meta_key: Option<crate::ingest::signature::Key>,
+    pub kapso_key: Option<crate::ingest::signature::Key>,
 }
 
 impl AppState {
@@ -73,8 +76,18 @@ impl AppState {
             .dedicated(&config.database)
             .map_err(|e| tracing::warn!("page cache off: {e}"))
             .ok();
+        use crate::ingest::signature::Key;
+        let hooks = &config.webhooks;
         AppState(Arc::new(Shared {
             pages: cache::PageCache::new(watcher),
+            meta_key: hooks
+                .meta
+                .as_ref()
+                .map(|m| Key::new(m.app_secret.expose().as_bytes())),
+            kapso_key: hooks
+                .kapso
+                .as_ref()
+                .map(|k| Key::new(k.secret.expose().as_bytes())),
             db,
             config,
             writer,

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
 use axum::extract::FromRequestParts;
+use axum::extract::{Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -79,7 +79,7 @@ pub async fn meta_receive(
     headers: WebhookHeaders,
     body: Bytes,
 ) -> Response {
-    let Some(cfg) = &state.config.webhooks.meta else {
+    let Some(key) = &state.meta_key else {
         return (
             StatusCode::NOT_FOUND,
             "Meta webhooks are not configured ([webhooks.meta])",
@@ -88,7 +88,7 @@ pub async fn meta_receive(
     };
     let signed = text(&headers.meta_signature)
         .and_then(|s| s.strip_prefix("sha256="))
-        .is_some_and(|sig| signature::verify(cfg.app_secret.expose().as_bytes(), &body, sig));
+        .is_some_and(|sig| key.verify(&body, sig));
     if !signed {
         return reject(
             &state,
@@ -115,15 +115,14 @@ pub async fn kapso_receive(
     headers: WebhookHeaders,
     body: Bytes,
 ) -> Response {
-    let Some(cfg) = &state.config.webhooks.kapso else {
+    let Some(key) = &state.kapso_key else {
         return (
             StatusCode::NOT_FOUND,
             "Kapso webhooks are not configured ([webhooks.kapso])",
         )
             .into_response();
     };
-    let signed = text(&headers.kapso_signature)
-        .is_some_and(|sig| signature::verify(cfg.secret.expose().as_bytes(), &body, sig));
+    let signed = text(&headers.kapso_signature).is_some_and(|sig| key.verify(&body, sig));
     if !signed {
         return reject(
             &state,
