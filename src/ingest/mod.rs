@@ -113,10 +113,15 @@ pub enum IngestEvent {
 
 /// The UTC day of a unix time, as `YYYY-MM-DD`.
 pub fn day_of(ts: i64) -> String {
-    Utc.timestamp_opt(ts, 0)
-        .single()
-        .map(|t| t.format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| "1970-01-01".into())
+    use chrono::Datelike;
+    match Utc.timestamp_opt(ts, 0).single() {
+        // The writer computes this for every status: `format` parses its pattern each time.
+        Some(t) if (0..=9999).contains(&t.year()) => {
+            format!("{:04}-{:02}-{:02}", t.year(), t.month(), t.day())
+        }
+        Some(t) => t.format("%Y-%m-%d").to_string(),
+        None => "1970-01-01".into(),
+    }
 }
 
 /// Meta's webhooks write languages as `en-US`; its REST API as `en_US`.
@@ -139,5 +144,34 @@ pub fn id_of(v: &serde_json::Value) -> Option<String> {
         serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod day_tests {
+    use super::*;
+
+    #[test]
+    fn day_of_matches_chrono_everywhere() {
+        for ts in [
+            0,
+            -1,
+            86_399,
+            86_400,
+            1_700_000_000,
+            253_402_300_799,
+            253_402_300_800,
+            -62_167_219_200,
+            -62_167_219_201,
+            i64::MAX,
+        ] {
+            let want = Utc
+                .timestamp_opt(ts, 0)
+                .single()
+                .map_or("1970-01-01".to_string(), |t| {
+                    t.format("%Y-%m-%d").to_string()
+                });
+            assert_eq!(day_of(ts), want, "{ts}");
+        }
     }
 }

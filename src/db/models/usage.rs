@@ -5,16 +5,14 @@ use diesel::upsert::excluded;
 
 use crate::db::schema::{contacts, messages, template_daily_stats as stats, webhook_receipts};
 
-/// A stored message.
+/// What the webhook writer reads of a stored message: its identity, day and progress, not the
+/// text columns it never uses (each would be copied out for every status).
 #[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
 #[diesel(table_name = messages)]
 pub struct MessageRow {
     pub id: i32,
-    pub wamid: String,
     pub account_id: Option<i32>,
-    pub phone_number_id: String,
     pub template_row: Option<i32>,
-    pub recipient: String,
     pub category: Option<String>,
     pub day: String,
     pub sent_at: Option<i64>,
@@ -24,8 +22,6 @@ pub struct MessageRow {
     pub clicked_at: Option<i64>,
     pub error_code: Option<i32>,
     pub error_title: Option<String>,
-    pub origin: String,
-    pub created_at: i64,
 }
 
 /// A message to insert.
