@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{
     id_of, int_of, normalize_language, Delivery, IngestEvent, MessageStatus, TemplateChange,
-    TemplateChangeKind, TemplateHint, OPAQUE_PREFIX,
+    TemplateChangeKind, TemplateHint,
 };
 
 /// What a payload held: the events, and what was acknowledged but ignored (logged by the caller).
@@ -332,13 +332,7 @@ fn messages_event_parts(
             out.ignored.push(format!("status {status}"));
             continue;
         };
-        let template = match fast::nonempty(&s.biz_opaque_callback_data) {
-            Some(data) => match data.strip_prefix(OPAQUE_PREFIX) {
-                Some(id) if !id.is_empty() => TemplateHint::Id(id.to_string()),
-                _ => TemplateHint::Unknown,
-            },
-            None => TemplateHint::Unknown,
-        };
+        let template = TemplateHint::from_opaque(s.biz_opaque_callback_data.as_deref());
         out.events.push(IngestEvent::Status(MessageStatus {
             wamid,
             phone_number_id: pnid.to_string(),
@@ -491,13 +485,7 @@ fn messages(out: &mut Parsed, waba: &str, v: &Value, now: i64) {
             continue;
         };
         let error = s.pointer("/errors/0");
-        let template = match text(s, "biz_opaque_callback_data") {
-            Some(data) => match data.strip_prefix(OPAQUE_PREFIX) {
-                Some(id) if !id.is_empty() => TemplateHint::Id(id.to_string()),
-                _ => TemplateHint::Unknown,
-            },
-            None => TemplateHint::Unknown,
-        };
+        let template = TemplateHint::from_opaque(text(s, "biz_opaque_callback_data").as_deref());
         out.events.push(IngestEvent::Status(MessageStatus {
             wamid,
             phone_number_id: pnid.clone(),

@@ -133,6 +133,17 @@ pub fn normalize_language(lang: &str) -> String {
 /// Meta's status webhooks (which do not name it) can be attributed: `templar:<template id>`.
 pub const OPAQUE_PREFIX: &str = "templar:";
 
+impl TemplateHint {
+    /// From a status's `biz_opaque_callback_data`: the template id `templar send` put there,
+    /// or unknown for anything else.
+    pub fn from_opaque(data: Option<&str>) -> TemplateHint {
+        match data.and_then(|d| d.strip_prefix(OPAQUE_PREFIX)) {
+            Some(id) if !id.is_empty() => TemplateHint::Id(id.to_string()),
+            _ => TemplateHint::Unknown,
+        }
+    }
+}
+
 /// Parses a numeric value Meta sends as a string or a number.
 pub fn int_of(v: &serde_json::Value) -> Option<i64> {
     v.as_i64().or_else(|| v.as_str()?.trim().parse().ok())
@@ -150,6 +161,27 @@ pub fn id_of(v: &serde_json::Value) -> Option<String> {
 #[cfg(test)]
 mod day_tests {
     use super::*;
+
+    #[test]
+    fn only_templar_callback_data_names_a_template() {
+        assert_eq!(
+            TemplateHint::from_opaque(Some("templar:123")),
+            TemplateHint::Id("123".into())
+        );
+        for other in [
+            None,
+            Some(""),
+            Some("templar:"),
+            Some("crm:123"),
+            Some("123"),
+        ] {
+            assert_eq!(
+                TemplateHint::from_opaque(other),
+                TemplateHint::Unknown,
+                "{other:?}"
+            );
+        }
+    }
 
     #[test]
     fn day_of_matches_chrono_everywhere() {
