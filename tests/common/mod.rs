@@ -465,3 +465,12 @@ pub async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     }
     panic!("timed out waiting for {what}");
 }
+
+/// The CSRF token a dashboard page's forms carry.
+pub fn csrf_token(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page has a form with a CSRF token")
+        .to_string()
+}

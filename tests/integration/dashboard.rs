@@ -250,14 +250,7 @@ async fn sync_now_needs_the_csrf_token() {
     assert_eq!(s, 400);
     assert_eq!(env.count("sync_runs"), 0, "nothing ran");
     let (_, _, html) = get(&app, "/", &[]).await;
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = common::csrf_token(&html);
     let (s, _, html) = post_form(&app, "/sync", &format!("account=acme&csrf={csrf}"), &[]).await;
     assert_eq!(s, 200);
     assert!(html.contains("acme") && html.contains("ok"));

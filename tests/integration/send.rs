@@ -767,14 +767,7 @@ async fn send_over_http_takes_the_token_and_the_page_has_a_send_test_form() {
     assert!(
         html.contains("Send test") && html.contains(&format!("action=\"/templates/{id}/send\""))
     );
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = common::csrf_token(&html);
     let n = params::slots(&t["components"]).len();
     let mut form = format!("csrf={csrf}&to=%2B15550003333");
     for i in 0..n {
