@@ -172,29 +172,35 @@ fn run(mut conn: SqliteConnection, resolver: Arc<Resolver>, mut rx: mpsc::Receiv
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         // No lingering: with callers waiting on the commit, waiting for company only adds
-        // latency. Whatever queued during the last commit forms the next group by itself.
-        while jobs.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
-        }
+        // latency. Requests that arrive while the group is being applied join it, so the
+        // commit (the WAL writes and locks, most of a group's cost) is shared by as many as
+        // are ready; whatever queues during the commit forms the next group.
         let group = conn.immediate_transaction(|conn| -> diesel::QueryResult<Vec<_>> {
             let mut cache = apply::Cache::default();
-            let outcomes = jobs
-                .iter()
-                .map(|j| {
+            let mut outcomes = Vec::with_capacity(jobs.len());
+            loop {
+                for j in &jobs[outcomes.len()..] {
                     let d = &j.delivery;
-                    apply::apply_cached(
+                    outcomes.push(apply::apply_cached(
                         conn,
                         &resolver,
                         &mut cache,
                         &d.events,
                         d.key.as_deref(),
                         d.now,
-                    )
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+                    )?);
+                }
+                let before = jobs.len();
+                while jobs.len() < MAX_GROUP {
+                    match rx.try_recv() {
+                        Ok(j) => jobs.push(j),
+                        Err(_) => break,
+                    }
+                }
+                if jobs.len() == before {
+                    break;
+                }
+            }
             cache.flush(conn)?;
             Ok(outcomes)
         });
