@@ -48,7 +48,7 @@ impl Drop for Kill {
 
 fn main() {
     let (total, clients) = (
-        env_or("BENCH_REQUESTS", 360_000),
+        env_or("BENCH_REQUESTS", 480_000),
         env_or("BENCH_CLIENTS", 64),
     );
     let seconds = env_or("BENCH_SECONDS", 6);
