@@ -198,6 +198,12 @@ fn main() {
             phase,
         ));
     }
+    let per_round: Vec<String> = runs
+        .0
+        .iter()
+        .zip(&runs.1)
+        .map(|(i, n)| format!("{:.2}", i.rate / n.rate))
+        .collect();
     let (stored, noop) = (
         load::Figures::combine(runs.0),
         load::Figures::combine(runs.1),
@@ -219,8 +225,9 @@ fn main() {
         parsed.rate, parsed.p50_ms, parsed.p99_ms
     );
     println!(
-        "  ratio    {:.2} of the no-op rate (target >= 0.50)",
-        stored.rate / noop.rate
+        "  ratio    {:.2} of the no-op rate (target >= 0.50); by round {}",
+        stored.rate / noop.rate,
+        per_round.join(", ")
     );
     assert_eq!(stored.non_2xx, 0, "every webhook acknowledged");
 
