@@ -105,23 +105,25 @@ fn rewritten_totals_triggers_keep_the_same_totals_as_the_old_ones() {
             };
             c.batch_execute(&sql).unwrap();
         }
-        let dump = |sql: &str, c: &mut diesel::SqliteConnection| -> String {
+        // Every row of a totals table, its keys and all its figures, as one string.
+        let dump = |table: &str, keys: [&str; 2], c: &mut diesel::SqliteConnection| -> String {
+            let figures = "m_sent, m_delivered, m_read, m_clicked, round(m_cost, 6), o_sent, \
+                 o_delivered, o_read, o_clicked, o_failed, c_sent, c_delivered, c_read, c_clicked";
+            let row = keys
+                .iter()
+                .copied()
+                .chain(figures.split(", "))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ");
+            let sql = format!(
+                "SELECT COALESCE(group_concat(r, ';'), '') AS dump FROM \
+                 (SELECT {row} AS r FROM {table} ORDER BY {}, {})",
+                keys[0], keys[1]
+            );
             diesel::sql_query(sql).get_result::<Dump>(c).unwrap().dump
         };
-        let accounts = dump(
-            "SELECT COALESCE(group_concat(r, ';'), '') AS dump FROM (SELECT account_id || '|' || day || '|' || m_sent || '|' || \
-             m_delivered || '|' || m_read || '|' || m_clicked || '|' || round(m_cost, 6) || '|' || o_sent || '|' || o_delivered || '|' || \
-             o_read || '|' || o_clicked || '|' || o_failed || '|' || c_sent || '|' || c_delivered || '|' || c_read || '|' || \
-             c_clicked AS r FROM account_daily_totals ORDER BY account_id, day)",
-            &mut c,
-        );
-        let windows = dump(
-            "SELECT COALESCE(group_concat(r, ';'), '') AS dump FROM (SELECT template_row || '|' || days || '|' || m_sent || '|' || \
-             m_delivered || '|' || m_read || '|' || m_clicked || '|' || round(m_cost, 6) || '|' || o_sent || '|' || o_delivered || '|' || \
-             o_read || '|' || o_clicked || '|' || o_failed || '|' || c_sent || '|' || c_delivered || '|' || c_read || '|' || \
-             c_clicked AS r FROM template_window_totals ORDER BY template_row, days)",
-            &mut c,
-        );
+        let accounts = dump("account_daily_totals", ["account_id", "day"], &mut c);
+        let windows = dump("template_window_totals", ["template_row", "days"], &mut c);
         assert!(
             accounts.matches(';').count() > 10 && windows.matches(';').count() > 5,
             "the random changes reached both tables: {accounts} / {windows}"
