@@ -52,21 +52,29 @@ fn scalar(env: &Env, sql: &str) -> Option<i64> {
         .and_then(|r| r.n)
 }
 
-/// An approved template of WABA `waba` with this parameter format and at least one parameter.
-async fn approved(env: &Env, waba: usize, format: &str) -> Value {
+/// The simulator's templates of the `waba`-th WABA.
+async fn templates_of(env: &Env, waba: usize) -> Vec<Value> {
     let waba_id = env.sim.world().wabas[waba].id.clone();
     let state = env.sim_state().await;
     state["templates"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|t| t["waba_id"] == waba_id.as_str())
+        .cloned()
+        .collect()
+}
+
+/// An approved template of WABA `waba` with this parameter format and at least one parameter.
+async fn approved(env: &Env, waba: usize, format: &str) -> Value {
+    templates_of(env, waba)
+        .await
+        .into_iter()
         .find(|t| {
-            t["waba_id"] == waba_id.as_str()
-                && t["status"] == "APPROVED"
+            t["status"] == "APPROVED"
                 && t["parameter_format"] == format
                 && t["category"] != "AUTHENTICATION"
         })
-        .cloned()
         .unwrap()
 }
 
@@ -530,19 +538,7 @@ async fn create_checks_the_file_then_submits_and_approval_notifies() {
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_creates_reports_drift_and_prunes_only_when_asked() {
     let (env, server) = live(6, "").await;
-    let waba_id = env.sim.world().wabas[0].id.clone();
-    let state = env.sim_state().await;
-    let mine: Vec<Value> = state["templates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["waba_id"] == waba_id.as_str())
-        .cloned()
-        .collect();
-    let def = |t: &Value| {
-        json!({"name": t["name"], "language": t["language"], "category": t["category"],
-               "parameter_format": t["parameter_format"], "components": t["components"]})
-    };
+    let mine = templates_of(&env, 0).await;
     let dir = env.dir.path().join("defs");
     std::fs::create_dir_all(&dir).unwrap();
     // One kept as it is, one approved one with a new body, the rest left out, one new.
@@ -553,14 +549,7 @@ async fn apply_creates_reports_drift_and_prunes_only_when_asked() {
         .skip(1)
         .find(|t| t["status"] == "APPROVED")
         .unwrap();
-    let mut changed = def(edited);
-    let body = changed["components"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|c| c["type"] == "BODY")
-        .unwrap();
-    body["text"] = json!(format!("{} Thank you!", body["text"].as_str().unwrap()));
+    let changed = with_body_suffix(edited, " Thank you!");
     std::fs::write(
         dir.join("edited.json"),
         serde_json::to_string_pretty(&changed).unwrap(),
@@ -569,14 +558,7 @@ async fn apply_creates_reports_drift_and_prunes_only_when_asked() {
     std::fs::write(dir.join("new.json"), GOOD).unwrap();
     let extra = mine.len() - 2;
 
-    let out = env.cli(&[
-        "templates",
-        "apply",
-        dir.to_str().unwrap(),
-        "--account",
-        "acme",
-        "--dry-run",
-    ]);
+    let out = apply(&env, &dir, "acme", &["--dry-run"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     let plan = common::stdout(&out);
     assert!(
@@ -605,23 +587,9 @@ async fn apply_creates_reports_drift_and_prunes_only_when_asked() {
         (0, 0)
     );
 
-    let out = env.cli(&[
-        "templates",
-        "apply",
-        dir.to_str().unwrap(),
-        "--account",
-        "acme",
-    ]);
+    let out = apply(&env, &dir, "acme", &[]);
     assert!(out.status.success(), "{}", common::stderr(&out));
-    let stdout = common::stdout(&out);
-    assert!(
-        stdout.contains("created delivery_window_notice (en_US): now PENDING"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!("edited {} ", edited["name"].as_str().unwrap())),
-        "{stdout}"
-    );
+    assert_applied(&out, edited);
     let stats = env.sim_stats().await;
     assert_eq!(
         (
@@ -648,14 +616,7 @@ async fn apply_creates_reports_drift_and_prunes_only_when_asked() {
     let mut again = changed.clone();
     again["components"][0]["text"] = json!("Different again");
     std::fs::write(dir.join("edited.json"), again.to_string()).unwrap();
-    let out = env.cli(&[
-        "templates",
-        "apply",
-        dir.to_str().unwrap(),
-        "--account",
-        "acme",
-        "--prune",
-    ]);
+    let out = apply(&env, &dir, "acme", &["--prune"]);
     let stdout = common::stdout(&out);
     assert!(
         stdout.contains("! differs") && stdout.contains("PENDING templates cannot be edited"),
@@ -793,48 +754,32 @@ async fn send_over_http_takes_the_token_and_the_page_has_a_send_test_form() {
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_creates_edits_and_prunes_through_kapsos_proxy() {
     let (env, server) = live(4, "").await;
-    let waba_id = env.sim.world().wabas[1].id.clone();
-    let state = env.sim_state().await;
-    let mine: Vec<Value> = state["templates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["waba_id"] == waba_id.as_str())
-        .cloned()
-        .collect();
+    let mine = templates_of(&env, 1).await;
     let edited = mine
         .iter()
         .find(|t| t["status"] == "APPROVED")
         .expect("the seeded catalogue gives globex an approved template");
-    let mut def = json!({"name": edited["name"], "language": edited["language"], "category": edited["category"],
-                         "parameter_format": edited["parameter_format"], "components": edited["components"]});
-    let body = def["components"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|c| c["type"] == "BODY")
-        .unwrap();
-    body["text"] = json!(format!("{} See you soon!", body["text"].as_str().unwrap()));
+    let def = with_body_suffix(edited, " See you soon!");
     let dir = env.dir.path().join("kapso-defs");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("edited.json"), def.to_string()).unwrap();
     std::fs::write(dir.join("new.json"), GOOD).unwrap();
-    let out = env.cli(&[
-        "templates",
-        "apply",
-        dir.to_str().unwrap(),
-        "--account",
-        "globex",
-        "--prune",
-    ]);
-    let stdout = common::stdout(&out);
-    assert!(
-        stdout.contains("created delivery_window_notice (en_US): now PENDING"),
-        "{stdout}"
+    let out = apply(&env, &dir, "globex", &["--prune"]);
+    assert_applied(&out, edited);
+    // Meta refuses to delete a disabled template: that one is reported and the run fails.
+    let disabled = mine
+        .iter()
+        .filter(|t| t["id"] != edited["id"] && t["status"] == "DISABLED")
+        .count();
+    assert_eq!(
+        out.status.success(),
+        disabled == 0,
+        "{}",
+        common::stdout(&out)
     );
-    assert!(
-        stdout.contains(&format!("edited {} ", edited["name"].as_str().unwrap())),
-        "{stdout}"
+    assert_eq!(
+        common::stdout(&out).matches("FAILED to delete").count(),
+        disabled
     );
     let stats = env.sim_stats().await;
     assert_eq!(
@@ -855,4 +800,49 @@ async fn apply_creates_edits_and_prunes_through_kapsos_proxy() {
         "every call carried the Kapso key"
     );
     server.stop().await;
+}
+
+/// A definition file's content for template `t`, its body text ending in `suffix`.
+fn with_body_suffix(t: &Value, suffix: &str) -> Value {
+    let mut def = def(t);
+    let body = def["components"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["type"] == "BODY")
+        .unwrap();
+    body["text"] = json!(format!("{}{suffix}", body["text"].as_str().unwrap()));
+    def
+}
+
+/// A definition file's content for template `t` as it stands.
+fn def(t: &Value) -> Value {
+    json!({"name": t["name"], "language": t["language"], "category": t["category"],
+           "parameter_format": t["parameter_format"], "components": t["components"]})
+}
+
+/// Runs `templates apply` on `dir` for `account`, with `flags`.
+fn apply(env: &Env, dir: &std::path::Path, account: &str, flags: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "templates",
+        "apply",
+        dir.to_str().unwrap(),
+        "--account",
+        account,
+    ];
+    args.extend_from_slice(flags);
+    env.cli(&args)
+}
+
+/// `templates apply` created the new definition and edited `edited`.
+fn assert_applied(out: &std::process::Output, edited: &Value) {
+    let stdout = common::stdout(out);
+    assert!(
+        stdout.contains("created delivery_window_notice (en_US): now PENDING"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("edited {} ", edited["name"].as_str().unwrap())),
+        "{stdout}"
+    );
 }
