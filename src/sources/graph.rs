@@ -194,6 +194,23 @@ pub async fn fetch_page(
     Ok(out)
 }
 
+/// One template by its URL (`{id}` on Meta, `{waba}/message_templates/{id}` through Kapso's
+/// proxy); `None` when upstream says it does not exist (404, or Graph error 100).
+pub async fn fetch_template(
+    upstream: &Upstream,
+    mut url: Url,
+    waba: &str,
+) -> Result<Option<RemoteTemplate>, SourceError> {
+    url.query_pairs_mut().append_pair("fields", TEMPLATE_FIELDS);
+    match upstream.get_json(url).await {
+        Ok(v) => parse_template(waba, v)
+            .map(Some)
+            .map_err(SourceError::Shape),
+        Err(SourceError::Upstream(e)) if e.status == 404 || e.code == Some(100) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

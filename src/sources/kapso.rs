@@ -189,16 +189,8 @@ impl TemplateSource for KapsoSource {
         waba: &str,
         id: &str,
     ) -> Result<Option<RemoteTemplate>, SourceError> {
-        let mut url = self.proxy_url(&format!("{waba}/message_templates/{id}"))?;
-        url.query_pairs_mut()
-            .append_pair("fields", graph::TEMPLATE_FIELDS);
-        match self.upstream.get_json(url).await {
-            Ok(v) => graph::parse_template(waba, v)
-                .map(Some)
-                .map_err(SourceError::Shape),
-            Err(SourceError::Upstream(e)) if e.status == 404 || e.code == Some(100) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let url = self.proxy_url(&format!("{waba}/message_templates/{id}"))?;
+        graph::fetch_template(&self.upstream, url, waba).await
     }
 
     fn requests(&self) -> u32 {

@@ -372,6 +372,56 @@ async fn pending_check_only_looks_at_templates_under_review() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn pending_check_skips_a_template_removed_upstream_on_either_source() {
+    let env = start(2, 80).await;
+    env.sync().await;
+    let state = env.sim_state().await;
+    let source_of = |waba: &serde_json::Value| {
+        state["wabas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["id"] == *waba)
+            .unwrap()["source"]
+            .clone()
+    };
+    // One pending template of each source disappears upstream. The look-up by id then gets
+    // Graph error 100 from both (Kapso's proxy passes Meta's error on).
+    let mut removed = Vec::new();
+    for source in ["meta", "kapso"] {
+        let t = state["templates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["status"] == "PENDING" && source_of(&t["waba_id"]) == source)
+            .unwrap_or_else(|| panic!("a pending {source} template"))
+            .clone();
+        let id = t["id"].as_str().unwrap().to_string();
+        env.control(
+            reqwest::Method::DELETE,
+            &format!("/_sim/templates/{id}"),
+            json!({}),
+        )
+        .await;
+        removed.push(id);
+    }
+    let events_before = env.count("template_events");
+    let report = env.sync_with(SyncMode::Pending, false).await;
+    assert!(
+        !report.failed(),
+        "a missing template is not an error: {report:?}"
+    );
+    assert_eq!(report.accounts.iter().map(|a| a.changed).sum::<u32>(), 0);
+    assert_eq!(env.count("template_events"), events_before);
+    // The full sync is the one that records the removals.
+    let report = env.sync().await;
+    assert_eq!(report.accounts.iter().map(|a| a.removed).sum::<u32>(), 2);
+    for id in &removed {
+        assert_eq!(events(&env.db, id).last().unwrap().2, "DELETED");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn runs_do_not_overlap() {
     let opts = SimOptions {
         accounts: 1,
