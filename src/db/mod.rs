@@ -201,5 +201,10 @@ mod tests {
         for want in ["THREADSAFE=2", "DEFAULT_MEMSTATUS=0"] {
             assert!(opts.iter().any(|o| o == want), "{want} missing: {opts:?}");
         }
+        // With it, every connection's page cache shares one global lock.
+        assert!(
+            !opts.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "ENABLE_MEMORY_MANAGEMENT still on: {opts:?}"
+        );
     }
 }
