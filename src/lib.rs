@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod export;
 pub mod ingest;
+pub mod ledger;
 pub mod metrics;
 pub mod notify;
 pub mod report;

@@ -592,53 +592,6 @@ pub fn failures(
     Ok(v)
 }
 
-/// What an error code means and what to do about it.
-pub fn explain_error(code: i32) -> (&'static str, &'static str) {
-    match code {
-        131047 => (
-            "The 24-hour window is closed (re-engagement message).",
-            "Send an approved template instead of free-form text.",
-        ),
-        131049 => (
-            "Meta held it back to keep engagement healthy (per-user marketing limit).",
-            "Send fewer marketing messages to this person; wait at least 24 hours.",
-        ),
-        131026 => (
-            "Undeliverable: the number is not on WhatsApp, or cannot receive it.",
-            "Check the number; remove it if it keeps failing.",
-        ),
-        130472 => (
-            "The recipient's number is part of a Meta experiment.",
-            "Nothing to fix; try again later or another channel.",
-        ),
-        131048 => (
-            "Spam rate limit reached.",
-            "Lower your sending rate and improve content quality.",
-        ),
-        131056 | 130429 => (
-            "Rate limit (pair or throughput).",
-            "Slow down; retry with backoff.",
-        ),
-        131051 => ("Unsupported message type.", "Check the message payload."),
-        135000 => (
-            "Held for quality assessment and then dropped (pacing).",
-            "Review the template's quality before sending more.",
-        ),
-        132000..=132999 => (
-            "Template problem: parameters, format, paused or disabled template.",
-            "Check the template's status and its parameters.",
-        ),
-        0 => (
-            "Failed without an error code.",
-            "Check the message in WhatsApp Manager.",
-        ),
-        _ => (
-            "Other WhatsApp error.",
-            "Look the code up in Meta's error reference.",
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

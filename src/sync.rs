@@ -2,7 +2,7 @@
 //! recording an event for each real change. The CLI (`templar sync`) and the scheduler call the
 //! same [`run_once`], so "sync now" and "sync on schedule" cannot drift apart.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,10 +14,12 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::config::{AccountConfig, Config};
-use crate::db::models::templates::{self as tpl, NewEvent, TemplateRow, TemplateState};
+use crate::db::models::templates as tpl;
 use crate::db::models::{accounts, sync_runs};
 use crate::db::{Db, DbError};
 use crate::domain::{EventSource, RemoteTemplate, TemplateStatus};
+pub use crate::ledger::ChangeLine;
+use crate::ledger::{apply, deletions, plan, Plan};
 use crate::sources::{ListFilter, Source, TemplateSource};
 
 /// A full reconciliation, or the cheap check of templates still under review.
@@ -54,16 +56,6 @@ pub struct SyncContext {
     pub db: Db,
     pub config: Arc<Config>,
     pub client: reqwest::Client,
-}
-
-/// One change a run made (or, with `--dry-run`, would make).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ChangeLine {
-    pub template: String,
-    pub language: String,
-    pub field: String,
-    pub from: Option<String>,
-    pub to: String,
 }
 
 /// The outcome for one account.
@@ -397,7 +389,7 @@ async fn reconcile_batch(
         .await?;
     if planned.is_empty() || key.dry_run {
         let mut r = AccountReport::default();
-        planned.tally(&mut r);
+        tally(&planned, &mut r);
         return Ok(r);
     }
     db.write(move |conn| {
@@ -406,7 +398,7 @@ async fn reconcile_batch(
         let plan = plan(&rows, &templates, now);
         apply(conn, id, &plan, now, EventSource::Sync)?;
         let mut r = AccountReport::default();
-        plan.tally(&mut r);
+        tally(&plan, &mut r);
         Ok(r)
     })
     .await
@@ -436,7 +428,7 @@ async fn finish(
             let id = accounts::find_id(conn, &name)?;
             let plan = gone(conn, id)?;
             let mut r = partial;
-            plan.tally(&mut r);
+            tally(&plan, &mut r);
             Ok(r)
         })
         .await
@@ -446,7 +438,7 @@ async fn finish(
             let plan = gone(conn, Some(id))?;
             apply(conn, id, &plan, key.now, EventSource::Sync)?;
             let mut r = partial;
-            plan.tally(&mut r);
+            tally(&plan, &mut r);
             r.duration_ms = started.elapsed().as_millis() as u64;
             sync_runs::insert(conn, &run_row(id, &opts2, &r, key.now))?;
             Ok(r)
@@ -505,202 +497,11 @@ async fn record_failure(
     }
 }
 
-/// A change to one field of a template, before it becomes an event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldChange {
-    pub field: &'static str,
-    pub old: Option<String>,
-    pub new: String,
-    pub reason: Option<String>,
-}
-
-/// What reconciliation will do, computed without touching the database.
-#[derive(Debug, Default)]
-pub struct Plan {
-    pub inserts: Vec<TemplateState>,
-    /// (row id, new state, changes); changes may be empty when only content changed.
-    pub updates: Vec<(i32, TemplateState, Vec<FieldChange>)>,
-    /// (row id, last status).
-    pub deletes: Vec<(i32, String)>,
-    /// Names for reporting: row id -> (name, language).
-    names: HashMap<i32, (String, String)>,
-}
-
-impl Plan {
-    /// Whether applying the plan would change nothing.
-    pub fn is_empty(&self) -> bool {
-        self.inserts.is_empty() && self.updates.is_empty() && self.deletes.is_empty()
-    }
-
-    /// Adds this plan's counts and changes to `r`.
-    fn tally(&self, r: &mut AccountReport) {
-        r.created += self.inserts.len() as u32;
-        r.changed += self.updates.len() as u32;
-        r.removed += self.deletes.len() as u32;
-        r.events += self.inserts.len() as u32
-            + self.updates.iter().map(|u| u.2.len() as u32).sum::<u32>()
-            + self.deletes.len() as u32;
-        for (id, _, changes) in &self.updates {
-            let (name, language) = self.names.get(id).cloned().unwrap_or_default();
-            for c in changes {
-                r.changes.push(ChangeLine {
-                    template: name.clone(),
-                    language: language.clone(),
-                    field: c.field.into(),
-                    from: c.old.clone(),
-                    to: c.new.clone(),
-                });
-            }
-        }
-        for (id, status) in &self.deletes {
-            let (name, language) = self.names.get(id).cloned().unwrap_or_default();
-            r.changes.push(ChangeLine {
-                template: name,
-                language,
-                field: "status".into(),
-                from: Some(status.clone()),
-                to: "DELETED".into(),
-            });
-        }
-    }
-}
-
-/// The status, quality and category changes between what is stored and what a source reports.
-pub fn field_changes(old: &TemplateRow, new: &TemplateState) -> Vec<FieldChange> {
-    let mut out = Vec::new();
-    if old.deleted_at.is_some() {
-        out.push(FieldChange {
-            field: "status",
-            old: Some("DELETED".into()),
-            new: new.status.clone(),
-            reason: Some("returned by the source again".into()),
-        });
-    } else if old.status != new.status {
-        out.push(FieldChange {
-            field: "status",
-            old: Some(old.status.clone()),
-            new: new.status.clone(),
-            reason: new
-                .rejected_reason
-                .clone()
-                .filter(|_| new.status == "REJECTED"),
-        });
-    }
-    if let Some(q) = &new.quality {
-        // No rating and UNKNOWN mean the same: a new template has no rating yet.
-        let unrated = old.quality.is_none() && q == "UNKNOWN";
-        if old.quality.as_ref() != Some(q) && !unrated {
-            out.push(FieldChange {
-                field: "quality",
-                old: old.quality.clone(),
-                new: q.clone(),
-                reason: None,
-            });
-        }
-    }
-    if old.category != new.category {
-        out.push(FieldChange {
-            field: "category",
-            old: Some(old.category.clone()),
-            new: new.category.clone(),
-            reason: None,
-        });
-    }
-    out
-}
-
-/// Compares stored rows with fetched templates. Rows changed after `run_started` (by a webhook
-/// while this run fetched) are left alone: their state is newer than what this run saw.
-pub fn plan(rows: &[TemplateRow], fetched: &[RemoteTemplate], run_started: i64) -> Plan {
-    let by_id: HashMap<&str, &TemplateRow> =
-        rows.iter().map(|r| (r.template_id.as_str(), r)).collect();
-    let mut latest: HashMap<&str, &RemoteTemplate> = HashMap::new();
-    for t in fetched {
-        latest.insert(t.id.as_str(), t);
-    }
-    let mut p = Plan::default();
-    // Fetched order, de-duplicated (the last copy wins), so inserts are deterministic.
-    let mut done = HashSet::new();
-    for t in fetched {
-        if !done.insert(t.id.as_str()) {
-            continue;
-        }
-        let t = latest[t.id.as_str()];
-        let state = TemplateState::from(t);
-        match by_id.get(t.id.as_str()) {
-            None => p.inserts.push(state),
-            Some(row) if row.last_changed_at > run_started => {}
-            Some(row) => {
-                if row.state() != state || row.deleted_at.is_some() {
-                    let changes = field_changes(row, &state);
-                    p.names
-                        .insert(row.id, (state.name.clone(), state.language.clone()));
-                    p.updates.push((row.id, state, changes));
-                }
-            }
-        }
-    }
-    p
-}
-
-/// The live rows a complete listing did not return: they were deleted upstream.
-pub fn deletions(live: &[tpl::LiveRow], seen: &HashSet<String>, run_started: i64) -> Plan {
-    let mut p = Plan::default();
-    for (id, template_id, status, name, language, last_changed_at) in live {
-        if !seen.contains(template_id) && *last_changed_at <= run_started {
-            p.names.insert(*id, (name.clone(), language.clone()));
-            p.deletes.push((*id, status.clone()));
-        }
-    }
-    p
-}
-
-/// Writes a plan: inserts, updates, deletion marks and one event per change.
-pub fn apply(
-    conn: &mut SqliteConnection,
-    account_id: i32,
-    plan: &Plan,
-    now: i64,
-    source: EventSource,
-) -> diesel::QueryResult<Vec<NewEvent>> {
-    let mut events = Vec::new();
-    let event = |row: i32, c: &FieldChange| NewEvent {
-        template_id: row,
-        at: now,
-        field: c.field.into(),
-        old_value: c.old.clone(),
-        new_value: c.new.clone(),
-        reason: c.reason.clone(),
-        detail: None,
-        source: source.as_str().into(),
-    };
-    for state in &plan.inserts {
-        let row = tpl::insert(conn, account_id, state, now)?;
-        let first = FieldChange {
-            field: "status",
-            old: None,
-            new: state.status.clone(),
-            reason: state
-                .rejected_reason
-                .clone()
-                .filter(|_| state.status == "REJECTED"),
-        };
-        events.push(event(row, &first));
-    }
-    for (row, state, changes) in &plan.updates {
-        tpl::update(conn, *row, state, now)?;
-        events.extend(changes.iter().map(|c| event(*row, c)));
-    }
-    for (row, status) in &plan.deletes {
-        tpl::mark_deleted(conn, *row, now)?;
-        let gone = FieldChange {
-            field: "status",
-            old: Some(status.clone()),
-            new: "DELETED".into(),
-            reason: Some("no longer returned by the source".into()),
-        };
-        events.push(event(*row, &gone));
-    }
-    tpl::insert_events(conn, &events)?;
-    Ok(events)
+/// Adds a plan's counts and changes to `r`.
+fn tally(plan: &Plan, r: &mut AccountReport) {
+    r.created += plan.inserts.len() as u32;
+    r.changed += plan.updates.len() as u32;
+    r.removed += plan.deletes.len() as u32;
+    r.events += plan.event_count() as u32;
+    r.changes.extend(plan.change_lines());
 }

@@ -11,12 +11,12 @@ use serde_json::Value;
 
 use super::Definition;
 use crate::db::models::accounts;
-use crate::db::models::templates::{self as tpl, TemplateState};
+use crate::db::models::templates::TemplateState;
 use crate::db::Db;
 use crate::domain::{EventSource, RemoteTemplate};
+use crate::ledger;
 use crate::sources::manage::Manage;
 use crate::sources::{SourceError, TemplateSource};
-use crate::sync::{self, Plan};
 
 /// One step of a plan.
 #[derive(Debug, Clone, Serialize)]
@@ -321,28 +321,14 @@ async fn record(
     let template_id = template_id.to_string();
     db.write(move |c| {
         let account_id = accounts::ensure(c, &name, &source, now)?;
-        let rows = tpl::for_account(c, account_id)?;
-        let mut plan = Plan::default();
-        match now_state {
-            Some(state) => match rows.iter().find(|r| r.template_id == template_id) {
-                None => plan.inserts.push(state),
-                Some(row) => {
-                    let changes = sync::field_changes(row, &state);
-                    if row.state() != state {
-                        plan.updates.push((row.id, state, changes));
-                    }
-                }
-            },
-            None => {
-                if let Some(row) = rows
-                    .iter()
-                    .find(|r| r.template_id == template_id && r.deleted_at.is_none())
-                {
-                    plan.deletes.push((row.id, row.status.clone()));
-                }
-            }
-        }
-        sync::apply(c, account_id, &plan, now, EventSource::Manual)
+        ledger::record_one(
+            c,
+            account_id,
+            &template_id,
+            now_state,
+            now,
+            EventSource::Manual,
+        )
     })
     .await
     .map(|_| ())

@@ -181,6 +181,19 @@ impl Db {
     }
 }
 
+/// A fresh in-memory database with every migration applied, for unit tests of model and
+/// ledger functions.
+#[cfg(test)]
+pub fn memory() -> SqliteConnection {
+    use diesel::Connection;
+    let mut conn = SqliteConnection::establish(":memory:").expect("in-memory SQLite");
+    conn.batch_execute("PRAGMA foreign_keys = ON;")
+        .expect("foreign keys");
+    conn.run_pending_migrations(MIGRATIONS)
+        .expect("migrations apply");
+    conn
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,15 +6,12 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::{
-    day_of, normalize_language, Delivery, IngestEvent, MessageStatus, TemplateChange,
-    TemplateChangeKind, TemplateHint,
-};
+use super::{day_of, normalize_language, Delivery, IngestEvent, MessageStatus, TemplateHint};
 use crate::config::Config;
 use crate::db::models::accounts;
-use crate::db::models::templates::{self as tpl, NewEvent, TemplateRow, TemplateState};
+use crate::db::models::templates as tpl;
 use crate::db::models::usage::{self, Counts, NewMessage, Progress};
-use crate::db::schema::templates;
+use crate::ledger;
 
 /// Maps phone numbers and WABAs to configured accounts.
 #[derive(Debug, Default, Clone)]
@@ -145,16 +142,14 @@ pub fn apply_cached(
             return Ok(out);
         }
     }
-    let mut recorded = Vec::new();
     for ev in events {
         match ev {
             IngestEvent::Template(t) => {
                 match account_for(conn, cache, resolver, None, Some(&t.waba_id), now)? {
                     Some(account) => {
-                        if let Some(e) = template_change(conn, account, t, now)? {
+                        if ledger::record_webhook(conn, account, t, now)? {
                             // It may have created the template a cached miss was about.
                             cache.templates.clear();
-                            recorded.push(e);
                             out.template_events += 1;
                         }
                     }
@@ -187,7 +182,6 @@ pub fn apply_cached(
             }
         }
     }
-    tpl::insert_events(conn, &recorded)?;
     Ok(out)
 }
 
@@ -213,234 +207,12 @@ fn account_for(
         Some((name, source)) => Some(accounts::ensure(conn, name, source, now)?),
         // Kapso accounts discover their WABAs: a template seen by sync names its account.
         None => match waba {
-            Some(w) => templates::table
-                .filter(templates::waba_id.eq(w))
-                .select(templates::account_id)
-                .first(conn)
-                .optional()?,
+            Some(w) => tpl::account_of_waba(conn, w)?,
             None => None,
         },
     };
     cache.accounts.insert(key, found);
     Ok(found)
-}
-
-fn find_template(
-    conn: &mut SqliteConnection,
-    account: i32,
-    id: &str,
-    name: &str,
-    language: &str,
-) -> QueryResult<Option<TemplateRow>> {
-    let by_id = templates::table
-        .filter(templates::account_id.eq(account))
-        .filter(templates::template_id.eq(id))
-        .select(TemplateRow::as_select())
-        .first(conn)
-        .optional()?;
-    if by_id.is_some() || name.is_empty() {
-        return Ok(by_id);
-    }
-    templates::table
-        .filter(templates::account_id.eq(account))
-        .filter(templates::name.eq(name))
-        .filter(templates::language.eq(language))
-        .filter(templates::deleted_at.is_null())
-        .select(TemplateRow::as_select())
-        .first(conn)
-        .optional()
-}
-
-fn event(
-    row: i32,
-    field: &str,
-    old: Option<String>,
-    new: &str,
-    reason: Option<String>,
-    detail: Option<String>,
-    at: i64,
-) -> NewEvent {
-    NewEvent {
-        template_id: row,
-        at,
-        field: field.into(),
-        old_value: old,
-        new_value: new.into(),
-        reason,
-        detail,
-        source: "webhook".into(),
-    }
-}
-
-/// Applies one template change; the event to record, if anything changed.
-fn template_change(
-    conn: &mut SqliteConnection,
-    account: i32,
-    t: &TemplateChange,
-    now: i64,
-) -> QueryResult<Option<NewEvent>> {
-    let language = normalize_language(&t.language);
-    let row = find_template(conn, account, &t.template_id, &t.name, &language)?;
-    let at = if t.at > 0 { t.at.min(now) } else { now };
-    match (&t.kind, row) {
-        (
-            TemplateChangeKind::Status {
-                status,
-                category,
-                reason,
-                detail,
-            },
-            None,
-        ) => {
-            // Not synced yet: start its row from what the webhook says; sync fills in the rest.
-            let state = TemplateState {
-                waba_id: t.waba_id.clone(),
-                template_id: t.template_id.clone(),
-                name: t.name.clone(),
-                language,
-                category: category
-                    .clone()
-                    .unwrap_or_else(|| "UNKNOWN".into())
-                    .to_ascii_uppercase(),
-                previous_category: None,
-                correct_category: None,
-                sub_category: None,
-                status: status.clone(),
-                quality: None,
-                rejected_reason: reason.clone().filter(|_| status == "REJECTED"),
-                parameter_format: None,
-                components: "[]".into(),
-            };
-            let id = tpl::insert(conn, account, &state, now)?;
-            let detail = detail.as_ref().map(|d| d.to_string());
-            Ok(Some(event(
-                id,
-                "status",
-                None,
-                status,
-                reason.clone(),
-                detail,
-                at,
-            )))
-        }
-        (
-            TemplateChangeKind::Status {
-                status,
-                reason,
-                detail,
-                ..
-            },
-            Some(row),
-        ) => {
-            let deleted = row.deleted_at.is_some();
-            if row.status == *status && !deleted {
-                return Ok(None);
-            }
-            let old = if deleted {
-                "DELETED".to_string()
-            } else {
-                row.status.clone()
-            };
-            let rejected = reason.clone().filter(|_| status == "REJECTED");
-            diesel::update(templates::table.find(row.id))
-                .set((
-                    templates::status.eq(status),
-                    templates::rejected_reason.eq(rejected),
-                    templates::last_changed_at.eq(now),
-                    templates::deleted_at.eq(None::<i64>),
-                ))
-                .execute(conn)?;
-            let detail = detail.as_ref().map(|d| d.to_string());
-            Ok(Some(event(
-                row.id,
-                "status",
-                Some(old),
-                status,
-                reason.clone(),
-                detail,
-                at,
-            )))
-        }
-        (TemplateChangeKind::Quality { new }, Some(row)) => {
-            if row.quality.as_deref() == Some(new.as_str()) {
-                return Ok(None);
-            }
-            diesel::update(templates::table.find(row.id))
-                .set((
-                    templates::quality.eq(new),
-                    templates::last_changed_at.eq(now),
-                ))
-                .execute(conn)?;
-            Ok(Some(event(
-                row.id,
-                "quality",
-                row.quality,
-                new,
-                None,
-                None,
-                at,
-            )))
-        }
-        (
-            TemplateChangeKind::Category {
-                new,
-                correct: Some(correct),
-                effective_at: Some(when),
-            },
-            Some(row),
-        ) => {
-            if row.correct_category.as_deref() == Some(correct.as_str()) || row.category == *correct
-            {
-                return Ok(None);
-            }
-            diesel::update(templates::table.find(row.id))
-                .set((
-                    templates::correct_category.eq(correct),
-                    templates::last_changed_at.eq(now),
-                ))
-                .execute(conn)?;
-            let detail = serde_json::json!({"announced": true, "effective_at": when}).to_string();
-            let reason = Some(format!(
-                "announced; takes effect {}",
-                crate::clock::human(*when)
-            ));
-            Ok(Some(event(
-                row.id,
-                "category",
-                Some(row.category),
-                new,
-                reason,
-                Some(detail),
-                at,
-            )))
-        }
-        (TemplateChangeKind::Category { new, .. }, Some(row)) => {
-            if row.category == *new {
-                return Ok(None);
-            }
-            diesel::update(templates::table.find(row.id))
-                .set((
-                    templates::previous_category.eq(&row.category),
-                    templates::category.eq(new),
-                    templates::correct_category.eq(None::<String>),
-                    templates::last_changed_at.eq(now),
-                ))
-                .execute(conn)?;
-            Ok(Some(event(
-                row.id,
-                "category",
-                Some(row.category),
-                new,
-                None,
-                None,
-                at,
-            )))
-        }
-        (_, None) => {
-            tracing::info!(template = %t.template_id, "quality or category update for a template not synced yet; the next sync records it");
-            Ok(None)
-        }
-    }
 }
 
 /// The progress after a status: the status's time where it was unset, plus what it implies
@@ -487,9 +259,9 @@ fn resolve_template(
         return Ok(*hit);
     }
     let found = match hint {
-        TemplateHint::Id(id) => find_template(conn, account, id, "", "")?,
+        TemplateHint::Id(id) => tpl::find_by_id_or_name(conn, account, id, "", "")?,
         TemplateHint::NameLanguage(name, lang) => {
-            find_template(conn, account, "", name, &normalize_language(lang))?
+            tpl::find_by_id_or_name(conn, account, "", name, &normalize_language(lang))?
         }
         TemplateHint::Unknown => None,
     }

@@ -64,36 +64,8 @@ pub struct MessageStatus {
     pub origin: &'static str,
 }
 
-/// A template change reported by a webhook.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TemplateChange {
-    pub waba_id: String,
-    pub template_id: String,
-    pub name: String,
-    pub language: String,
-    pub at: i64,
-    pub kind: TemplateChangeKind,
-}
-
-/// What changed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TemplateChangeKind {
-    /// `message_template_status_update`: the event value becomes the status.
-    Status {
-        status: String,
-        category: Option<String>,
-        reason: Option<String>,
-        detail: Option<serde_json::Value>,
-    },
-    /// `message_template_quality_update`.
-    Quality { new: String },
-    /// `template_category_update`: done (`effective_at` is `None`) or announced.
-    Category {
-        new: String,
-        correct: Option<String>,
-        effective_at: Option<i64>,
-    },
-}
+pub use crate::domain::normalize_language;
+pub use crate::ledger::{TemplateChange, TemplateChangeKind};
 
 /// One thing a webhook told us.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,11 +94,6 @@ pub fn day_of(ts: i64) -> String {
         Some(t) => t.format("%Y-%m-%d").to_string(),
         None => "1970-01-01".into(),
     }
-}
-
-/// Meta's webhooks write languages as `en-US`; its REST API as `en_US`.
-pub fn normalize_language(lang: &str) -> String {
-    lang.replace('-', "_")
 }
 
 /// The convention by which a sender names the template in `biz_opaque_callback_data`, so that

@@ -9,8 +9,10 @@ use super::{glob, Change, Payload, TemplateRef};
 use crate::clock;
 use crate::config::{Config, NotifyConfig};
 use crate::db::models::notifications as out;
-use crate::db::models::templates::{Event, TemplateRow};
+use crate::db::models::templates::{self as tpl, Event, TemplateRow};
 use crate::db::schema::{accounts, sync_runs, template_events, templates};
+use crate::domain::pause::{Pause, STRIKES};
+use crate::domain::rejection::RejectionInfo;
 use crate::domain::Quality;
 
 /// Consecutive failed runs that make an account's sync "failing".
@@ -126,15 +128,9 @@ pub fn template_payload(
         }
         "rejected" => {
             let reason = e.reason.clone().unwrap_or_else(|| "no reason given".into());
-            p.recommendation = detail
-                .pointer("/rejection_info/recommendation")
-                .and_then(|r| r.as_str())
-                .map(str::to_string);
-            let why = detail
-                .pointer("/rejection_info/reason")
-                .and_then(|r| r.as_str())
-                .map(|r| format!(" {r}"))
-                .unwrap_or_default();
+            let info = RejectionInfo::from_value(Some(&detail));
+            p.recommendation = info.recommendation;
+            let why = info.reason.map(|r| format!(" {r}")).unwrap_or_default();
             p.title = format!("Rejected: {who}");
             p.text = format!(
                 "Meta rejected {} ({reason}).{why}{} Fix it and resubmit, or appeal in WhatsApp Manager.",
@@ -143,15 +139,16 @@ pub fn template_payload(
             );
         }
         "paused" => {
-            let hours = if strike <= 1 { 3 } else { 6 };
-            p.strike = Some(strike);
-            p.resumes_at = Some(clock::rfc3339(e.at + hours * 3600));
-            p.title = format!("Paused (strike {strike} of 3): {who}");
+            let pause = Pause::nth(strike, e.at);
+            p.strike = Some(pause.strike);
+            p.resumes_at = Some(clock::rfc3339(pause.resumes_at));
+            p.title = format!("Paused (strike {} of {STRIKES}): {who}", pause.strike);
             p.text = format!(
-                "{} was paused for low quality. It should resume around {} ({hours} h). \
+                "{} was paused for low quality. It should resume around {} ({} h). \
                  A third pause disables it: review the content and who receives it before sending more.",
                 t.name,
-                clock::human(e.at + hours * 3600)
+                clock::human(pause.resumes_at),
+                pause.hours
             );
         }
         "disabled" => {
@@ -240,13 +237,7 @@ pub fn expand(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryRe
             continue;
         }
         let strike = if kind == "paused" {
-            template_events::table
-                .filter(template_events::template_id.eq(t.id))
-                .filter(template_events::field.eq("status"))
-                .filter(template_events::new_value.eq("PAUSED"))
-                .filter(template_events::id.le(e.id))
-                .count()
-                .get_result::<i64>(conn)? as u32
+            tpl::pause_count(conn, t.id, Some(e.id))? as u32
         } else {
             0
         };

@@ -14,6 +14,7 @@ use crate::db::models::accounts;
 use crate::db::models::templates::{self as tpl, ListQuery, TemplateRow};
 use crate::db::models::usage::{self, NewMessage};
 use crate::db::Db;
+use crate::domain::errors;
 use crate::ingest::OPAQUE_PREFIX;
 use crate::sources::manage::{digits, Manage};
 use crate::sources::SourceError;
@@ -200,38 +201,6 @@ impl SendError {
     }
 }
 
-/// Meta's error codes on sends, in words a person can act on.
-pub fn explain(code: i64) -> Option<&'static str> {
-    Some(match code {
-        131047 => {
-            "more than 24 hours have passed since the customer last wrote (131047, re-engagement \
-             message): outside that window WhatsApp delivers only approved templates"
-        }
-        131026 => "the message could not be delivered: the number may not be on WhatsApp, or has not accepted the latest terms (131026)",
-        131049 => "Meta held back this marketing message to keep the customer's engagement healthy (131049); do not retry within 24 hours",
-        131050 => "the customer has stopped marketing messages from this business (131050)",
-        131051 => "this message type is not supported (131051)",
-        131056 => "too many messages to the same customer in a short time (131056, pair rate limit)",
-        130429 => "the phone number's throughput limit was reached (130429)",
-        131048 => "the phone number is spam rate limited (131048): too many of its messages were blocked or reported",
-        131042 => "a payment problem on the WhatsApp Business Account (131042): check its payment method",
-        131031 => "the WhatsApp Business Account is locked (131031)",
-        131030 => "the recipient is not in the test number's allowed list (131030)",
-        133010 => "the sending phone number is not registered with the Cloud API (133010)",
-        132000 => "the number of parameters does not match the template's placeholders (132000)",
-        132001 => "the template does not exist in that language, or is not approved (132001)",
-        132005 => "the text with its parameters filled in is too long (132005)",
-        132007 => "the content breaks WhatsApp's policies (132007)",
-        132012 => "a parameter has the wrong format for its placeholder (132012)",
-        132015 => "the template is paused for low quality (132015)",
-        132016 => "the template is disabled for low quality (132016)",
-        132018 => "a parameter holds text WhatsApp refuses: newlines, tabs or more than four spaces in a row (132018)",
-        135000 => "a generic user error (135000)",
-        190 => "the access token has expired or was revoked (190)",
-        _ => return None,
-    })
-}
-
 fn upstream_error(e: SourceError) -> SendError {
     match e {
         SourceError::Upstream(u) | SourceError::Auth(u) => {
@@ -240,7 +209,7 @@ fn upstream_error(e: SourceError) -> SendError {
             } else {
                 ErrorKind::Upstream
             };
-            let message = match u.code.and_then(explain) {
+            let message = match u.code.and_then(errors::sentence) {
                 Some(why) => format!("upstream refused the message: {why}\n  ({u})"),
                 None => format!("upstream refused the message: {u}"),
             };

@@ -218,6 +218,113 @@ pub fn mark_deleted(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryResu
         .map(|_| ())
 }
 
+/// The template a webhook names: by Meta's id, else the live one with that name and language
+/// (an empty name matches nothing).
+pub fn find_by_id_or_name(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    template_id: &str,
+    name: &str,
+    language: &str,
+) -> QueryResult<Option<TemplateRow>> {
+    let by_id = templates::table
+        .filter(templates::account_id.eq(account_id))
+        .filter(templates::template_id.eq(template_id))
+        .select(TemplateRow::as_select())
+        .first(conn)
+        .optional()?;
+    if by_id.is_some() || name.is_empty() {
+        return Ok(by_id);
+    }
+    templates::table
+        .filter(templates::account_id.eq(account_id))
+        .filter(templates::name.eq(name))
+        .filter(templates::language.eq(language))
+        .filter(templates::deleted_at.is_null())
+        .select(TemplateRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The account of a WABA some template was seen in (Kapso accounts discover their WABAs).
+pub fn account_of_waba(conn: &mut SqliteConnection, waba_id: &str) -> QueryResult<Option<i32>> {
+    templates::table
+        .filter(templates::waba_id.eq(waba_id))
+        .select(templates::account_id)
+        .first(conn)
+        .optional()
+}
+
+/// Sets a template's status (and rejection reason); clears the deleted mark.
+pub fn set_status(
+    conn: &mut SqliteConnection,
+    id: i32,
+    status: &str,
+    rejected_reason: Option<&str>,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::update(templates::table.find(id))
+        .set((
+            templates::status.eq(status),
+            templates::rejected_reason.eq(rejected_reason),
+            templates::last_changed_at.eq(now),
+            templates::deleted_at.eq(None::<i64>),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Sets a template's quality rating.
+pub fn set_quality(
+    conn: &mut SqliteConnection,
+    id: i32,
+    quality: &str,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::update(templates::table.find(id))
+        .set((
+            templates::quality.eq(quality),
+            templates::last_changed_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Records the category Meta announced it will move a template to.
+pub fn set_correct_category(
+    conn: &mut SqliteConnection,
+    id: i32,
+    correct: &str,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::update(templates::table.find(id))
+        .set((
+            templates::correct_category.eq(correct),
+            templates::last_changed_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Moves a template to another category, keeping the one it had as `previous_category`.
+pub fn set_category(
+    conn: &mut SqliteConnection,
+    id: i32,
+    previous: &str,
+    new: &str,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::update(templates::table.find(id))
+        .set((
+            templates::previous_category.eq(previous),
+            templates::category.eq(new),
+            templates::correct_category.eq(None::<String>),
+            templates::last_changed_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// Appends events, in chunks that stay under SQLite's variable limit.
 pub fn insert_events(conn: &mut SqliteConnection, events: &[NewEvent]) -> QueryResult<()> {
     for chunk in events.chunks(1000) {
@@ -226,6 +333,39 @@ pub fn insert_events(conn: &mut SqliteConnection, events: &[NewEvent]) -> QueryR
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// How many times a template was paused, counting its events up to the one with id `up_to`
+/// when given (the strike a pause event was).
+pub fn pause_count(
+    conn: &mut SqliteConnection,
+    template_row: i32,
+    up_to: Option<i32>,
+) -> QueryResult<i64> {
+    let mut q = template_events::table
+        .filter(template_events::template_id.eq(template_row))
+        .filter(template_events::field.eq("status"))
+        .filter(template_events::new_value.eq("PAUSED"))
+        .into_boxed();
+    if let Some(id) = up_to {
+        q = q.filter(template_events::id.le(id));
+    }
+    q.count().get_result(conn)
+}
+
+/// The detail of a template's latest rejection (Meta's `rejection_info`, as JSON text).
+pub fn last_rejection_detail(
+    conn: &mut SqliteConnection,
+    template_row: i32,
+) -> QueryResult<Option<String>> {
+    template_events::table
+        .filter(template_events::template_id.eq(template_row))
+        .filter(template_events::new_value.eq("REJECTED"))
+        .order(template_events::id.desc())
+        .select(template_events::detail)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
 }
 
 /// A template's history, oldest first.

@@ -13,8 +13,10 @@ use serde::Serialize;
 use super::{layout, Layout};
 use crate::clock;
 use crate::db::models::sync_runs::{self, SyncRun};
-use crate::db::models::{accounts, usage};
+use crate::db::models::{accounts, templates as tpl, usage};
 use crate::db::schema::{accounts as a, template_events as e, templates as t};
+use crate::domain::pause::{Pause, STRIKES};
+use crate::domain::rejection::RejectionInfo;
 use crate::report::{self, Period, Scope, Totals};
 use crate::web::error::{ApiError, WebError};
 use crate::web::fmt::{self, Show};
@@ -222,21 +224,8 @@ fn build(
     let rows = list(conn, &["REJECTED"], 10)?;
     let mut rejected = Vec::new();
     for r in &rows {
-        let detail: Option<Option<String>> = e::table
-            .filter(e::template_id.eq(r.0))
-            .filter(e::new_value.eq("REJECTED"))
-            .order(e::id.desc())
-            .select(e::detail)
-            .first(conn)
-            .optional()?;
-        let rec = detail
-            .flatten()
-            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
-            .and_then(|d| {
-                d.pointer("/rejection_info/recommendation")
-                    .and_then(|x| x.as_str())
-                    .map(str::to_string)
-            });
+        let rec = RejectionInfo::from_detail(tpl::last_rejection_detail(conn, r.0)?.as_deref())
+            .recommendation;
         let reason = r.7.clone().unwrap_or_else(|| "no reason given".into());
         let why = match rec {
             Some(rec) => format!("{reason}; Meta recommends: {rec}"),
@@ -246,17 +235,11 @@ fn build(
     }
     let mut paused = Vec::new();
     for r in &list(conn, &["PAUSED"], 10)? {
-        let strikes: i64 = e::table
-            .filter(e::template_id.eq(r.0))
-            .filter(e::field.eq("status"))
-            .filter(e::new_value.eq("PAUSED"))
-            .count()
-            .get_result(conn)?;
-        let hours = if strikes <= 1 { 3 } else { 6 };
+        let pause = Pause::nth(tpl::pause_count(conn, r.0, None)? as u32, r.9);
         let why = format!(
-            "strike {} of 3; resumes around {}",
-            strikes.max(1),
-            fmt::when(r.9 + hours * 3600)
+            "strike {} of {STRIKES}; resumes around {}",
+            pause.strike,
+            fmt::when(pause.resumes_at)
         );
         paused.push(item(r, why, fmt::when(r.9)));
     }

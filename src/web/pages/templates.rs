@@ -14,6 +14,7 @@ use super::{layout, Layout};
 use crate::clock;
 use crate::db::models::templates::{self as tpl, Brief, ListQuery, Sort, TemplateRow};
 use crate::db::schema::{accounts as a, templates as t};
+use crate::domain::errors;
 use crate::report::{self, Breakdown, Scope, Totals};
 use crate::views::{EventView, TemplateView};
 use crate::web::error::{ApiError, WebError};
@@ -344,7 +345,7 @@ pub fn bubble(components: &serde_json::Value) -> Bubble {
 pub struct Failure {
     pub code: i32,
     pub count: i64,
-    pub meaning: &'static str,
+    pub meaning: String,
     pub action: &'static str,
 }
 
@@ -432,12 +433,12 @@ fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detai
     let failures = report::failures(conn, row.id, &layout.period)?
         .into_iter()
         .map(|(code, count)| {
-            let (meaning, action) = report::explain_error(code);
+            let info = errors::explain(code.into());
             Failure {
                 code,
                 count,
-                meaning,
-                action,
+                meaning: info.headline(),
+                action: info.action,
             }
         })
         .collect();

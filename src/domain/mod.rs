@@ -2,6 +2,10 @@
 //! and quality scores as open enums (Meta adds values; an unknown one is kept, never dropped),
 //! and the template as a source reports it.
 
+pub mod errors;
+pub mod pause;
+pub mod rejection;
+
 use serde::{Deserialize, Serialize};
 
 /// Defines an enum of upper-case wire values with an `Unknown(String)` catch-all.
@@ -184,6 +188,11 @@ pub struct RemoteTemplate {
     pub parameter_format: Option<String>,
     /// The components array exactly as the source sent it.
     pub components: serde_json::Value,
+}
+
+/// Meta's webhooks write languages as `en-US`; its REST API as `en_US`.
+pub fn normalize_language(lang: &str) -> String {
+    lang.replace('-', "_")
 }
 
 #[cfg(test)]

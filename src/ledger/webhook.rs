@@ -1,0 +1,227 @@
+//! A single-field change a webhook reports (status, quality, category), recorded with the same
+//! rules as a listing: one event per real change, nothing for a repeat.
+
+use diesel::SqliteConnection;
+
+use super::rules;
+use crate::db::models::templates::{self as tpl, NewEvent, TemplateRow, TemplateState};
+use crate::domain::{normalize_language, EventSource};
+
+/// A template change reported by a webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateChange {
+    pub waba_id: String,
+    pub template_id: String,
+    pub name: String,
+    /// As the webhook wrote it (`en-US` or `en_US`).
+    pub language: String,
+    /// When it happened upstream (unix seconds; 0 when not said).
+    pub at: i64,
+    pub kind: TemplateChangeKind,
+}
+
+/// What changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TemplateChangeKind {
+    /// `message_template_status_update`: the event value becomes the status.
+    Status {
+        status: String,
+        category: Option<String>,
+        reason: Option<String>,
+        detail: Option<serde_json::Value>,
+    },
+    /// `message_template_quality_update`.
+    Quality { new: String },
+    /// `template_category_update`: done (`effective_at` is `None`) or announced.
+    Category {
+        new: String,
+        correct: Option<String>,
+        effective_at: Option<i64>,
+    },
+}
+
+/// Applies one webhook change to a template of `account_id` and appends its event. Returns
+/// whether anything changed.
+pub fn record_webhook(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    change: &TemplateChange,
+    now: i64,
+) -> diesel::QueryResult<bool> {
+    let language = normalize_language(&change.language);
+    let row = tpl::find_by_id_or_name(
+        conn,
+        account_id,
+        &change.template_id,
+        &change.name,
+        &language,
+    )?;
+    // Upstream's time, but never in the future of this receipt.
+    let at = if change.at > 0 {
+        change.at.min(now)
+    } else {
+        now
+    };
+    let event = match row {
+        Some(row) => changed(conn, &row, &change.kind, now)?,
+        None => first_sight(conn, account_id, change, language, now)?,
+    };
+    let Some(mut event) = event else {
+        return Ok(false);
+    };
+    event.at = at;
+    tpl::insert_events(conn, std::slice::from_ref(&event))?;
+    Ok(true)
+}
+
+fn event(
+    row: i32,
+    field: &str,
+    old: Option<String>,
+    new: &str,
+    reason: Option<String>,
+    detail: Option<String>,
+) -> NewEvent {
+    NewEvent {
+        template_id: row,
+        at: 0,
+        field: field.into(),
+        old_value: old,
+        new_value: new.into(),
+        reason,
+        detail,
+        source: EventSource::Webhook.as_str().into(),
+    }
+}
+
+/// A template not synced yet: a status update starts its row from what the webhook says (sync
+/// fills in the rest); a quality or category update waits for the next sync.
+fn first_sight(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    change: &TemplateChange,
+    language: String,
+    now: i64,
+) -> diesel::QueryResult<Option<NewEvent>> {
+    let TemplateChangeKind::Status {
+        status,
+        category,
+        reason,
+        detail,
+    } = &change.kind
+    else {
+        tracing::info!(template = %change.template_id, "quality or category update for a template not synced yet; the next sync records it");
+        return Ok(None);
+    };
+    let state = TemplateState {
+        waba_id: change.waba_id.clone(),
+        template_id: change.template_id.clone(),
+        name: change.name.clone(),
+        language,
+        category: category
+            .clone()
+            .unwrap_or_else(|| "UNKNOWN".into())
+            .to_ascii_uppercase(),
+        previous_category: None,
+        correct_category: None,
+        sub_category: None,
+        status: status.clone(),
+        quality: None,
+        rejected_reason: rules::status_reason(status, reason.as_deref()),
+        parameter_format: None,
+        components: "[]".into(),
+    };
+    let id = tpl::insert(conn, account_id, &state, now)?;
+    let detail = detail.as_ref().map(|d| d.to_string());
+    Ok(Some(event(
+        id,
+        "status",
+        None,
+        status,
+        reason.clone(),
+        detail,
+    )))
+}
+
+/// A known template: the event of what this change moves, or `None` for a repeat.
+fn changed(
+    conn: &mut SqliteConnection,
+    row: &TemplateRow,
+    kind: &TemplateChangeKind,
+    now: i64,
+) -> diesel::QueryResult<Option<NewEvent>> {
+    match kind {
+        TemplateChangeKind::Status {
+            status,
+            reason,
+            detail,
+            ..
+        } => {
+            let deleted = row.deleted_at.is_some();
+            if row.status == *status && !deleted {
+                return Ok(None);
+            }
+            let old = if deleted { "DELETED" } else { &row.status };
+            let rejected = rules::status_reason(status, reason.as_deref());
+            tpl::set_status(conn, row.id, status, rejected.as_deref(), now)?;
+            let detail = detail.as_ref().map(|d| d.to_string());
+            Ok(Some(event(
+                row.id,
+                "status",
+                Some(old.to_string()),
+                status,
+                reason.clone(),
+                detail,
+            )))
+        }
+        TemplateChangeKind::Quality { new } => {
+            if !rules::quality_changed(row.quality.as_deref(), new) {
+                return Ok(None);
+            }
+            tpl::set_quality(conn, row.id, new, now)?;
+            Ok(Some(event(
+                row.id,
+                "quality",
+                row.quality.clone(),
+                new,
+                None,
+                None,
+            )))
+        }
+        TemplateChangeKind::Category {
+            new,
+            correct: Some(correct),
+            effective_at: Some(when),
+        } => {
+            if row.correct_category.as_deref() == Some(correct.as_str()) || row.category == *correct
+            {
+                return Ok(None);
+            }
+            tpl::set_correct_category(conn, row.id, correct, now)?;
+            let detail = serde_json::json!({"announced": true, "effective_at": when}).to_string();
+            let reason = format!("announced; takes effect {}", crate::clock::human(*when));
+            Ok(Some(event(
+                row.id,
+                "category",
+                Some(row.category.clone()),
+                new,
+                Some(reason),
+                Some(detail),
+            )))
+        }
+        TemplateChangeKind::Category { new, .. } => {
+            if row.category == *new {
+                return Ok(None);
+            }
+            tpl::set_category(conn, row.id, &row.category, new, now)?;
+            Ok(Some(event(
+                row.id,
+                "category",
+                Some(row.category.clone()),
+                new,
+                None,
+                None,
+            )))
+        }
+    }
+}
