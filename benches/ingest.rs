@@ -133,10 +133,7 @@ fn main() {
     let now = 1_790_000_000i64;
     let secret = templar::sim::META_APP_SECRET.as_bytes();
     let signed = |body: String| {
-        let sig = format!(
-            "sha256={}",
-            templar::ingest::signature::sign(secret, body.as_bytes())
-        );
+        let sig = format!("sha256={}", templar::signing::sign(secret, body.as_bytes()));
         load::request(
             "POST",
             "/webhooks/meta",

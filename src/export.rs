@@ -556,7 +556,7 @@ pub fn message_rows<W: Write>(
         };
         for r in rows {
             let recipient = match hash {
-                Some(key) => crate::ingest::signature::sign(key, r.7.as_bytes()),
+                Some(key) => crate::signing::sign(key, r.7.as_bytes()),
                 None => r.7,
             };
             sink.row(&MessageRow {

@@ -17,6 +17,7 @@ pub mod notify;
 pub mod report;
 pub mod scheduler;
 pub mod send;
+pub mod signing;
 pub mod sim;
 pub mod sources;
 pub mod sync;

@@ -6,7 +6,6 @@
 pub mod apply;
 pub mod kapso;
 pub mod meta;
-pub mod signature;
 pub mod writer;
 
 use chrono::{TimeZone, Utc};

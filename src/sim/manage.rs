@@ -15,8 +15,7 @@ use serde_json::{json, Value};
 
 use super::routes::{api, credential, graph_error, ok, unauthorized, waba_index, Answer, Q};
 use super::traffic::{day_start, SimMessage};
-use super::{catalog, Sim, SimTemplate, Via, World};
-use crate::send::params;
+use super::{catalog, checks, Sim, SimTemplate, Via, World};
 
 const WINDOW: i64 = 24 * 3600;
 
@@ -41,47 +40,7 @@ fn digits(s: &str) -> String {
 
 /// Checks a template send's components against the template, as Meta does.
 fn check_template(t: &SimTemplate, sent: &Value) -> Result<(), Answer> {
-    let slots = params::slots(&t.components);
-    let given: Vec<&Value> = sent
-        .get("components")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .flat_map(|c| {
-            c.get("parameters")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-        })
-        .collect();
-    if given.len() != slots.len() {
-        return Err(bad(
-            132000,
-            &format!(
-                "(#132000) Number of parameters does not match the expected number of params \
-                 (expected {}, got {})",
-                slots.len(),
-                given.len()
-            ),
-        ));
-    }
-    if t.parameter_format == "NAMED" {
-        for s in slots.iter().filter(|s| s.name.is_some()) {
-            let found = given
-                .iter()
-                .any(|g| g.get("parameter_name").and_then(Value::as_str) == s.name.as_deref());
-            if !found {
-                return Err(bad(
-                    132000,
-                    &format!(
-                        "(#132000) Parameter name {} is missing",
-                        s.name.as_deref().unwrap_or("")
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(())
+    checks::template_send(&t.components, &t.parameter_format, sent).map_err(|e| bad(132000, &e))
 }
 
 fn send(w: &mut World, via: Via, pnid: &str, headers: &HeaderMap, body: &Value) -> Answer {

@@ -4,6 +4,7 @@
 
 mod analytics;
 pub mod catalog;
+mod checks;
 mod manage;
 mod routes;
 pub mod traffic;

@@ -8,7 +8,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 
 use super::{Via, World};
-use crate::ingest::signature;
+use crate::signing;
 
 /// A simulated outbound message.
 #[derive(Debug, Clone)]
@@ -70,18 +70,18 @@ impl Webhook {
                 "x-hub-signature-256",
                 format!(
                     "sha256={}",
-                    signature::sign(super::META_APP_SECRET.as_bytes(), &self.body)
+                    signing::sign(super::META_APP_SECRET.as_bytes(), &self.body)
                 ),
             )],
             Via::Kapso => vec![
                 (
                     "x-webhook-signature",
-                    signature::sign(super::KAPSO_WEBHOOK_SECRET.as_bytes(), &self.body),
+                    signing::sign(super::KAPSO_WEBHOOK_SECRET.as_bytes(), &self.body),
                 ),
                 ("x-webhook-event", self.event.clone().unwrap_or_default()),
                 (
                     "x-idempotency-key",
-                    signature::sign(b"idempotency", &self.body),
+                    signing::sign(b"idempotency", &self.body),
                 ),
                 ("x-webhook-payload-version", "v2".into()),
             ],

@@ -12,23 +12,23 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::AppState;
-use crate::ingest::signature;
+use crate::signing;
 
 const COOKIE: &str = "templar_session";
 
 /// The session cookie's value for a token: an HMAC, so the token itself never sits in a cookie.
 fn session_value(token: &str) -> String {
-    signature::sign(token.as_bytes(), b"templar dashboard session")
+    signing::sign(token.as_bytes(), b"templar dashboard session")
 }
 
 /// The CSRF token of this process.
 pub fn csrf_token(state: &AppState) -> String {
-    signature::sign(state.csrf_key.as_bytes(), b"csrf")
+    signing::sign(state.csrf_key.as_bytes(), b"csrf")
 }
 
 /// Whether a submitted CSRF token is this process's (constant time).
 pub fn csrf_ok(state: &AppState, submitted: &str) -> bool {
-    signature::verify(state.csrf_key.as_bytes(), b"csrf", submitted)
+    signing::verify(state.csrf_key.as_bytes(), b"csrf", submitted)
 }
 
 fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
@@ -50,14 +50,14 @@ pub async fn require_login(State(state): State<AppState>, req: Request, next: Ne
     const LABEL: &[u8] = b"templar dashboard session";
     let expected = session_value(token.expose());
     // Both checks compare in constant time.
-    let by_cookie = cookie(&req, COOKIE)
-        .is_some_and(|v| signature::verify(token.expose().as_bytes(), LABEL, v));
+    let by_cookie =
+        cookie(&req, COOKIE).is_some_and(|v| signing::verify(token.expose().as_bytes(), LABEL, v));
     let by_bearer = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| signature::verify(t.as_bytes(), LABEL, &expected));
+        .is_some_and(|t| signing::verify(t.as_bytes(), LABEL, &expected));
     if by_cookie || by_bearer {
         return next.run(req).await;
     }
@@ -123,7 +123,7 @@ pub async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> R
         return Redirect::to(&next).into_response();
     };
     let expected = session_value(token.expose());
-    if !signature::verify(f.token.as_bytes(), b"templar dashboard session", &expected) {
+    if !signing::verify(f.token.as_bytes(), b"templar dashboard session", &expected) {
         tracing::warn!("dashboard login refused: wrong token");
         let page = LoginPage {
             next,

@@ -56,8 +56,8 @@ pub struct Shared {
     /// Built dashboard pages, until the data changes.
     pub pages: cache::PageCache,
     /// `[webhooks.meta] app_secret` and `[webhooks.kapso] secret`, keyed once.
-    pub meta_key: Option<crate::ingest::signature::Key>,
-    pub kapso_key: Option<crate::ingest::signature::Key>,
+    pub meta_key: Option<crate::signing::Key>,
+    pub kapso_key: Option<crate::signing::Key>,
 }
 
 impl AppState {
@@ -76,7 +76,7 @@ impl AppState {
             .dedicated(&config.database)
             .map_err(|e| tracing::warn!("page cache off: {e}"))
             .ok();
-        use crate::ingest::signature::Key;
+        use crate::signing::Key;
         let hooks = &config.webhooks;
         AppState(Arc::new(Shared {
             pages: cache::PageCache::new(watcher),
@@ -105,7 +105,7 @@ const CSS: &str = include_str!("../../templates/assets/app.css");
 /// cache it forever and still get a changed one at once.
 pub fn asset_version() -> &'static str {
     static V: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    V.get_or_init(|| crate::ingest::signature::sign(b"asset", CSS.as_bytes())[..12].to_string())
+    V.get_or_init(|| crate::signing::sign(b"asset", CSS.as_bytes())[..12].to_string())
 }
 
 /// The application's routes.

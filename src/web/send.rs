@@ -18,8 +18,8 @@ use super::pages::{layout, Layout};
 use super::AppState;
 use crate::clock;
 use crate::db::schema::{accounts as a, templates as t};
-use crate::ingest::signature;
 use crate::send::{self, params, Content, ErrorKind, SendError, SendRequest, Sent};
+use crate::signing;
 
 /// The JSON body of `POST /api/send`.
 #[derive(Deserialize)]
@@ -91,8 +91,8 @@ pub async fn api(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let expected = signature::sign(token.expose().as_bytes(), b"templar api send");
-    if !bearer.is_some_and(|b| signature::verify(b.as_bytes(), b"templar api send", &expected)) {
+    let expected = signing::sign(token.expose().as_bytes(), b"templar api send");
+    if !bearer.is_some_and(|b| signing::verify(b.as_bytes(), b"templar api send", &expected)) {
         return refuse(
             StatusCode::UNAUTHORIZED,
             "POST /api/send takes the dashboard token as Authorization: Bearer <token>",

@@ -15,7 +15,8 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use crate::clock;
 use crate::ingest::writer::Delivery;
-use crate::ingest::{kapso, meta, signature};
+use crate::ingest::{kapso, meta};
+use crate::signing;
 
 /// The headers the receivers read. axum's `HeaderMap` extractor copies the whole map for
 /// every request; this takes only these values, which share the request's bytes.
@@ -58,8 +59,8 @@ pub async fn meta_verify(
     };
     let token_ok = q.get("hub.verify_token").is_some_and(|t| {
         // Compare through HMAC so the comparison is constant-time.
-        let expected = signature::sign(b"verify", cfg.verify_token.expose().as_bytes());
-        signature::verify(b"verify", t.as_bytes(), &expected)
+        let expected = signing::sign(b"verify", cfg.verify_token.expose().as_bytes());
+        signing::verify(b"verify", t.as_bytes(), &expected)
     });
     match (
         q.get("hub.mode").map(String::as_str),

@@ -259,8 +259,7 @@ pub async fn start_live(mut opts: SimOptions) -> (Env, Server) {
 
 /// Posts a Meta webhook signed with the simulator's app secret.
 pub async fn post_meta(http: &reqwest::Client, base: &str, body: &str) -> reqwest::StatusCode {
-    let sig =
-        templar::ingest::signature::sign(templar::sim::META_APP_SECRET.as_bytes(), body.as_bytes());
+    let sig = templar::signing::sign(templar::sim::META_APP_SECRET.as_bytes(), body.as_bytes());
     http.post(format!("{base}/webhooks/meta"))
         .header("x-hub-signature-256", format!("sha256={sig}"))
         .header("content-type", "application/json")
@@ -279,7 +278,7 @@ pub async fn post_kapso(
     key: &str,
     body: &str,
 ) -> reqwest::StatusCode {
-    let sig = templar::ingest::signature::sign(
+    let sig = templar::signing::sign(
         templar::sim::KAPSO_WEBHOOK_SECRET.as_bytes(),
         body.as_bytes(),
     );

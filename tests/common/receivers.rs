@@ -36,7 +36,7 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
             .unwrap_or("");
         let ok = sig
             .strip_prefix("sha256=")
-            .is_some_and(|s| templar::ingest::signature::verify(secret.as_bytes(), &body, s));
+            .is_some_and(|s| templar::signing::verify(secret.as_bytes(), &body, s));
         if !ok {
             inbox.bad_signatures += 1;
             return StatusCode::UNAUTHORIZED;

@@ -143,7 +143,7 @@ async fn bad_or_missing_signatures_are_refused_and_store_nothing() {
         401
     );
     // Signed with the right secret, but over different bytes.
-    let other = templar::ingest::signature::sign(templar::sim::META_APP_SECRET.as_bytes(), b"{}");
+    let other = templar::signing::sign(templar::sim::META_APP_SECRET.as_bytes(), b"{}");
     assert_eq!(
         post(Some(&format!("sha256={other}")), "/webhooks/meta", &body)
             .await
@@ -499,7 +499,7 @@ async fn every_acknowledged_webhook_survives_a_crash() {
                     Some(&tid),
                     None,
                 );
-                let sig = templar::ingest::signature::sign(
+                let sig = templar::signing::sign(
                     templar::sim::META_APP_SECRET.as_bytes(),
                     body.as_bytes(),
                 );

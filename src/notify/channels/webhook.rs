@@ -5,8 +5,8 @@
 
 use super::http_result;
 use crate::config::Secret;
-use crate::ingest::signature;
 use crate::notify::Payload;
+use crate::signing;
 
 pub async fn send(
     client: &reqwest::Client,
@@ -16,7 +16,7 @@ pub async fn send(
     delivery: &str,
 ) -> Result<(), String> {
     let body = serde_json::to_vec(payload).map_err(|e| e.to_string())?;
-    let sig = signature::sign(secret.expose().as_bytes(), &body);
+    let sig = signing::sign(secret.expose().as_bytes(), &body);
     let resp = client
         .post(url.expose())
         .header("content-type", "application/json")

@@ -1,4 +1,6 @@
-//! HMAC-SHA256 webhook signatures, verified on the raw body in constant time.
+//! HMAC-SHA256, the one helper for every signature templar makes or checks: webhooks in
+//! (verified on the raw body, in constant time) and out, session and CSRF tokens, recipient
+//! hashes in exports, the stylesheet's cache-busting hash.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
