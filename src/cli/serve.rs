@@ -1,4 +1,4 @@
-//! `templar serve`: the scheduler and the HTTP server in one process.
+//! `templar serve`: the scheduled jobs, the notifier and the HTTP server in one process.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,9 +9,9 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::ingest::apply::Resolver;
 use crate::ingest::writer::Writer;
+use crate::jobs;
 use crate::metrics::Metrics;
 use crate::notify::worker::Notifier;
-use crate::scheduler;
 use crate::sync::SyncContext;
 use crate::web::{self, AppState};
 
@@ -63,20 +63,14 @@ pub async fn serve(
         config: config.clone(),
         client: client.clone(),
     };
-    scheduler::refresh_windows(&db).await;
-    let sched = tokio::spawn(scheduler::run(ctx.clone(), stop_rx.clone()));
-    let windows = tokio::spawn(scheduler::windows(db.clone(), stop_rx.clone()));
+    jobs::period_totals::refresh(&db).await;
     let notifier = Notifier {
         db: db.clone(),
         config: config.clone(),
         client,
         metrics: metrics.clone(),
     };
-    let reports = tokio::spawn(scheduler::reports(
-        db.clone(),
-        config.clone(),
-        stop_rx.clone(),
-    ));
+    let jobs = tokio::spawn(jobs::run(ctx.clone(), notifier.clone(), stop_rx.clone()));
     let notify = tokio::spawn(notifier.run(stop_rx));
     let resolver = Arc::new(Resolver::from_config(&config));
     let writer = Writer::start(db.clone(), config.database.clone(), resolver);
@@ -88,10 +82,8 @@ pub async fn serve(
             let _ = stop_tx.send(true);
         })
         .await?;
-    let _ = sched.await;
-    let _ = windows.await;
+    let _ = jobs.await;
     let _ = notify.await;
-    let _ = reports.await;
     tracing::info!("templar stopped");
     Ok(())
 }

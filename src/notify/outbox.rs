@@ -5,7 +5,7 @@
 
 use diesel::prelude::*;
 
-use super::{glob, Change, Payload, TemplateRef};
+use super::{Change, Payload, TemplateRef};
 use crate::clock;
 use crate::config::{Config, NotifyConfig};
 use crate::db::models::notifications as out;
@@ -52,7 +52,7 @@ pub fn wants(ch: &NotifyConfig, kind: &str, account: Option<&str>, template: Opt
     ch.events.iter().any(|e| e == kind)
         && (ch.accounts.is_empty() || account.is_some_and(|a| ch.accounts.iter().any(|x| x == a)))
         && match (&ch.templates, template) {
-            (Some(p), Some(name)) => glob(p, name),
+            (Some(p), Some(name)) => p.matches(name),
             (Some(_), None) => kind.starts_with("sync") || kind == "digest",
             (None, _) => true,
         }

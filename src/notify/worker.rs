@@ -50,25 +50,10 @@ pub fn backoff(base: Duration, attempts: u32) -> Duration {
 }
 
 impl Notifier {
-    /// Runs passes until `shutdown`, plus each channel's digest schedule.
+    /// Runs passes until `shutdown` (each channel's digest is a job of its own, in `jobs`).
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         if self.config.notify.is_empty() {
             return;
-        }
-        for ch in self.config.notify.iter().filter(|c| c.digest.is_some()) {
-            let (me, ch, stop) = (self.clone(), ch.clone(), shutdown.clone());
-            let schedule = ch
-                .digest
-                .clone()
-                .unwrap_or_else(|| unreachable!("filtered above"));
-            tokio::spawn(async move {
-                crate::scheduler::every(schedule, stop, || async {
-                    if let Err(e) = me.queue_digest(&ch, clock::now()).await {
-                        tracing::warn!(channel = %ch.name, "digest not queued: {e}");
-                    }
-                })
-                .await;
-            });
         }
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

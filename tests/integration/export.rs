@@ -328,7 +328,7 @@ async fn a_scheduled_report_arrives_at_its_channel() {
     let path = env
         .db
         .write(move |c| {
-            Ok(templar::export::run_report(
+            Ok(templar::jobs::reports::write(
                 c,
                 &config,
                 &r,

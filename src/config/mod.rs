@@ -1,0 +1,216 @@
+//! `templar.toml`: parsed, validated once at start-up into a typed [`Config`] that is passed
+//! explicitly (no globals). Every error names the key and what was wrong. Secrets are referenced
+//! by environment variable (`X_env`) or given inline (`X`), and never printed.
+//!
+//! [`raw`] is the file as written; each section validates in its own file.
+
+mod accounts;
+mod notify;
+mod raw;
+mod reports;
+mod schedule;
+mod secret;
+mod sync;
+mod webhooks;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub use accounts::AccountConfig;
+pub use notify::{EmailConfig, NamePattern, NotifyConfig, NotifyKind, NOTIFY_EVENTS};
+pub use reports::ReportConfig;
+pub use schedule::CronSchedule;
+pub use secret::{process_env, EnvLookup, Secret};
+pub use sync::SyncConfig;
+pub use webhooks::{DashboardConfig, KapsoWebhookConfig, MetaWebhookConfig, WebhooksConfig};
+
+/// A configuration problem: which key, and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("config error: `{key}`: {message}")]
+pub struct ConfigError {
+    /// The dotted key, e.g. `sync.schedule` or `account[1].token_env`.
+    pub key: String,
+    /// What is wrong, in words a user can act on.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from, if any.
+    pub path: Option<PathBuf>,
+    /// SQLite database file.
+    pub database: PathBuf,
+    /// Address `serve` listens on.
+    pub listen: SocketAddr,
+    /// Base URL for links in notifications.
+    pub public_url: String,
+    pub sync: SyncConfig,
+    pub accounts: Vec<AccountConfig>,
+    pub webhooks: WebhooksConfig,
+    pub dashboard: DashboardConfig,
+    pub notify: Vec<NotifyConfig>,
+    pub reports: Vec<ReportConfig>,
+}
+
+impl Config {
+    /// Finds the config file (`--config`, else `$TEMPLAR_CONFIG`, else `./templar.toml`) and
+    /// loads it.
+    pub fn locate_and_load(flag: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = match flag {
+            Some(p) => p.to_path_buf(),
+            None => match process_env("TEMPLAR_CONFIG") {
+                Some(p) => PathBuf::from(p),
+                None => PathBuf::from("templar.toml"),
+            },
+        };
+        if !path.exists() {
+            return Err(ConfigError::new(
+                "--config",
+                format!(
+                    "{} does not exist; pass --config FILE, set TEMPLAR_CONFIG, or create \
+                     ./templar.toml (`templar simulate --write-config templar.toml` writes one \
+                     that points at the built-in simulator)",
+                    path.display()
+                ),
+            ));
+        }
+        Config::load(&path, &process_env)
+    }
+
+    /// Loads and validates the file at `path`.
+    pub fn load(path: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::new("--config", format!("cannot read {}: {e}", path.display()))
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut cfg = Config::parse(&text, base, env)?;
+        cfg.path = Some(path.to_path_buf());
+        Ok(cfg)
+    }
+
+    /// Parses and validates TOML text; relative paths are resolved against `base_dir`.
+    pub fn parse(text: &str, base_dir: &Path, env: EnvLookup<'_>) -> Result<Config, ConfigError> {
+        let raw: raw::RawConfig = toml::from_str(text).map_err(|e| {
+            let key = e
+                .span()
+                .map_or_else(|| "(file)".to_string(), |s| key_at(text, s.start));
+            let message = if secret::is_secret_key(&key) {
+                // serde's message quotes the value it met ("invalid type: integer `12345`").
+                "has the wrong type: expected a string (the value is not shown: it is a secret)"
+                    .to_string()
+            } else {
+                e.message().trim().to_string()
+            };
+            ConfigError::new(key, message)
+        })?;
+        validate(raw, base_dir, env)
+    }
+}
+
+/// Best-effort name of the key at a byte offset, for parse errors.
+fn key_at(text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = text[start..end].trim();
+    let is_header = line.starts_with('[');
+    let key = line
+        .split('=')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_matches(['[', ']']);
+    let section = text[..start]
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('['))
+        .map(|l| l.trim().trim_matches(['[', ']']).to_string());
+    match section {
+        Some(s) if !key.is_empty() && !is_header => format!("{s}.{key}"),
+        _ if !key.is_empty() => key.to_string(),
+        Some(s) => s,
+        None => "(file)".to_string(),
+    }
+}
+
+fn validate(
+    raw: raw::RawConfig,
+    base_dir: &Path,
+    env: EnvLookup<'_>,
+) -> Result<Config, ConfigError> {
+    let database = env("TEMPLAR_DATABASE")
+        .or(raw.database)
+        .unwrap_or_else(|| "templar.db".into());
+    let database = {
+        let p = PathBuf::from(&database);
+        if p.is_relative() {
+            base_dir.join(p)
+        } else {
+            p
+        }
+    };
+    let listen_s = env("TEMPLAR_LISTEN")
+        .or(raw.listen)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen: SocketAddr = listen_s.parse().map_err(|_| {
+        ConfigError::new(
+            "listen",
+            format!("`{listen_s}` is not an address like 127.0.0.1:8080"),
+        )
+    })?;
+    let public_url = env("TEMPLAR_PUBLIC_URL")
+        .or(raw.public_url)
+        .unwrap_or_else(|| format!("http://{listen}"));
+    reqwest::Url::parse(&public_url)
+        .map_err(|e| ConfigError::new("public_url", format!("`{public_url}` is not a URL: {e}")))?;
+    let sync = sync::validate(raw.sync)?;
+    let accounts = accounts::validate(raw.accounts, env)?;
+    let webhooks = webhooks::validate(raw.webhooks, env)?;
+    let dashboard = webhooks::validate_dashboard(raw.dashboard, listen, env)?;
+    let notify = notify::validate(raw.notify, &accounts, env)?;
+    let reports = reports::validate(raw.reports, &accounts, &notify, base_dir)?;
+    Ok(Config {
+        path: None,
+        database,
+        listen,
+        public_url: public_url.trim_end_matches('/').to_string(),
+        sync,
+        accounts,
+        webhooks,
+        dashboard,
+        notify,
+        reports,
+    })
+}
+
+impl Config {
+    /// The account called `name`, or an error listing the ones that exist.
+    pub fn account(&self, name: &str) -> Result<&AccountConfig, ConfigError> {
+        self.accounts
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.accounts.iter().map(|a| a.name.as_str()).collect();
+                ConfigError::new(
+                    "--account",
+                    format!(
+                        "no account named `{name}`; configured: {}",
+                        known.join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests;
