@@ -538,22 +538,3 @@ async fn every_acknowledged_webhook_survives_a_crash() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn every_simulated_meta_payload_takes_the_typed_path_with_the_same_events() {
-    let env = common::start(4, 30).await;
-    env.sim.world().advance(30 * 3600);
-    let hooks = env.sim.take_webhooks();
-    let meta: Vec<_> = hooks
-        .iter()
-        .filter(|h| h.via == templar::sim::Via::Meta)
-        .collect();
-    assert!(meta.len() > 20, "traffic and template changes to compare");
-    for h in meta {
-        let general = templar::ingest::meta::parse(&serde_json::from_slice(&h.body).unwrap(), 1);
-        let typed = templar::ingest::meta::parse_typed(&h.body, 1)
-            .unwrap_or_else(|| panic!("deferred: {}", String::from_utf8_lossy(&h.body)));
-        assert_eq!(typed.events, general.events);
-        assert_eq!(typed.ignored, general.ignored);
-    }
-}
