@@ -202,14 +202,22 @@ mod tests {
         let IngestEvent::Status(s) = &mixed.events[0] else {
             panic!("{:?}", mixed.events)
         };
-        assert_eq!((s.wamid.as_str(), s.phone_number_id.as_str()), ("wamid.A", "5"));
+        assert_eq!(
+            (s.wamid.as_str(), s.phone_number_id.as_str()),
+            ("wamid.A", "5")
+        );
         assert_eq!((s.status, s.error_code), (Delivery::Failed, Some(131047)));
         assert!(matches!(&mixed.events[1],
             IngestEvent::Inbound { from, replied_to: Some(r), is_button: true, at: 3, .. } if from == "155" && r == "wamid.A"));
         assert_eq!(mixed.events.len(), 2);
         assert_eq!(
             mixed.ignored,
-            ["status without id or status", "status played", "inbound message without sender", "system-level errors"]
+            [
+                "status without id or status",
+                "status played",
+                "inbound message without sender",
+                "system-level errors"
+            ]
         );
         // Times that are not integers fall back to `now`; an id too large for i64 is kept.
         let odd = p(

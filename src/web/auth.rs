@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
+use super::query::encode_value;
 use super::AppState;
 use crate::signing;
 
@@ -69,18 +70,7 @@ pub async fn require_login(State(state): State<AppState>, req: Request, next: Ne
         )
             .into_response();
     }
-    Redirect::to(&format!("/login?next={}", urlencode(&path))).into_response()
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    Redirect::to(&format!("/login?next={}", encode_value(&path))).into_response()
 }
 
 #[derive(Template)]
@@ -96,10 +86,16 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Only local paths: a login must not redirect elsewhere.
+/// Only a path on this site: a login must not redirect elsewhere. Browsers read `/\evil` and
+/// `/<tab>/evil` as `//evil`, another host, so backslashes and control characters are refused
+/// along with `//` and anything that is not a path.
 fn safe_next(next: Option<String>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//"))
-        .unwrap_or_else(|| "/".into())
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.chars().any(|c| c == '\\' || c.is_control())
+    })
+    .unwrap_or_else(|| "/".into())
 }
 
 pub async fn login_form(Query(q): Query<NextQuery>) -> Response {
@@ -146,4 +142,31 @@ pub async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> R
 pub async fn logout() -> Response {
     let cookie = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn login_redirects_only_to_paths_on_this_site() {
+        let next = |s: &str| safe_next(Some(s.to_string()));
+        assert_eq!(
+            next("/templates?status=PENDING"),
+            "/templates?status=PENDING"
+        );
+        for hostile in [
+            "/\\evil.example",
+            "/\t/evil.example",
+            "//evil.example",
+            "/\n/evil.example",
+            "https://evil.example",
+            "evil.example",
+            "/\\/evil.example",
+            "",
+        ] {
+            assert_eq!(next(hostile), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -1,7 +1,6 @@
 //! `/export.csv` and `/export.json`: exactly what a dashboard page shows (the same filters and
 //! period), streamed as it is written.
 
-use std::collections::HashMap;
 use std::io::Write;
 
 use axum::body::{Body, Bytes};
@@ -12,8 +11,8 @@ use tokio::sync::mpsc;
 
 use super::error::WebError;
 use super::AppState;
-use crate::db::models::templates::ListQuery;
 use crate::export::{self, By, Format, Sink};
+use crate::web::query::ExportQuery;
 
 /// Sends what is written as body chunks; blocks while the client is slower than the database.
 struct ChannelWriter {
@@ -41,14 +40,9 @@ impl Write for ChannelWriter {
     }
 }
 
-fn query(state: &AppState, q: &HashMap<String, String>) -> Result<export::Query, WebError> {
-    let (period, _) = super::pages::period(q)?;
-    let get = |k: &str| {
-        q.get(k)
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| v.trim().to_string())
-    };
-    let by = match get("by").as_deref() {
+fn query(state: &AppState, q: &ExportQuery) -> Result<export::Query, WebError> {
+    let (period, _) = super::pages::period(&q.page)?;
+    let by = match q.by() {
         None | Some("template") => By::Template,
         Some("day") => By::Day,
         Some("week") => By::Week,
@@ -59,34 +53,21 @@ fn query(state: &AppState, q: &HashMap<String, String>) -> Result<export::Query,
             )))
         }
     };
-    if let Some(a) = get("account") {
-        if state.config.account(&a).is_err() {
+    if let Some(a) = q.page.account() {
+        if state.config.account(a).is_err() {
             return Err(WebError::NotFound(format!("No account named {a}.")));
         }
     }
-    let deleted = get("status").is_some_and(|s| s.eq_ignore_ascii_case("DELETED"));
     Ok(export::Query {
         period,
         by,
-        filter: ListQuery {
-            account: get("account"),
-            status: get("status").filter(|_| !deleted),
-            category: get("category"),
-            language: get("language"),
-            quality: get("quality"),
-            name_contains: get("q"),
-            include_deleted: deleted,
-        },
-        template_id: get("template_id"),
+        filter: q.page.list_query(),
+        template_id: q.template_id(),
         template_name: None,
     })
 }
 
-async fn stream(
-    state: AppState,
-    q: HashMap<String, String>,
-    format: Format,
-) -> Result<Response, WebError> {
+async fn stream(state: AppState, q: ExportQuery, format: Format) -> Result<Response, WebError> {
     let query = query(&state, &q)?;
     let name = format!(
         "templar-usage-{}-{}.{}",
@@ -141,14 +122,14 @@ async fn stream(
 
 pub async fn csv(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<ExportQuery>,
 ) -> Result<Response, WebError> {
     stream(state, q, Format::Csv).await
 }
 
 pub async fn json(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<ExportQuery>,
 ) -> Result<Response, WebError> {
     stream(state, q, Format::Json).await
 }

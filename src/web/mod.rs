@@ -8,6 +8,7 @@ mod error;
 mod export;
 pub mod fmt;
 pub mod pages;
+pub mod query;
 mod send;
 mod webhooks;
 

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::auth::csrf_ok;
 use super::error::WebError;
 use super::pages::{layout, Layout};
+use super::query::SendForm;
 use super::AppState;
 use crate::clock;
 use crate::db::schema::{accounts as a, templates as t};
@@ -153,9 +154,9 @@ pub struct SendPage {
 pub async fn form(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Form(f): Form<std::collections::HashMap<String, String>>,
+    Form(f): Form<SendForm>,
 ) -> Result<impl IntoResponse, WebError> {
-    if !csrf_ok(&state, f.get("csrf").map(String::as_str).unwrap_or("")) {
+    if !csrf_ok(&state, &f.csrf) {
         return Err(WebError::BadRequest(
             "The form expired or did not come from this dashboard; reload the page and try again."
                 .into(),
@@ -183,13 +184,13 @@ pub async fn form(
         .iter()
         .enumerate()
         .filter_map(|(i, s)| {
-            let v = f.get(&format!("p{i}"))?.trim().to_string();
+            let v = f.param(i)?;
             (!v.is_empty()).then(|| format!("{}={v}", s.key))
         })
         .collect();
     let req = SendRequest {
         account,
-        to: f.get("to").cloned().unwrap_or_default(),
+        to: f.to.clone(),
         from: None,
         content: Content::Template {
             name: name.clone(),

@@ -3,8 +3,6 @@
 //! missing signature 401, both storing nothing; a valid payload with unknown fields or events is
 //! acknowledged and ignored, so upstream does not retry it forever.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::extract::{Query, State};
@@ -17,6 +15,7 @@ use crate::clock;
 use crate::ingest::writer::Delivery;
 use crate::ingest::{kapso, meta};
 use crate::signing;
+use crate::web::query::VerifyQuery;
 
 /// The headers the receivers read. axum's `HeaderMap` extractor copies the whole map for
 /// every request; this takes only these values, which share the request's bytes.
@@ -46,10 +45,7 @@ fn text(v: &Option<HeaderValue>) -> Option<&str> {
 }
 
 /// `GET /webhooks/meta`: Meta's subscription handshake.
-pub async fn meta_verify(
-    State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+pub async fn meta_verify(State(state): State<AppState>, Query(q): Query<VerifyQuery>) -> Response {
     let Some(cfg) = &state.config.webhooks.meta else {
         return (
             StatusCode::NOT_FOUND,
@@ -57,16 +53,13 @@ pub async fn meta_verify(
         )
             .into_response();
     };
-    let token_ok = q.get("hub.verify_token").is_some_and(|t| {
+    let token_ok = q.verify_token.as_deref().is_some_and(|t| {
         // Compare through HMAC so the comparison is constant-time.
         let expected = signing::sign(b"verify", cfg.verify_token.expose().as_bytes());
         signing::verify(b"verify", t.as_bytes(), &expected)
     });
-    match (
-        q.get("hub.mode").map(String::as_str),
-        q.get("hub.challenge"),
-    ) {
-        (Some("subscribe"), Some(challenge)) if token_ok => challenge.clone().into_response(),
+    match (q.mode.as_deref(), q.challenge) {
+        (Some("subscribe"), Some(challenge)) if token_ok => challenge.into_response(),
         _ => {
             tracing::warn!("Meta webhook verification refused: wrong mode or verify token");
             (StatusCode::FORBIDDEN, "verification failed").into_response()

@@ -169,7 +169,7 @@ async fn login_is_required_off_loopback_and_no_secret_shows() {
     let app = app(&env);
     let (s, h, _) = get(&app, "/templates", &[]).await;
     assert_eq!(s, 303);
-    assert_eq!(h["location"], "/login?next=/templates");
+    assert_eq!(h["location"], "/login?next=%2Ftemplates");
     assert_eq!(get(&app, "/api/overview", &[]).await.0, 401);
     assert_eq!(get(&app, "/healthz", &[]).await.0, 200, "health stays open");
 

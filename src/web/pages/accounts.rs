@@ -1,7 +1,5 @@
 //! `/accounts/{name}`: sync runs, analytics state, webhook and message activity, and Sync now.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse};
@@ -16,6 +14,7 @@ use crate::db::schema::{template_events as e, templates as t};
 use crate::report::{self, Scope, Totals};
 use crate::web::error::{ApiError, WebError};
 use crate::web::fmt::{self, Show};
+use crate::web::query::PageQuery;
 use crate::web::AppState;
 
 /// A sync run as shown.
@@ -116,11 +115,7 @@ fn build(
     })
 }
 
-async fn load(
-    state: &AppState,
-    name: String,
-    q: HashMap<String, String>,
-) -> Result<Account, WebError> {
+async fn load(state: &AppState, name: String, q: PageQuery) -> Result<Account, WebError> {
     let layout = layout(state, format!("Account {name}"), "accounts", &q)?;
     let st = state.clone();
     state
@@ -132,7 +127,7 @@ async fn load(
 pub async fn page(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<PageQuery>,
 ) -> Result<impl IntoResponse, WebError> {
     Ok(Html(load(&state, name, q).await?.render()?))
 }
@@ -140,7 +135,7 @@ pub async fn page(
 pub async fn api(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Json<Account>, ApiError> {
     Ok(Json(load(&state, name, q).await?))
 }

@@ -16,6 +16,7 @@ use crate::report::{self, Scope, Totals};
 use crate::web::charts::{lines, Series};
 use crate::web::error::{ApiError, WebError};
 use crate::web::fmt::{self, Show};
+use crate::web::query::PageQuery;
 use crate::web::AppState;
 
 /// A template and its figures.
@@ -226,9 +227,9 @@ impl Analytics {
     }
 }
 
-async fn load(state: &AppState, q: HashMap<String, String>) -> Result<Analytics, WebError> {
+async fn load(state: &AppState, q: PageQuery) -> Result<Analytics, WebError> {
     let layout = layout(state, "Analytics", "analytics", &q)?;
-    let account = q.get("account").filter(|a| !a.is_empty()).cloned();
+    let account = q.account().map(str::to_string);
     if let Some(a) = &account {
         if state.config.account(a).is_err() {
             return Err(WebError::NotFound(format!("No account named {a}.")));
@@ -243,14 +244,14 @@ async fn load(state: &AppState, q: HashMap<String, String>) -> Result<Analytics,
 
 pub async fn page(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<PageQuery>,
 ) -> Result<impl IntoResponse, WebError> {
     Ok(Html(load(&state, q).await?.render()?))
 }
 
 pub async fn api(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Json<Analytics>, ApiError> {
     Ok(Json(load(&state, q).await?))
 }

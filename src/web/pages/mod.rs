@@ -8,12 +8,11 @@ pub mod overview;
 pub mod sync;
 pub mod templates;
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::error::WebError;
+use super::query::PageQuery;
 use crate::clock;
 use crate::report::Period;
 
@@ -72,11 +71,10 @@ pub fn today() -> NaiveDate {
 }
 
 /// Reads the period from a page's query; a bad one is a 400 with the reason.
-pub fn period(q: &HashMap<String, String>) -> Result<(Period, Option<u32>), WebError> {
-    let get = |k: &str| q.get(k).map(String::as_str);
-    let p = Period::parse(get("days"), get("from"), get("to"), today())
-        .map_err(WebError::BadRequest)?;
-    let preset = match (get("from").filter(|s| !s.is_empty()), get("days")) {
+pub fn period(q: &PageQuery) -> Result<(Period, Option<u32>), WebError> {
+    let (days, from, to) = q.period();
+    let p = Period::parse(days, from, to, today()).map_err(WebError::BadRequest)?;
+    let preset = match (from.filter(|s| !s.is_empty()), days) {
         (Some(_), _) => None,
         (None, Some(d)) => d.parse().ok(),
         (None, None) => Some(30),
@@ -89,19 +87,10 @@ pub fn layout(
     state: &super::AppState,
     title: impl Into<String>,
     nav: &'static str,
-    q: &HashMap<String, String>,
+    q: &PageQuery,
 ) -> Result<Layout, WebError> {
     let (period, preset) = period(q)?;
-    let mut keep: Vec<(&String, &String)> = q
-        .iter()
-        .filter(|(k, v)| !["days", "from", "to", "page"].contains(&k.as_str()) && !v.is_empty())
-        .collect();
-    keep.sort();
-    let keep = keep
-        .into_iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&");
+    let keep = q.keep();
     Ok(Layout {
         title: title.into(),
         nav,
@@ -114,16 +103,4 @@ pub fn layout(
         login: state.config.dashboard.token.is_some(),
         generated_at: clock::human(clock::now().timestamp()),
     })
-}
-
-/// Percent-encodes a query value.
-pub fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -1,7 +1,7 @@
 //! `/`: per account, templates by status and sync health; what needs attention now; the latest
 //! events; totals for the last 7 and 30 days and the chosen period.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -20,6 +20,7 @@ use crate::domain::rejection::RejectionInfo;
 use crate::report::{self, Period, Scope, Totals};
 use crate::web::error::{ApiError, WebError};
 use crate::web::fmt::{self, Show};
+use crate::web::query::PageQuery;
 use crate::web::AppState;
 
 /// One account's card.
@@ -414,7 +415,7 @@ pub fn daily_chart(series: &[(String, Totals)]) -> String {
     )
 }
 
-async fn load(state: &AppState, q: HashMap<String, String>) -> Result<Overview, WebError> {
+async fn load(state: &AppState, q: PageQuery) -> Result<Overview, WebError> {
     let layout = layout(state, "Overview", "overview", &q)?;
     let st = state.clone();
     let now = clock::now().timestamp();
@@ -423,14 +424,14 @@ async fn load(state: &AppState, q: HashMap<String, String>) -> Result<Overview, 
 
 pub async fn page(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<PageQuery>,
 ) -> Result<impl IntoResponse, WebError> {
     Ok(Html(load(&state, q).await?.render()?))
 }
 
 pub async fn api(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Json<Overview>, ApiError> {
     Ok(Json(load(&state, q).await?))
 }

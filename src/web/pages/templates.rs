@@ -1,7 +1,7 @@
 //! `/templates` (filter, search, sort, paginate; usage over the period) and `/templates/{id}`
 //! (the template as the customer sees it, its history, and how it performs).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -12,13 +12,14 @@ use serde::Serialize;
 
 use super::{layout, Layout};
 use crate::clock;
-use crate::db::models::templates::{self as tpl, Brief, ListQuery, Sort, TemplateRow};
+use crate::db::models::templates::{self as tpl, Brief, Sort, TemplateRow};
 use crate::db::schema::{accounts as a, templates as t};
 use crate::domain::errors;
 use crate::report::{self, Breakdown, Scope, Totals};
 use crate::views::{EventView, TemplateView};
 use crate::web::error::{ApiError, WebError};
 use crate::web::fmt::{self, Show};
+use crate::web::query::{encode, PageQuery};
 use crate::web::AppState;
 
 /// Rows per page.
@@ -45,27 +46,9 @@ pub struct List {
     pub pages: i64,
     pub sort: String,
     pub dir: String,
-    pub filters: HashMap<String, String>,
+    pub filters: BTreeMap<String, String>,
     #[serde(skip)]
     pub accounts: Vec<String>,
-}
-
-fn filters(q: &HashMap<String, String>) -> ListQuery {
-    let get = |k: &str| {
-        q.get(k)
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| v.trim().to_string())
-    };
-    let deleted = get("status").is_some_and(|s| s.eq_ignore_ascii_case("DELETED"));
-    ListQuery {
-        account: get("account"),
-        status: get("status").filter(|_| !deleted),
-        category: get("category"),
-        language: get("language"),
-        quality: get("quality"),
-        name_contains: get("q"),
-        include_deleted: deleted,
-    }
 }
 
 /// The list behind `/templates`, `/api/templates` and the list export.
@@ -73,17 +56,14 @@ pub fn list(
     conn: &mut SqliteConnection,
     state: &AppState,
     layout: Layout,
-    q: &HashMap<String, String>,
+    q: &PageQuery,
 ) -> Result<List, WebError> {
-    let f = filters(q);
-    let sort = q
-        .get("sort")
-        .map(String::as_str)
-        .unwrap_or("name")
-        .to_string();
-    let desc = q.get("dir").map(String::as_str) == Some("desc");
+    let f = q.list_query();
+    let sort = q.sort.as_deref().unwrap_or("name").to_string();
+    let desc = q.dir.as_deref() == Some("desc");
     let page = q
-        .get("page")
+        .page
+        .as_deref()
         .and_then(|p| p.parse::<i64>().ok())
         .unwrap_or(1)
         .max(1);
@@ -151,11 +131,6 @@ pub fn list(
             }
         })
         .collect();
-    let mut kept = q.clone();
-    kept.retain(|k, v| {
-        ["account", "status", "category", "language", "quality", "q"].contains(&k.as_str())
-            && !v.is_empty()
-    });
     Ok(List {
         layout,
         lines,
@@ -164,7 +139,7 @@ pub fn list(
         pages: ((total + PAGE - 1) / PAGE).max(1),
         sort,
         dir: if desc { "desc".into() } else { "asc".into() },
-        filters: kept,
+        filters: q.filters(),
         accounts: state
             .config
             .accounts
@@ -201,29 +176,20 @@ impl List {
     }
 
     fn link(&self, extra: &[(&str, &str)], page: i64) -> String {
-        let mut parts: Vec<String> = self
-            .filters
-            .iter()
-            .map(|(k, v)| format!("{k}={}", super::enc(v)))
-            .collect();
-        parts.sort();
-        for (k, v) in extra {
-            parts.push(format!("{k}={}", super::enc(v)));
-        }
-        parts.push(format!("page={page}"));
-        parts.push(self.layout.period_query());
-        format!("?{}", parts.join("&"))
+        let page = page.to_string();
+        let pairs = self.filters.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let pairs = pairs
+            .chain(extra.iter().copied())
+            .chain([("page", page.as_str())]);
+        format!("?{}&{}", encode(pairs), self.layout.period_query())
     }
 
     fn export_query(&self) -> String {
-        let mut parts: Vec<String> = self
-            .filters
-            .iter()
-            .map(|(k, v)| format!("{k}={}", super::enc(v)))
-            .collect();
-        parts.sort();
-        parts.push(self.layout.period_query());
-        parts.join("&")
+        let filters = encode(self.filters.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        match filters.as_str() {
+            "" => self.layout.period_query(),
+            _ => format!("{filters}&{}", self.layout.period_query()),
+        }
     }
 
     fn sclass(&self, s: &str) -> &'static str {
@@ -237,7 +203,7 @@ impl List {
 
 pub async fn page(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<PageQuery>,
 ) -> Result<impl IntoResponse, WebError> {
     let layout = layout(&state, "Templates", "templates", &q)?;
     let st = state.clone();
@@ -250,7 +216,7 @@ pub async fn page(
 
 pub async fn api(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Json<List>, ApiError> {
     let layout = layout(&state, "Templates", "templates", &q)?;
     let st = state.clone();
@@ -477,7 +443,7 @@ fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detai
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<PageQuery>,
 ) -> Result<impl IntoResponse, WebError> {
     let layout = layout(&state, "Template", "templates", &q)?;
     let d = state.db.run(move |c| Ok(detail(c, layout, &id))).await??;
@@ -487,7 +453,7 @@ pub async fn show(
 pub async fn show_api(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Json<Detail>, ApiError> {
     let layout = layout(&state, "Template", "templates", &q)?;
     Ok(Json(
