@@ -148,6 +148,8 @@ pub fn router(state: AppState) -> Router {
             get(webhooks::meta_verify).post(webhooks::meta_receive),
         )
         .route("/webhooks/kapso", post(webhooks::kapso_receive))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)

@@ -473,3 +473,37 @@ pub fn csrf_token(html: &str) -> String {
         .expect("the page has a form with a CSRF token")
         .to_string()
 }
+
+/// A page parsed as a browser would, to check the elements a user sees.
+pub struct Page(scraper::Html);
+
+impl Page {
+    pub fn parse(html: &str) -> Page {
+        Page(scraper::Html::parse_document(html))
+    }
+
+    /// The text of every element matching `css`, whitespace collapsed.
+    pub fn texts(&self, css: &str) -> Vec<String> {
+        let sel = scraper::Selector::parse(css).expect("a valid selector");
+        self.0
+            .select(&sel)
+            .map(|e| {
+                e.text()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    /// The `attr` of every element matching `css`.
+    pub fn attrs(&self, css: &str, attr: &str) -> Vec<String> {
+        let sel = scraper::Selector::parse(css).expect("a valid selector");
+        self.0
+            .select(&sel)
+            .filter_map(|e| e.value().attr(attr).map(str::to_string))
+            .collect()
+    }
+}

@@ -3,7 +3,7 @@
 use serde_json::json;
 use templar::sim::SimOptions;
 
-use crate::common::{self, app, get, post_form, start_with, with_traffic};
+use crate::common::{self, app, get, post_form, start_with, with_traffic, Page};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_page_shows_what_a_user_expects() {
@@ -308,4 +308,38 @@ async fn pages_are_built_once_per_data_change_and_never_show_older_data() {
     let (_, h, after) = get(&app, "/templates?status=PENDING", &[]).await;
     assert_eq!(h["x-templar-cache"], "miss");
     assert_eq!(count(&after), count(&first) - 1, "no longer pending");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_paths_and_methods_answer_in_the_layout_or_as_json() {
+    let env = common::start(1, 5).await;
+    let app = app(&env);
+    let (s, h, html) = get(&app, "/no/such/page", &[]).await;
+    assert_eq!(s, 404);
+    assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = Page::parse(&html);
+    assert_eq!(page.texts("h1"), ["404 · Not found"]);
+    assert_eq!(
+        page.texts("main p")[0],
+        "There is no page at /no/such/page."
+    );
+    // The dashboard's navigation is there, so the user is not stranded.
+    assert_eq!(
+        page.texts("header nav a"),
+        ["Overview", "Templates", "Analytics"]
+    );
+
+    // A form target opened as a link (GET /sync) is a 405 page, not an empty answer.
+    let (s, _, html) = get(&app, "/sync", &[]).await;
+    assert_eq!(s, 405);
+    assert_eq!(Page::parse(&html).texts("h1"), ["405 · Method not allowed"]);
+
+    let (s, h, body) = get(&app, "/api/nothing", &[]).await;
+    assert_eq!(s, 404);
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"], "Not found");
 }

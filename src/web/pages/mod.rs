@@ -65,6 +65,24 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// The frame of a page that has no state of its own (an error page): the last 30 days.
+    pub fn plain(title: impl Into<String>) -> Layout {
+        Layout {
+            title: title.into(),
+            nav: "",
+            period: Period::last(today(), 30),
+            preset: Some(30),
+            keep: String::new(),
+            csrf: String::new(),
+            version: env!("CARGO_PKG_VERSION"),
+            asset: super::asset_version(),
+            login: false,
+            generated_at: clock::human(clock::now().timestamp()),
+        }
+    }
+}
+
 /// The UTC day of `now`.
 pub fn today() -> NaiveDate {
     clock::now().date_naive()
