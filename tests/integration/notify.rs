@@ -30,6 +30,32 @@ fn notifier(env: &Env) -> Notifier {
     }
 }
 
+/// Waits until the running notifier has read every recorded event (its outbox cursor).
+async fn caught_up(env: &Env) {
+    let db = env.db.clone();
+    wait_for("the notifier to read every event", move || {
+        let mut c = db.conn().unwrap();
+        let last: Option<i32> =
+            templar::db::models::notifications::cursor(&mut c, "template_events").unwrap();
+        let newest = max_event_id(&mut c);
+        last.is_some() && last >= newest
+    })
+    .await;
+}
+
+fn max_event_id(c: &mut diesel::SqliteConnection) -> Option<i32> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Max {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+        id: Option<i32>,
+    }
+    diesel::sql_query("SELECT MAX(id) AS id FROM template_events")
+        .get_result::<Max>(c)
+        .unwrap()
+        .id
+}
+
 fn accepted(inbox: &std::sync::Mutex<Inbox>) -> Vec<serde_json::Value> {
     inbox.lock().unwrap().accepted.clone()
 }
@@ -55,7 +81,9 @@ async fn an_approval_by_webhook_reaches_every_channel_once() {
     // The first sync sees 30 templates for the first time: nobody hears about that.
     env.sync().await;
     let server = common::serve(&env.config, listener).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // The notifier has read every event the sync recorded and queued nothing.
+    caught_up(&env).await;
+    assert_eq!(env.count("notifications"), 0);
     assert!(
         accepted(&hook).is_empty()
             && accepted(&slack).is_empty()
@@ -79,8 +107,11 @@ async fn an_approval_by_webhook_reaches_every_channel_once() {
     })
     .await;
     // The same approval seen again by sync changes nothing, so nothing more is sent.
+    let (events, queued) = (env.count("template_events"), env.count("notifications"));
     env.sync().await;
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(env.count("template_events"), events, "no new event to tell");
+    caught_up(&env).await;
+    assert_eq!(env.count("notifications"), queued);
     assert_eq!(
         (
             accepted(&hook).len(),
