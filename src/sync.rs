@@ -20,7 +20,7 @@ use crate::db::{Db, DbError};
 use crate::domain::{EventSource, RemoteTemplate, TemplateStatus};
 pub use crate::ledger::ChangeLine;
 use crate::ledger::{apply, deletions, plan, Plan};
-use crate::sources::{ListFilter, Source, TemplateSource};
+use crate::sources::{Graph, ListFilter};
 
 /// A full reconciliation, or the cheap check of templates still under review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +183,7 @@ async fn sync_account(
     now: DateTime<Utc>,
 ) -> AccountReport {
     let started = Instant::now();
-    let source = Source::for_account(account, &ctx.config.sync, ctx.client.clone());
+    let source = Graph::for_account(account, &ctx.config.sync, ctx.client.clone());
     let mut report = AccountReport {
         account: account.name.clone(),
         source: account.source.as_str().into(),
@@ -241,7 +241,7 @@ type BatchTask = tokio::task::JoinHandle<Result<AccountReport, DbError>>;
 /// while the next one is on its way. Returns the ids seen.
 async fn walk(
     ctx: &SyncContext,
-    source: &Source,
+    source: &Graph,
     key: &AccountKey,
     mode: SyncMode,
     report: &mut AccountReport,
@@ -272,7 +272,7 @@ async fn merge(report: &mut AccountReport, task: BatchTask) -> Result<(), String
 
 async fn walk_pages(
     ctx: &SyncContext,
-    source: &Source,
+    source: &Graph,
     key: &AccountKey,
     mode: SyncMode,
     report: &mut AccountReport,

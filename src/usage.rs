@@ -16,8 +16,7 @@ use crate::db::schema::{template_daily_stats as stats, templates};
 use crate::domain::SourceKind;
 use crate::ingest::apply::{self, Resolver};
 use crate::ingest::{kapso, IngestEvent};
-use crate::sources::meta::ANALYTICS_MAX_IDS;
-use crate::sources::{Source, SourceError};
+use crate::sources::{Graph, SourceError, ANALYTICS_MAX_IDS};
 use crate::sync::SyncContext;
 
 /// What a usage pull did for one account.
@@ -69,7 +68,7 @@ async fn pull(ctx: &SyncContext, account: &AccountConfig, now: DateTime<Utc>) ->
         source: account.source.as_str().into(),
         ..Default::default()
     };
-    let source = Source::for_account(account, &ctx.config.sync, ctx.client.clone());
+    let source = Graph::for_account(account, &ctx.config.sync, ctx.client.clone());
     let name = account.name.clone();
     let account_id = match ctx.db.run(move |c| accounts::find_id(c, &name)).await {
         Ok(Some(id)) => id,
@@ -82,11 +81,12 @@ async fn pull(ctx: &SyncContext, account: &AccountConfig, now: DateTime<Utc>) ->
             return report;
         }
     };
-    let result = match &source {
-        Source::Meta(meta) => analytics(ctx, meta, account_id, now, &mut report).await,
-        Source::Kapso(k) => history(ctx, k, account, account_id, now, &mut report).await,
+    // Meta reports analytics for its accounts; Kapso keeps each message's history instead.
+    let result = match account.source {
+        SourceKind::Meta => analytics(ctx, &source, account_id, now, &mut report).await,
+        SourceKind::Kapso => history(ctx, &source, account, account_id, now, &mut report).await,
     };
-    report.requests = crate::sources::TemplateSource::requests(&source);
+    report.requests = source.requests();
     if let Err(e) = result {
         tracing::warn!(account = %account.name, "usage pull of {} failed: {e}", account.name);
         report.error = Some(e);
@@ -96,7 +96,7 @@ async fn pull(ctx: &SyncContext, account: &AccountConfig, now: DateTime<Utc>) ->
 
 async fn analytics(
     ctx: &SyncContext,
-    meta: &crate::sources::meta::MetaSource,
+    meta: &Graph,
     account_id: i32,
     now: DateTime<Utc>,
     report: &mut UsageReport,
@@ -208,7 +208,7 @@ async fn analytics(
 
 async fn history(
     ctx: &SyncContext,
-    source: &crate::sources::kapso::KapsoSource,
+    source: &Graph,
     account: &AccountConfig,
     account_id: i32,
     now: DateTime<Utc>,

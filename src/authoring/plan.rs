@@ -15,8 +15,7 @@ use crate::db::models::templates::TemplateState;
 use crate::db::Db;
 use crate::domain::{EventSource, RemoteTemplate};
 use crate::ledger;
-use crate::sources::manage::Manage;
-use crate::sources::{SourceError, TemplateSource};
+use crate::sources::{Graph, SourceError};
 
 /// One step of a plan.
 #[derive(Debug, Clone, Serialize)]
@@ -349,7 +348,7 @@ fn failed(e: &SourceError) -> String {
     reason = "the account, its upstream, its definitions and the plan are all distinct"
 )]
 pub async fn execute(
-    manage: &Manage,
+    manage: &Graph,
     db: &Db,
     account: (&str, &str),
     waba: &str,
@@ -412,7 +411,7 @@ pub async fn execute(
                 match manage.edit_template(waba, id, &body).await {
                     Ok(()) => {
                         // An edit sends the template back to review; read what it is now.
-                        let fetched = manage.source.get_template(waba, id).await;
+                        let fetched = manage.get_template(waba, id).await;
                         let (state, status) = match fetched {
                             Ok(Some(t)) => {
                                 let s = t.status.as_str().to_string();

@@ -10,7 +10,7 @@ use crate::clock;
 use crate::config::Config;
 use crate::db::models::templates::{self as tpl, ListQuery};
 use crate::sources::http_client;
-use crate::sources::manage::Manage;
+use crate::sources::Graph;
 use crate::views::{EventView, TemplateDetail, TemplateView};
 
 /// `templar templates ...`
@@ -366,7 +366,7 @@ async fn create(config: Config, args: CreateArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let db = super::open_db(&config)?;
-    let manage = Manage::for_account(&account, &config.sync, http_client());
+    let manage = Graph::for_account(&account, &config.sync, http_client());
     let waba = match manage.waba().await {
         Ok(w) => w,
         Err(e) => anyhow::bail!("account {}: {}", account.name, upstream(&e)),
@@ -473,7 +473,7 @@ async fn apply(config: Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let mut failures = 0;
     let mut report = Vec::new();
     for account in &accounts {
-        let manage = Manage::for_account(account, &config.sync, client.clone());
+        let manage = Graph::for_account(account, &config.sync, client.clone());
         let listed = match manage.waba().await {
             Ok(w) => manage.list_all(&w).await.map(|l| (w, l)),
             Err(e) => Err(e),

@@ -16,8 +16,8 @@ use crate::db::models::usage::{self, NewMessage};
 use crate::db::Db;
 use crate::domain::errors;
 use crate::ingest::OPAQUE_PREFIX;
-use crate::sources::manage::{digits, Manage};
 use crate::sources::SourceError;
+use crate::sources::{digits, Graph};
 use params::ParamError;
 
 /// How long after a customer's last message free-form messages may be sent.
@@ -261,7 +261,7 @@ fn account<'a>(config: &'a Config, name: &str) -> Result<&'a AccountConfig, Send
 
 /// The phone number to send from: the asked one (which must be the account's), else the first.
 async fn sender(
-    manage: &Manage,
+    manage: &Graph,
     account: &AccountConfig,
     from: Option<&str>,
 ) -> Result<String, SendError> {
@@ -306,14 +306,14 @@ pub async fn window(
 ) -> Result<Window, SendError> {
     let account = account(config, account_name)?;
     let to = normalize_number(to)?;
-    let manage = Manage::for_account(account, &config.sync, client);
+    let manage = Graph::for_account(account, &config.sync, client);
     let pnid = sender(&manage, account, from).await?;
     window_on(db, &manage, account, &pnid, &to, now).await
 }
 
 async fn window_on(
     db: &Db,
-    manage: &Manage,
+    manage: &Graph,
     account: &AccountConfig,
     pnid: &str,
     to: &str,
@@ -469,7 +469,7 @@ pub async fn send(
 ) -> Result<Sent, SendError> {
     let account = account(config, &req.account)?;
     let to = normalize_number(&req.to)?;
-    let manage = Manage::for_account(account, &config.sync, client);
+    let manage = Graph::for_account(account, &config.sync, client);
     let mut template: Option<TemplateRow> = None;
     let body = match &req.content {
         Content::Text(text) => {

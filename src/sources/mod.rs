@@ -1,18 +1,23 @@
-//! Upstreams: one trait, [`TemplateSource`], with Meta's Graph API ([`meta`]) and Kapso's proxy
-//! and Platform API ([`kapso`]) behind it. Each maps its wire format into
-//! [`crate::domain::RemoteTemplate`].
+//! Upstreams: one Graph client ([`Graph`]) for Meta's Cloud API, reached directly or through
+//! Kapso's proxy, parametrised by a [`dialect::Dialect`] that holds the few ways the two
+//! differ. Kapso forwards Graph's requests and answers, so one client written once is truer
+//! than two implementations of a trait that would repeat every call.
 
+pub mod client;
+pub mod dialect;
 pub mod graph;
 pub mod http;
-pub mod kapso;
-pub mod manage;
-pub mod meta;
+pub mod insights;
+pub mod writes;
+
+pub use client::Graph;
+pub use insights::{AnalyticsPoint, ANALYTICS_MAX_IDS};
+pub use writes::{digits, Accepted, Created};
 
 use std::time::Duration;
 
-use crate::config::{AccountConfig, SyncConfig};
-use crate::domain::{RemoteTemplate, SourceKind};
-use http::{Auth, RetryPolicy, Upstream, UpstreamError};
+use crate::domain::RemoteTemplate;
+use http::UpstreamError;
 
 /// Why a source call failed; the syncer treats each kind differently.
 #[derive(Debug, thiserror::Error)]
@@ -57,96 +62,6 @@ pub struct TemplatePage {
 pub struct ListFilter {
     /// Only these statuses (upper case), e.g. `["PENDING", "IN_APPEAL"]`.
     pub statuses: Vec<String>,
-}
-
-/// A place templates come from.
-pub trait TemplateSource {
-    /// The WABAs this account covers (configured, or discovered).
-    fn wabas(&self) -> impl std::future::Future<Output = Result<Vec<String>, SourceError>> + Send;
-    /// One page of the templates of `waba` matching `filter`: the first when `after` is
-    /// `None`, else the one after that cursor.
-    fn list_page(
-        &self,
-        waba: &str,
-        filter: &ListFilter,
-        after: Option<&str>,
-    ) -> impl std::future::Future<Output = Result<TemplatePage, SourceError>> + Send;
-    /// One template by id; `Ok(None)` when upstream says it does not exist.
-    fn get_template(
-        &self,
-        waba: &str,
-        id: &str,
-    ) -> impl std::future::Future<Output = Result<Option<RemoteTemplate>, SourceError>> + Send;
-    /// HTTP requests made so far.
-    fn requests(&self) -> u32;
-}
-
-/// An account's source, whichever kind it is.
-pub enum Source {
-    Meta(meta::MetaSource),
-    Kapso(kapso::KapsoSource),
-}
-
-impl Source {
-    /// Builds the source for a configured account.
-    pub fn for_account(
-        account: &AccountConfig,
-        sync: &SyncConfig,
-        client: reqwest::Client,
-    ) -> Self {
-        let policy = RetryPolicy::from(sync);
-        match account.source {
-            SourceKind::Meta => Source::Meta(meta::MetaSource::new(
-                account,
-                sync.page_size,
-                Upstream::new(client, Auth::Bearer(account.credential.clone()), policy),
-            )),
-            SourceKind::Kapso => Source::Kapso(kapso::KapsoSource::new(
-                account,
-                sync.page_size,
-                Upstream::new(client, Auth::ApiKey(account.credential.clone()), policy),
-            )),
-        }
-    }
-}
-
-impl TemplateSource for Source {
-    async fn wabas(&self) -> Result<Vec<String>, SourceError> {
-        match self {
-            Source::Meta(s) => s.wabas().await,
-            Source::Kapso(s) => s.wabas().await,
-        }
-    }
-
-    async fn list_page(
-        &self,
-        waba: &str,
-        filter: &ListFilter,
-        after: Option<&str>,
-    ) -> Result<TemplatePage, SourceError> {
-        match self {
-            Source::Meta(s) => s.list_page(waba, filter, after).await,
-            Source::Kapso(s) => s.list_page(waba, filter, after).await,
-        }
-    }
-
-    async fn get_template(
-        &self,
-        waba: &str,
-        id: &str,
-    ) -> Result<Option<RemoteTemplate>, SourceError> {
-        match self {
-            Source::Meta(s) => s.get_template(waba, id).await,
-            Source::Kapso(s) => s.get_template(waba, id).await,
-        }
-    }
-
-    fn requests(&self) -> u32 {
-        match self {
-            Source::Meta(s) => s.requests(),
-            Source::Kapso(s) => s.requests(),
-        }
-    }
 }
 
 /// The shared HTTP client: connection pooling across accounts, a user agent, no proxy surprises.

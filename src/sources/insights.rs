@@ -1,40 +1,12 @@
-//! Meta's Graph API: `GET /{ver}/{waba}/message_templates` and `GET /{ver}/{template_id}`,
-//! authenticated with a Bearer token.
+//! What templar reads about usage: Meta's template analytics and the WABA's currency, Kapso's
+//! message history, and (Kapso) a customer's conversations for the 24-hour window.
 
-use reqwest::Url;
+use serde::Deserialize;
+use serde_json::Value;
 
-use super::graph::{self, PagingStyle};
-use super::http::Upstream;
-use super::{ListFilter, SourceError, TemplatePage, TemplateSource};
-use crate::config::AccountConfig;
-use crate::domain::RemoteTemplate;
-
-/// A Meta account.
-pub struct MetaSource {
-    base: String,
-    version: String,
-    waba_id: String,
-    page_size: u32,
-    upstream: Upstream,
-}
-
-impl MetaSource {
-    /// Builds the source; `account.waba_id` is required for Meta (config validation checks).
-    pub fn new(account: &AccountConfig, page_size: u32, upstream: Upstream) -> Self {
-        MetaSource {
-            base: account.base_url.clone(),
-            version: account.graph_version.clone(),
-            waba_id: account.waba_id.clone().unwrap_or_default(),
-            page_size,
-            upstream,
-        }
-    }
-
-    fn url(&self, path: &str) -> Result<Url, SourceError> {
-        Url::parse(&format!("{}/{}/{}", self.base, self.version, path))
-            .map_err(|e| SourceError::Shape(format!("bad URL: {e}")))
-    }
-}
+use super::client::Graph;
+use super::writes::digits;
+use super::SourceError;
 
 /// One template's figures for one day, from `template_analytics`.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,7 +66,7 @@ struct WireCost {
 /// Meta refuses more template ids than this in one `template_analytics` call.
 pub const ANALYTICS_MAX_IDS: usize = 10;
 
-impl MetaSource {
+impl Graph {
     /// The WABA's currency (Meta reports cost in it).
     pub async fn currency(&self, waba: &str) -> Result<Option<String>, SourceError> {
         let mut url = self.url(waba)?;
@@ -150,43 +122,70 @@ impl MetaSource {
             })
             .collect())
     }
-}
 
-impl TemplateSource for MetaSource {
-    async fn wabas(&self) -> Result<Vec<String>, SourceError> {
-        Ok(vec![self.waba_id.clone()])
-    }
-
-    async fn list_page(
+    /// One page of a phone number's outbound messages created at or after `since`.
+    pub async fn message_page(
         &self,
-        waba: &str,
-        filter: &ListFilter,
+        phone_number_id: &str,
+        since: i64,
         after: Option<&str>,
-    ) -> Result<TemplatePage, SourceError> {
-        let url = self.url(&format!("{waba}/message_templates"))?;
-        let style = PagingStyle::NextLink;
-        graph::fetch_page(
-            &self.upstream,
-            url,
-            waba,
-            self.page_size,
-            filter,
-            after,
-            style,
-        )
-        .await
+    ) -> Result<(Vec<serde_json::Value>, Option<String>), SourceError> {
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(default)]
+            data: Vec<serde_json::Value>,
+            #[serde(default)]
+            paging: Option<serde_json::Value>,
+        }
+        let mut url = self.url(&format!("{phone_number_id}/messages"))?;
+        url.query_pairs_mut()
+            .append_pair("direction", "outbound")
+            .append_pair("fields", "kapso(default)")
+            .append_pair("limit", "100")
+            .append_pair("since", &crate::clock::rfc3339(since));
+        if let Some(a) = after {
+            url.query_pairs_mut().append_pair("after", a);
+        }
+        let page: Page = self.upstream.get(url).await?;
+        let next = page
+            .paging
+            .as_ref()
+            .and_then(|p| p.pointer("/cursors/after"))
+            .and_then(|a| a.as_str())
+            .filter(|a| !a.is_empty() && Some(*a) != after && !page.data.is_empty())
+            .map(str::to_string);
+        Ok((page.data, next))
     }
 
-    async fn get_template(
+    /// When the customer last wrote, from Kapso's conversation record (`None` for Meta, which
+    /// keeps no such record: there templar's own webhook data is all there is).
+    pub async fn last_inbound(
         &self,
-        waba: &str,
-        id: &str,
-    ) -> Result<Option<RemoteTemplate>, SourceError> {
-        let url = self.url(id)?;
-        graph::fetch_template(&self.upstream, url, waba).await
-    }
-
-    fn requests(&self) -> u32 {
-        self.upstream.requests()
+        phone_number_id: &str,
+        wa_id: &str,
+    ) -> Result<Option<i64>, SourceError> {
+        if !self.dialect.keeps_conversations() {
+            return Ok(None);
+        }
+        let mut url = self.url(&format!("{phone_number_id}/conversations"))?;
+        url.query_pairs_mut()
+            .append_pair("phone_number", wa_id)
+            .append_pair("limit", "20");
+        let v = self.upstream.get_json(url).await?;
+        let latest = v
+            .get("data")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|c| {
+                c.get("phone_number")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| digits(p) == wa_id)
+            })
+            .filter_map(|c| c.pointer("/kapso/last_inbound_at").and_then(Value::as_str))
+            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp())
+            .max();
+        Ok(latest)
     }
 }
