@@ -66,6 +66,16 @@ pub enum Fault {
     /// 200 with the JSON body cut in half.
     #[serde(rename = "truncated")]
     Truncated,
+    /// 429 with `Retry-After: inf` (only if asked for).
+    #[serde(rename = "429_inf")]
+    RetryAfterInfinite,
+    /// 429 with `Retry-After: 1e20` (only if asked for).
+    #[serde(rename = "429_huge")]
+    RetryAfterHuge,
+    /// 429 with no `Retry-After` and `estimated_time_to_regain_access` of 2^62 minutes (only
+    /// if asked for).
+    #[serde(rename = "429_regain")]
+    RegainHuge,
     /// 400 with 131056: too many messages to the same customer (only if asked for).
     #[serde(rename = "131056")]
     PairRate,

@@ -144,25 +144,31 @@ pub(super) async fn api(sim: &Sim, via: Via, f: impl FnOnce(&mut World) -> Answe
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let usage = |pct: u32| {
+    let usage = |pct: u32, regain: u64| {
         json!({"102290129340398": [{"type": "whatsapp_business_management", "call_count": pct,
                                      "total_cputime": pct / 2, "total_time": pct / 2,
-                                     "estimated_time_to_regain_access": 0}]})
+                                     "estimated_time_to_regain_access": regain}]})
         .to_string()
     };
-    match fault {
-        Some(Fault::RateLimit) => {
-            let body = json!({"error": {"message": "(#80007) There have been too many calls to this WhatsApp Business account.",
-                                        "type": "OAuthException", "code": 80007, "error_subcode": 2446079,
-                                        "is_transient": true, "fbtrace_id": "AbCdEf"}});
-            let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    let rate_limit = |retry_after: Option<&'static str>, regain: u64| {
+        let body = json!({"error": {"message": "(#80007) There have been too many calls to this WhatsApp Business account.",
+                                    "type": "OAuthException", "code": 80007, "error_subcode": 2446079,
+                                    "is_transient": true, "fbtrace_id": "AbCdEf"}});
+        let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+        if let Some(after) = retry_after {
             r.headers_mut()
-                .insert("retry-after", HeaderValue::from_static("1"));
-            if let Ok(v) = HeaderValue::from_str(&usage(100)) {
-                r.headers_mut().insert("x-business-use-case-usage", v);
-            }
-            return r;
+                .insert("retry-after", HeaderValue::from_static(after));
         }
+        if let Ok(v) = HeaderValue::from_str(&usage(100, regain)) {
+            r.headers_mut().insert("x-business-use-case-usage", v);
+        }
+        r
+    };
+    match fault {
+        Some(Fault::RateLimit) => return rate_limit(Some("1"), 0),
+        Some(Fault::RetryAfterInfinite) => return rate_limit(Some("inf"), 0),
+        Some(Fault::RetryAfterHuge) => return rate_limit(Some("1e20"), 0),
+        Some(Fault::RegainHuge) => return rate_limit(None, 1 << 62),
         Some(Fault::ServerError) => {
             let body = json!({"error": {"message": "An unexpected error has occurred. Please retry your request later.",
                                         "type": "OAuthException", "code": 2, "is_transient": true,
@@ -202,7 +208,7 @@ pub(super) async fn api(sim: &Sim, via: Via, f: impl FnOnce(&mut World) -> Answe
     r.headers_mut()
         .insert("content-type", HeaderValue::from_static("application/json"));
     if via == Via::Meta {
-        if let Ok(v) = HeaderValue::from_str(&usage(7)) {
+        if let Ok(v) = HeaderValue::from_str(&usage(7, 0)) {
             r.headers_mut().insert("x-business-use-case-usage", v);
         }
     }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rand::Rng;
+use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
@@ -32,6 +32,29 @@ pub struct RetryPolicy {
     pub retry_base: Duration,
     pub max_rate_limit_wait: Duration,
     pub request_timeout: Duration,
+}
+
+impl RetryPolicy {
+    /// Up to `times` jittered exponential delays from `retry_base`, each at most 30 s.
+    pub fn delays(&self, times: u32) -> impl Iterator<Item = Duration> {
+        Self::exponential(self.retry_base, times)
+    }
+
+    /// Up to `times` delays for a rate limit that named no wait: as [`Self::delays`], from four
+    /// times the base.
+    pub fn rate_delays(&self, times: u32) -> impl Iterator<Item = Duration> {
+        Self::exponential(self.retry_base.saturating_mul(4), times)
+    }
+
+    fn exponential(base: Duration, times: u32) -> impl Iterator<Item = Duration> {
+        ExponentialBuilder::default()
+            .with_min_delay(base)
+            .with_max_delay(Duration::from_secs(30))
+            .with_factor(2.0)
+            .with_jitter()
+            .with_max_times(times as usize)
+            .build()
+    }
 }
 
 impl From<&SyncConfig> for RetryPolicy {
@@ -211,13 +234,37 @@ fn header_json(headers: &HeaderMap, name: &str) -> Option<serde_json::Value> {
     serde_json::from_str(headers.get(name)?.to_str().ok()?).ok()
 }
 
+/// The longest wait templar will represent: a day, far past any sensible
+/// `max_rate_limit_wait_secs`, so an absurd wait upstream asks for fails the run at once
+/// instead of being slept on (or overflowing a clock).
+pub const ABSURD_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// `Retry-After` as delay-seconds or an HTTP date, read defensively: a value that is not a
+/// finite, non-negative number of seconds or a date is ignored, and one past [`ABSURD_WAIT`]
+/// (`inf`, `1e20`) counts as that.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    v.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| *s >= 0.0)
-        .map(Duration::from_secs_f64)
+    let v = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return match secs {
+            s if s.is_nan() || s < 0.0 => None,
+            s if s >= ABSURD_WAIT.as_secs_f64() => Some(ABSURD_WAIT),
+            s => Some(Duration::from_secs_f64(s)),
+        };
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let wait = (at.with_timezone(&chrono::Utc) - crate::clock::now())
+        .to_std()
+        .unwrap_or_default();
+    Some(wait.min(ABSURD_WAIT))
+}
+
+/// Meta's `estimated_time_to_regain_access` (minutes) as a wait, capped at [`ABSURD_WAIT`].
+fn regain_wait(minutes: u64) -> Duration {
+    Duration::from_secs(minutes.saturating_mul(60)).min(ABSURD_WAIT)
 }
 
 impl Upstream {
@@ -235,18 +282,6 @@ impl Upstream {
     /// HTTP requests made so far (retries included).
     pub fn requests(&self) -> u32 {
         self.requests.load(Ordering::Relaxed)
-    }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        // Full jitter: uniform in [0, base * 2^attempt], capped at 30 s.
-        let cap = self.policy.retry_base.saturating_mul(1 << attempt.min(16));
-        let cap = cap.min(Duration::from_secs(30));
-        let ms = cap.as_millis() as u64;
-        Duration::from_millis(if ms == 0 {
-            0
-        } else {
-            rand::rng().random_range(ms / 2..=ms)
-        })
     }
 
     /// Waits out a block or pacing delay; errors if the block is longer than policy allows.
@@ -281,7 +316,7 @@ impl Upstream {
             _ => Duration::ZERO,
         };
         if let Some(minutes) = regain.filter(|m| *m > 0) {
-            let until = Instant::now() + Duration::from_secs(minutes * 60);
+            let until = Instant::now() + regain_wait(minutes);
             t.blocked_until = Some(t.blocked_until.map_or(until, |u| u.max(until)));
         }
     }
@@ -312,7 +347,9 @@ impl Upstream {
     /// not JSON at all is retried; JSON of the wrong shape is an error at once.
     pub async fn get<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, SourceError> {
         let mut attempt = 0u32;
-        let mut rate_waits = 0u32;
+        let mut retry_delays = self.policy.delays(self.policy.max_retries);
+        // Waits for a rate limit that named no time: from four times the base, at most 8.
+        let mut rate_delays = self.policy.rate_delays(8);
         loop {
             self.wait_turn().await?;
             self.requests.fetch_add(1, Ordering::Relaxed);
@@ -348,23 +385,25 @@ impl Upstream {
                             let err = UpstreamError::decode(status, &body);
                             if err.is_rate_limit() {
                                 let (_, regain) = parse_usage(&headers);
-                                let wait = retry_after(&headers)
-                                    .or(regain.map(|m| Duration::from_secs(m * 60)))
-                                    .unwrap_or_else(|| self.backoff(rate_waits + 2));
-                                if wait > self.policy.max_rate_limit_wait || rate_waits >= 8 {
-                                    self.block_for(wait);
-                                    return Err(SourceError::RateLimited {
-                                        retry_after: wait,
-                                        message: err.to_string(),
-                                    });
-                                }
+                                let named = retry_after(&headers).or(regain.map(regain_wait));
+                                let wait = named.or_else(|| rate_delays.next());
+                                let wait = match wait {
+                                    Some(w) if w <= self.policy.max_rate_limit_wait => w,
+                                    w => {
+                                        let w = w.unwrap_or_default();
+                                        self.block_for(w);
+                                        return Err(SourceError::RateLimited {
+                                            retry_after: w,
+                                            message: err.to_string(),
+                                        });
+                                    }
+                                };
                                 tracing::warn!(
                                     wait_ms = wait.as_millis() as u64,
                                     "rate limited ({err}); waiting {:.1}s",
                                     wait.as_secs_f64()
                                 );
                                 self.block_for(wait);
-                                rate_waits += 1;
                                 continue;
                             }
                             if err.is_auth() {
@@ -378,7 +417,7 @@ impl Upstream {
                     }
                 }
             };
-            if attempt >= self.policy.max_retries {
+            let Some(wait) = retry_delays.next() else {
                 return Err(match failure {
                     SourceError::Transient(m) => SourceError::Transient(format!(
                         "{m} (gave up after {} attempts)",
@@ -386,8 +425,7 @@ impl Upstream {
                     )),
                     other => other,
                 });
-            }
-            let wait = self.backoff(attempt);
+            };
             tracing::warn!(
                 attempt = attempt + 1,
                 "{failure}; retrying in {:.1}s",
@@ -418,6 +456,8 @@ impl Upstream {
         body: Option<&serde_json::Value>,
     ) -> Result<serde_json::Value, SourceError> {
         let mut attempt = 0u32;
+        let mut rate_delays = self.policy.delays(self.policy.max_retries + 1);
+        rate_delays.next();
         loop {
             self.wait_turn().await?;
             self.requests.fetch_add(1, Ordering::Relaxed);
@@ -468,7 +508,9 @@ impl Upstream {
                         .retry_base
                         .saturating_mul(2 * 4u32.saturating_pow(attempt.min(8)))
                 } else {
-                    retry_after(&headers).unwrap_or_else(|| self.backoff(attempt + 1))
+                    retry_after(&headers)
+                        .or_else(|| rate_delays.next())
+                        .unwrap_or(ABSURD_WAIT)
                 };
                 if wait <= self.policy.max_rate_limit_wait {
                     tracing::warn!(

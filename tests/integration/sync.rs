@@ -460,3 +460,26 @@ async fn a_resync_without_changes_writes_only_its_run_rows() {
         "one sync_runs row per account"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn absurd_rate_limit_waits_fail_the_run_at_once_and_are_recorded() {
+    for fault in ["429_inf", "429_huge", "429_regain"] {
+        let env = start(1, 10).await;
+        env.post("/_sim/faults", json!({"next": [fault]})).await;
+        let report = env.sync().await;
+        let a = &report.accounts[0];
+        let error = a
+            .error
+            .as_deref()
+            .unwrap_or_else(|| panic!("{fault}: {a:?}"));
+        assert!(error.contains("rate limited"), "{fault}: {error}");
+        // Never slept on: a day-long wait fails the account's run straight away.
+        assert!(a.duration_ms < 5_000, "{fault}: {} ms", a.duration_ms);
+        assert_eq!(
+            env.count("sync_runs"),
+            1,
+            "{fault}: the failed run is recorded"
+        );
+        assert_eq!(env.count("templates"), 0);
+    }
+}
