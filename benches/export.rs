@@ -8,41 +8,19 @@
     reason = "a benchmark that cannot set up should stop"
 )]
 
+#[path = "common/child.rs"]
+mod child;
 #[path = "common/seed.rs"]
 mod seed;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-/// Runs templar, sampling its peak RSS (VmHWM) until it exits; returns (seconds, MB).
+/// Runs `templar ARGS`: (seconds, peak RSS in MB).
 fn run(config: &std::path::Path, args: &[&str]) -> (f64, f64) {
-    let t = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_templar"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .spawn()
-        .unwrap();
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0f64;
-    loop {
-        if let Ok(s) = std::fs::read_to_string(&status_file) {
-            if let Some(kb) = s
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-            {
-                peak_kb = peak_kb.max(kb);
-            }
-        }
-        if let Some(st) = child.try_wait().unwrap() {
-            assert!(st.success());
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    (t.elapsed().as_secs_f64(), peak_kb / 1024.0)
+    let m = child::templar(config, args);
+    assert!(
+        m.output.stdout.is_empty(),
+        "the export went to --out, not stdout"
+    );
+    (m.seconds, m.peak_rss_mb)
 }
 
 fn main() {

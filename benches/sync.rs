@@ -1,6 +1,7 @@
-//! Full-sync benchmark: 20 WABAs x 2,000 templates from the simulator (in a child process, so
-//! the memory figure is templar's alone) with 20 ms latency per request, then an immediate
-//! re-sync that must write nothing but its `sync_runs` rows.
+//! Full-sync benchmark: `templar sync` (the binary, as a child process, so its allocator and
+//! start-up count and its peak RSS is its own) of 20 WABAs x 2,000 templates from the
+//! simulator (another child) with 20 ms latency per request, then an immediate re-sync that
+//! must write nothing but its `sync_runs` rows.
 //!
 //! Run: `cargo bench --bench sync` (env BENCH_ACCOUNTS, BENCH_TEMPLATES, BENCH_LATENCY_MS to vary).
 #![allow(
@@ -9,30 +10,22 @@
     reason = "a benchmark that cannot set up should stop"
 )]
 
+#[path = "common/child.rs"]
+mod child;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use serde_json::Value;
 use templar::config::Config;
 use templar::db::Db;
-use templar::sync::{run_once, SyncContext, SyncMode, SyncOptions};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn main() {
@@ -68,52 +61,70 @@ fn main() {
     assert!(first.starts_with("simulator listening on"), "{first}");
     let _ = lines.next(); // "wrote ..."
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let config = Config::load(&config_path, &|_| None).unwrap();
     let concurrency = config.sync.concurrency;
-    let db = Db::open(&config.database).unwrap();
-    let ctx = SyncContext {
-        db: db.clone(),
-        config: Arc::new(config),
-        client: templar::sources::http_client(),
-    };
-    let opts = SyncOptions {
-        mode: SyncMode::Full,
-        account: None,
-        dry_run: false,
-    };
-
-    println!("sync benchmark: {accounts} WABAs x {templates} templates, {latency_ms} ms latency, concurrency {concurrency}");
-    let started = Instant::now();
-    let report = rt
-        .block_on(run_once(&ctx, &opts, templar::clock::now()))
-        .unwrap();
-    let wall = started.elapsed();
-    assert!(!report.failed(), "{report:?}");
-    let requests: u32 = report.accounts.iter().map(|a| a.requests).sum();
-    let seen: u32 = report.accounts.iter().map(|a| a.seen).sum();
-    let bound = Duration::from_millis(latency_ms) * requests / concurrency as u32;
-    let ratio = wall.as_secs_f64() / bound.as_secs_f64();
+    println!("sync benchmark: `templar sync` of {accounts} WABAs x {templates} templates, {latency_ms} ms latency, concurrency {concurrency}");
+    let first = child::templar(&config_path, &["sync", "--json"]);
+    let report: Value = serde_json::from_slice(&first.output.stdout).unwrap();
+    let accounts_done = report["accounts"].as_array().unwrap();
+    assert!(
+        accounts_done.iter().all(|a| a["error"].is_null()),
+        "{report}"
+    );
+    let sum = |k: &str| -> u64 { accounts_done.iter().map(|a| a[k].as_u64().unwrap()).sum() };
+    let (requests, seen) = (sum("requests"), sum("seen"));
+    let bound = Duration::from_millis(latency_ms) * requests as u32 / concurrency as u32;
+    let ratio = first.seconds / bound.as_secs_f64();
     println!(
         "  full sync     wall {:.3} s   requests {requests}   templates {seen}   {:.0} templates/s",
-        wall.as_secs_f64(),
-        seen as f64 / wall.as_secs_f64()
+        first.seconds,
+        seen as f64 / first.seconds
     );
     println!("  lower bound   {:.3} s (requests x latency / concurrency)   ratio {ratio:.3}   target <= 1.25", bound.as_secs_f64());
+    println!(
+        "  peak RSS      {:.1} MB   target < 100 MB",
+        first.peak_rss_mb
+    );
 
-    let before = db.rows_written();
-    let started = Instant::now();
-    let report = rt
-        .block_on(run_once(&ctx, &opts, templar::clock::now()))
-        .unwrap();
-    let wall = started.elapsed();
-    assert!(!report.failed());
-    let written = db.rows_written() - before;
-    println!("  re-sync       wall {:.3} s   rows written {written} (the {} sync_runs rows; target: nothing else)", wall.as_secs_f64(), report.accounts.len());
-    println!("  peak RSS      {:.1} MB   target < 100 MB", peak_rss_mb());
+    let db = Db::open(&config.database).unwrap();
+    let before = (
+        count(&db, "template_events"),
+        count(&db, "templates"),
+        count(&db, "sync_runs"),
+    );
+    let again = child::templar(&config_path, &["sync", "--json"]);
+    let report: Value = serde_json::from_slice(&again.output.stdout).unwrap();
+    assert!(report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["error"].is_null()));
+    let after = (
+        count(&db, "template_events"),
+        count(&db, "templates"),
+        count(&db, "sync_runs"),
+    );
+    println!(
+        "  re-sync       wall {:.3} s   events written {}   templates added {}   sync_runs rows {} (target: only the run rows)",
+        again.seconds,
+        after.0 - before.0,
+        after.1 - before.1,
+        after.2 - before.2
+    );
     let _ = sim.kill();
     let _ = sim.wait();
+}
+
+fn count(db: &Db, table: &str) -> i64 {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut c = db.conn().unwrap();
+    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+        .get_result::<N>(&mut c)
+        .unwrap()
+        .n
 }
