@@ -11,9 +11,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::clock;
+use crate::db::models::messages::{self, MessageScope};
 use crate::db::models::templates::{self as tpl, ListQuery};
 use crate::db::models::usage;
-use crate::db::schema::{accounts, messages, templates};
 use crate::report::{self, DayRow, Period, Scope, Totals};
 
 /// The file format.
@@ -462,26 +462,6 @@ fn is_unfiltered(q: &Query) -> bool {
         && f.name_contains.is_none()
 }
 
-type MsgRaw = (
-    i32,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i32>,
-    Option<String>,
-    Option<String>,
-);
-
 /// Writes one row per message for `q` (filtered by account and template, by the message's
 /// day); `hash` replaces recipients with their HMAC-SHA256 under that key.
 pub fn message_rows<W: Write>(
@@ -491,90 +471,47 @@ pub fn message_rows<W: Write>(
     sink: &mut Sink<W>,
     progress: Progress<'_>,
 ) -> Result<usize, ExportError> {
-    let (from, to) = (q.period.from_s(), q.period.to_s());
-    let account = q.filter.account.clone();
     let template_rows: Option<Vec<i32>> = if q.template_id.is_some() || q.template_name.is_some() {
         Some(templates_in_scope(conn, q)?.keys().copied().collect())
     } else {
         None
     };
-    let count = {
-        let mut c = messages::table
-            .left_join(accounts::table)
-            .filter(messages::day.ge(&from))
-            .filter(messages::day.le(&to))
-            .into_boxed();
-        if let Some(a) = &account {
-            c = c.filter(accounts::name.eq(a.clone()));
-        }
-        if let Some(ts) = &template_rows {
-            c = c.filter(messages::template_row.eq_any(ts.clone()));
-        }
-        c.count().get_result::<i64>(conn)? as usize
+    let scope = MessageScope {
+        from: q.period.from_s(),
+        to: q.period.to_s(),
+        account: q.filter.account.clone(),
+        template_rows,
     };
+    let count = messages::count(conn, &scope)? as usize;
     let time = |t: Option<i64>| t.map(clock::rfc3339).unwrap_or_default();
     let mut last = 0;
     let mut written = 0;
     loop {
-        let mut page = messages::table
-            .left_join(accounts::table)
-            .left_join(templates::table)
-            .filter(messages::id.gt(last))
-            .filter(messages::day.ge(&from))
-            .filter(messages::day.le(&to))
-            .order(messages::id)
-            .limit(5000)
-            .select((
-                messages::id,
-                messages::wamid,
-                accounts::name.nullable(),
-                templates::name.nullable(),
-                templates::template_id.nullable(),
-                templates::language.nullable(),
-                messages::category,
-                messages::recipient,
-                messages::day,
-                messages::sent_at,
-                messages::delivered_at,
-                messages::read_at,
-                messages::failed_at,
-                messages::clicked_at,
-                messages::error_code,
-                messages::error_title,
-                templates::category.nullable(),
-            ))
-            .into_boxed();
-        if let Some(a) = &account {
-            page = page.filter(accounts::name.eq(a.clone()));
-        }
-        if let Some(ts) = &template_rows {
-            page = page.filter(messages::template_row.eq_any(ts.clone()));
-        }
-        let rows: Vec<MsgRaw> = page.load(conn)?;
-        let Some(end) = rows.last().map(|r| r.0) else {
+        let rows = messages::page(conn, &scope, last, 5000)?;
+        let Some(end) = rows.last().map(|r| r.id) else {
             break;
         };
         for r in rows {
             let recipient = match hash {
-                Some(key) => crate::signing::sign(key, r.7.as_bytes()),
-                None => r.7,
+                Some(key) => crate::signing::sign(key, r.recipient.as_bytes()),
+                None => r.recipient,
             };
             sink.row(&MessageRow {
-                wamid: r.1,
-                account: r.2.unwrap_or_default(),
-                template: r.3.unwrap_or_default(),
-                template_id: r.4.unwrap_or_default(),
-                language: r.5.unwrap_or_default(),
-                category: r.16.or(r.6).unwrap_or_default(),
+                wamid: r.wamid,
+                account: r.account.unwrap_or_default(),
+                template: r.template.unwrap_or_default(),
+                template_id: r.template_id.unwrap_or_default(),
+                language: r.language.unwrap_or_default(),
+                category: r.template_category.or(r.category).unwrap_or_default(),
                 recipient,
-                day: r.8,
-                sent_at: time(r.9),
-                delivered_at: time(r.10),
-                read_at: time(r.11),
-                failed_at: time(r.12),
-                clicked_at: time(r.13),
-                error_code: r.14,
-                error_title: r.15.unwrap_or_default(),
+                day: r.day,
+                sent_at: time(r.sent_at),
+                delivered_at: time(r.delivered_at),
+                read_at: time(r.read_at),
+                failed_at: time(r.failed_at),
+                clicked_at: time(r.clicked_at),
+                error_code: r.error_code,
+                error_title: r.error_title.unwrap_or_default(),
             })?;
             written += 1;
         }

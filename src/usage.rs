@@ -6,13 +6,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Days, Utc};
-use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::config::AccountConfig;
 use crate::db::models::accounts;
 use crate::db::models::usage;
-use crate::db::schema::{template_daily_stats as stats, templates};
 use crate::domain::SourceKind;
 use crate::ingest::apply::{self, Resolver};
 use crate::ingest::{kapso, IngestEvent};
@@ -104,20 +102,8 @@ async fn analytics(
     let (targets, pulled_before) = ctx
         .db
         .run(move |c| {
-            let rows: Vec<(i32, String, String)> = templates::table
-                .filter(templates::account_id.eq(account_id))
-                .filter(templates::deleted_at.is_null())
-                // Never-approved templates cannot have been sent.
-                .filter(templates::status.ne_all(["PENDING", "REJECTED", "IN_APPEAL"]))
-                .select((templates::id, templates::waba_id, templates::template_id))
-                .load(c)?;
-            let before: i64 = stats::table
-                .inner_join(templates::table)
-                .filter(templates::account_id.eq(account_id))
-                .filter(stats::origin.eq("meta"))
-                .count()
-                .get_result(c)?;
-            Ok((rows, before > 0))
+            let rows = usage::sendable_templates(c, account_id)?;
+            Ok((rows, usage::has_meta_figures(c, account_id)?))
         })
         .await
         .map_err(|e| e.to_string())?;

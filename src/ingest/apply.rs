@@ -324,10 +324,7 @@ fn status(
                 m.day.clone()
             };
             if day != m.day {
-                use crate::db::schema::messages;
-                diesel::update(messages::table.find(m.id))
-                    .set(messages::day.eq(&day))
-                    .execute(conn)?;
+                usage::set_day(conn, m.id, &day)?;
             }
             usage::update(conn, m.id, &new)?;
             if let Some(t) = new.template_row {

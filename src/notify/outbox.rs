@@ -10,7 +10,7 @@ use crate::clock;
 use crate::config::{Config, NotifyConfig};
 use crate::db::models::notifications as out;
 use crate::db::models::templates::{self as tpl, Event, TemplateRow};
-use crate::db::schema::{accounts, sync_runs, template_events, templates};
+use crate::db::models::{events, sync_runs};
 use crate::domain::pause::{Pause, STRIKES};
 use crate::domain::rejection::RejectionInfo;
 use crate::domain::Quality;
@@ -211,21 +211,16 @@ pub fn expand(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryRe
     let mut queued = 0;
     let start = match out::cursor(conn, "template_events")? {
         Some(c) => c,
-        None => template_events::table
-            .filter(template_events::at.lt(now - FIRST_LOOK_BACK))
-            .select(diesel::dsl::max(template_events::id))
-            .first::<Option<i32>>(conn)?
-            .unwrap_or(0),
+        None => events::last_id_before(conn, now - FIRST_LOOK_BACK)?,
     };
-    let rows: Vec<(Event, TemplateRow, String)> = template_events::table
-        .inner_join(templates::table.inner_join(accounts::table))
-        .filter(template_events::id.gt(start))
-        .order(template_events::id)
-        .limit(1000)
-        .select((Event::as_select(), TemplateRow::as_select(), accounts::name))
-        .load(conn)?;
+    let rows = events::after(conn, start, 1000)?;
     let mut last = start;
-    for (e, t, account) in &rows {
+    for events::Seen {
+        event: e,
+        template: t,
+        account,
+    } in &rows
+    {
         last = e.id;
         let Some(kind) = classify(e) else { continue };
         let channels: Vec<&NotifyConfig> = config
@@ -257,37 +252,23 @@ pub fn expand(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryRe
 fn expand_sync(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryResult<usize> {
     let start = match out::cursor(conn, "sync_runs")? {
         Some(c) => c,
-        None => sync_runs::table
-            .filter(sync_runs::started_at.lt(now - FIRST_LOOK_BACK))
-            .select(diesel::dsl::max(sync_runs::id))
-            .first::<Option<i32>>(conn)?
-            .unwrap_or(0),
+        None => sync_runs::last_id_before(conn, now - FIRST_LOOK_BACK)?,
     };
-    let runs: Vec<(i32, i32, Option<String>, String, i64)> = sync_runs::table
-        .inner_join(accounts::table)
-        .filter(sync_runs::id.gt(start))
-        .order(sync_runs::id)
-        .limit(1000)
-        .select((
-            sync_runs::id,
-            sync_runs::account_id,
-            sync_runs::error,
-            accounts::name,
-            sync_runs::finished_at,
-        ))
-        .load(conn)?;
+    let runs = sync_runs::after(conn, start, 1000)?;
     let mut queued = 0;
     let mut last = start;
-    for (id, account_id, error, account, at) in &runs {
+    for sync_runs::RunOutcome {
+        id,
+        account_id,
+        error,
+        account,
+        finished_at: at,
+    } in &runs
+    {
         last = *id;
         // Failures in a row up to this run, and up to the one before.
-        let history: Vec<Option<String>> = sync_runs::table
-            .filter(sync_runs::account_id.eq(account_id))
-            .filter(sync_runs::id.le(id))
-            .order(sync_runs::id.desc())
-            .limit(i64::from(FAILING_AFTER) + 1)
-            .select(sync_runs::error)
-            .load(conn)?;
+        let n = i64::from(FAILING_AFTER) + 1;
+        let history = sync_runs::errors_up_to(conn, *account_id, *id, n)?;
         let streak = |h: &[Option<String>]| h.iter().take_while(|e| e.is_some()).count() as u32;
         let (now_streak, before) = (streak(&history), streak(history.get(1..).unwrap_or(&[])));
         let kind = match error {

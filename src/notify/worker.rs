@@ -17,8 +17,7 @@ use super::Payload;
 use crate::clock;
 use crate::config::{Config, NotifyConfig};
 use crate::db::models::notifications::{self as out, NotificationRow};
-use crate::db::models::templates::Event;
-use crate::db::schema::{template_daily_stats as stats, template_events, templates};
+use crate::db::models::{attention, events, stats};
 use crate::db::Db;
 use crate::metrics::Metrics;
 
@@ -215,12 +214,7 @@ pub fn digest(
         .and_hms_opt(0, 0, 0)
         .map_or(0, |t| t.and_utc().timestamp());
     let to = from + 86_400;
-    let events: Vec<(Event, String, String)> = template_events::table
-        .inner_join(templates::table)
-        .filter(template_events::at.ge(from))
-        .filter(template_events::at.lt(to))
-        .select((Event::as_select(), templates::name, templates::language))
-        .load(conn)?;
+    let events = events::between(conn, from, to)?;
     let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
     let mut lines = Vec::new();
     for (e, name, lang) in &events {
@@ -236,32 +230,13 @@ pub fn digest(
             }
         }
     }
-    let pending: Vec<(String, String, i64)> = templates::table
-        .filter(templates::deleted_at.is_null())
-        .filter(templates::status.eq_any(["PENDING", "IN_APPEAL"]))
-        .order(templates::first_seen_at)
-        .select((
-            templates::name,
-            templates::language,
-            templates::first_seen_at,
-        ))
-        .load(conn)?;
+    let pending = attention::under_review(conn)?;
     let week = today
         .checked_sub_days(Days::new(7))
         .unwrap_or(today)
         .format("%Y-%m-%d")
         .to_string();
-    let rows: Vec<(String, String, i64, i64)> = stats::table
-        .inner_join(templates::table)
-        .filter(stats::origin.eq("observed"))
-        .filter(stats::day.ge(&week))
-        .select((
-            templates::name,
-            templates::language,
-            stats::sent,
-            stats::failed,
-        ))
-        .load(conn)?;
+    let rows = stats::observed_since(conn, &week)?;
     let mut per: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
     for (n, l, s, f) in rows {
         let e = per.entry((n, l)).or_default();

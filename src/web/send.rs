@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Form, Json};
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -18,7 +17,7 @@ use super::pages::{layout, Layout};
 use super::query::SendForm;
 use super::AppState;
 use crate::clock;
-use crate::db::schema::{accounts as a, templates as t};
+use crate::db::models::templates as tpl;
 use crate::send::{self, params, Content, ErrorKind, SendError, SendRequest, Sent};
 use crate::signing;
 
@@ -166,13 +165,9 @@ pub async fn form(
     let found: Option<(String, String, String, String)> = state
         .db
         .run(move |c| {
-            t::table
-                .inner_join(a::table)
-                .filter(t::template_id.eq(&tid))
-                .filter(t::deleted_at.is_null())
-                .select((a::name, t::name, t::language, t::components))
-                .first(c)
-                .optional()
+            Ok(tpl::with_account(c, &tid)?
+                .filter(|t| t.row.deleted_at.is_none())
+                .map(|t| (t.account, t.row.name, t.row.language, t.row.components)))
         })
         .await?;
     let Some((account, name, language, components)) = found else {

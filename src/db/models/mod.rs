@@ -2,7 +2,11 @@
 //! unit-tested on a scratch database and called from async code through [`crate::db::Db`].
 
 pub mod accounts;
+pub mod attention;
+pub mod events;
+pub mod messages;
 pub mod notifications;
+pub mod stats;
 pub mod sync_runs;
 pub mod templates;
 pub mod usage;

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::sync_runs;
+use crate::db::schema::{accounts, sync_runs};
 
 /// A run to record.
 #[derive(Insertable, Debug, Clone, Default)]
@@ -60,5 +60,58 @@ pub fn recent(
         .order(sync_runs::id.desc())
         .limit(limit)
         .select(SyncRun::as_select())
+        .load(conn)
+}
+
+/// The id of the newest run started before `before` (0 when there is none).
+pub fn last_id_before(conn: &mut SqliteConnection, before: i64) -> QueryResult<i32> {
+    Ok(sync_runs::table
+        .filter(sync_runs::started_at.lt(before))
+        .select(diesel::dsl::max(sync_runs::id))
+        .first::<Option<i32>>(conn)?
+        .unwrap_or(0))
+}
+
+/// A run as notifications read it.
+#[derive(Queryable, Debug, Clone)]
+pub struct RunOutcome {
+    pub id: i32,
+    pub account_id: i32,
+    pub error: Option<String>,
+    pub account: String,
+    pub finished_at: i64,
+}
+
+/// Up to `limit` runs with ids above `after`, oldest first.
+pub fn after(conn: &mut SqliteConnection, after: i32, limit: i64) -> QueryResult<Vec<RunOutcome>> {
+    sync_runs::table
+        .inner_join(accounts::table)
+        .filter(sync_runs::id.gt(after))
+        .order(sync_runs::id)
+        .limit(limit)
+        .select((
+            sync_runs::id,
+            sync_runs::account_id,
+            sync_runs::error,
+            accounts::name,
+            sync_runs::finished_at,
+        ))
+        .load(conn)
+}
+
+/// The errors of an account's last `n` runs up to run `up_to`, newest first (`None` for a run
+/// that succeeded).
+pub fn errors_up_to(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    up_to: i32,
+    n: i64,
+) -> QueryResult<Vec<Option<String>>> {
+    sync_runs::table
+        .filter(sync_runs::account_id.eq(account_id))
+        .filter(sync_runs::id.le(up_to))
+        .order(sync_runs::id.desc())
+        .limit(n)
+        .select(sync_runs::error)
         .load(conn)
 }

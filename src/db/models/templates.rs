@@ -3,7 +3,10 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::{accounts, template_events, templates};
+pub use super::events::{
+    events_of, insert_events, last_rejection_detail, pause_count, Event, NewEvent,
+};
+use crate::db::schema::{accounts, templates};
 use crate::domain::RemoteTemplate;
 
 /// A stored template.
@@ -89,39 +92,6 @@ impl TemplateRow {
             components: self.components.clone(),
         }
     }
-}
-
-/// An event to append.
-#[derive(Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = template_events)]
-pub struct NewEvent {
-    pub template_id: i32,
-    pub at: i64,
-    pub field: String,
-    pub old_value: Option<String>,
-    pub new_value: String,
-    pub reason: Option<String>,
-    pub detail: Option<String>,
-    pub source: String,
-}
-
-/// A stored event.
-#[derive(Queryable, Selectable, Debug, Clone, Serialize)]
-#[diesel(table_name = template_events)]
-pub struct Event {
-    #[serde(skip)]
-    pub id: i32,
-    #[serde(skip)]
-    pub template_id: i32,
-    pub at: i64,
-    pub field: String,
-    #[serde(rename = "from")]
-    pub old_value: Option<String>,
-    #[serde(rename = "to")]
-    pub new_value: String,
-    pub reason: Option<String>,
-    pub detail: Option<String>,
-    pub source: String,
 }
 
 /// Every template of an account, deleted ones included.
@@ -325,58 +295,6 @@ pub fn set_category(
         .map(|_| ())
 }
 
-/// Appends events, in chunks that stay under SQLite's variable limit.
-pub fn insert_events(conn: &mut SqliteConnection, events: &[NewEvent]) -> QueryResult<()> {
-    for chunk in events.chunks(1000) {
-        diesel::insert_into(template_events::table)
-            .values(chunk)
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-/// How many times a template was paused, counting its events up to the one with id `up_to`
-/// when given (the strike a pause event was).
-pub fn pause_count(
-    conn: &mut SqliteConnection,
-    template_row: i32,
-    up_to: Option<i32>,
-) -> QueryResult<i64> {
-    let mut q = template_events::table
-        .filter(template_events::template_id.eq(template_row))
-        .filter(template_events::field.eq("status"))
-        .filter(template_events::new_value.eq("PAUSED"))
-        .into_boxed();
-    if let Some(id) = up_to {
-        q = q.filter(template_events::id.le(id));
-    }
-    q.count().get_result(conn)
-}
-
-/// The detail of a template's latest rejection (Meta's `rejection_info`, as JSON text).
-pub fn last_rejection_detail(
-    conn: &mut SqliteConnection,
-    template_row: i32,
-) -> QueryResult<Option<String>> {
-    template_events::table
-        .filter(template_events::template_id.eq(template_row))
-        .filter(template_events::new_value.eq("REJECTED"))
-        .order(template_events::id.desc())
-        .select(template_events::detail)
-        .first::<Option<String>>(conn)
-        .optional()
-        .map(Option::flatten)
-}
-
-/// A template's history, oldest first.
-pub fn events_of(conn: &mut SqliteConnection, template_row: i32) -> QueryResult<Vec<Event>> {
-    template_events::table
-        .filter(template_events::template_id.eq(template_row))
-        .order((template_events::at, template_events::id))
-        .select(Event::as_select())
-        .load(conn)
-}
-
 /// Filters for [`list`]; `None` means any.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
@@ -548,4 +466,55 @@ pub fn page(
 /// Every matching template (for sorting by usage figures, which live in another table).
 pub fn briefs(conn: &mut SqliteConnection, q: &ListQuery) -> QueryResult<Vec<Brief>> {
     briefs_query(q).load(conn)
+}
+
+/// A template with its account's name and source.
+#[derive(Debug, Clone)]
+pub struct WithAccount {
+    pub row: TemplateRow,
+    pub account: String,
+    pub source: String,
+}
+
+/// The template with Meta's id `template_id`, deleted or not, with its account.
+pub fn with_account(
+    conn: &mut SqliteConnection,
+    template_id: &str,
+) -> QueryResult<Option<WithAccount>> {
+    let found: Option<(TemplateRow, String, String)> = templates::table
+        .inner_join(accounts::table)
+        .filter(templates::template_id.eq(template_id))
+        .select((TemplateRow::as_select(), accounts::name, accounts::source))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(row, account, source)| WithAccount {
+        row,
+        account,
+        source,
+    }))
+}
+
+/// How a page names a template: its ids, account, name and language.
+#[derive(Queryable, Debug, Clone)]
+pub struct Named {
+    pub row_id: i32,
+    pub template_id: String,
+    pub account: String,
+    pub name: String,
+    pub language: String,
+}
+
+/// The names of these template rows.
+pub fn names(conn: &mut SqliteConnection, rows: &[i32]) -> QueryResult<Vec<Named>> {
+    templates::table
+        .inner_join(accounts::table)
+        .filter(templates::id.eq_any(rows))
+        .select((
+            templates::id,
+            templates::template_id,
+            accounts::name,
+            templates::name,
+            templates::language,
+        ))
+        .load(conn)
 }

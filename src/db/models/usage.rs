@@ -3,7 +3,9 @@
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use crate::db::schema::{contacts, messages, template_daily_stats as stats, webhook_receipts};
+use crate::db::schema::{
+    contacts, messages, template_daily_stats as stats, templates, webhook_receipts,
+};
 
 /// What the webhook writer reads of a stored message: its identity, day and progress, not the
 /// text columns it never uses (each would be copied out for every status).
@@ -107,6 +109,14 @@ pub fn insert_new(conn: &mut SqliteConnection, m: &NewMessage) -> QueryResult<bo
 pub fn insert(conn: &mut SqliteConnection, m: &NewMessage) -> QueryResult<()> {
     diesel::insert_into(messages::table)
         .values(m)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Moves a message to another UTC day (a stub stored before its send time was known).
+pub fn set_day(conn: &mut SqliteConnection, id: i32, day: &str) -> QueryResult<()> {
+    diesel::update(messages::table.find(id))
+        .set(messages::day.eq(day))
         .execute(conn)
         .map(|_| ())
 }
@@ -396,4 +406,30 @@ pub fn set_history_since(
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// The templates of an account that can have been sent (live, and approved at some point):
+/// (row id, WABA, Meta's id).
+pub fn sendable_templates(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+) -> QueryResult<Vec<(i32, String, String)>> {
+    templates::table
+        .filter(templates::account_id.eq(account_id))
+        .filter(templates::deleted_at.is_null())
+        // Never-approved templates cannot have been sent.
+        .filter(templates::status.ne_all(["PENDING", "REJECTED", "IN_APPEAL"]))
+        .select((templates::id, templates::waba_id, templates::template_id))
+        .load(conn)
+}
+
+/// Whether Meta's analytics were ever stored for the account.
+pub fn has_meta_figures(conn: &mut SqliteConnection, account_id: i32) -> QueryResult<bool> {
+    let n: i64 = stats::table
+        .inner_join(templates::table)
+        .filter(templates::account_id.eq(account_id))
+        .filter(stats::origin.eq("meta"))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::{layout, Layout};
 use crate::clock;
-use crate::db::models::{accounts, sync_runs, usage};
-use crate::db::schema::{template_events as e, templates as t};
+use crate::db::models::{accounts, events, sync_runs, usage};
+
 use crate::report::{self, Scope, Totals};
 use crate::web::error::{ApiError, WebError};
 use crate::web::fmt::{self, Show};
@@ -83,13 +83,7 @@ fn build(
             analytics_message = m;
         }
         let week = clock::now().timestamp() - 7 * 86_400;
-        hooks = e::table
-            .inner_join(t::table)
-            .filter(t::account_id.eq(id))
-            .filter(e::source.eq("webhook"))
-            .filter(e::at.ge(week))
-            .count()
-            .get_result(conn)?;
+        hooks = events::webhook_count_since(conn, id, week)?;
     }
     let scope = Scope {
         account: Some(name.to_string()),

@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::{layout, Layout};
-use crate::db::schema::{accounts as a, template_events as e, templates as t};
+use crate::db::models::{events, templates as tpl};
 use crate::report::{self, Scope, Totals};
 use crate::web::charts::{lines, Series};
 use crate::web::error::{ApiError, WebError};
@@ -138,20 +138,16 @@ fn build(
     });
     worst.truncate(10);
     let shown: Vec<i32> = top.iter().chain(&worst).map(|(r, _)| *r).collect();
-    let names: HashMap<i32, (String, String, String, String)> = t::table
-        .inner_join(a::table)
-        .filter(t::id.eq_any(&shown))
-        .select((t::id, t::template_id, a::name, t::name, t::language))
-        .load::<(i32, String, String, String, String)>(conn)?
+    let names: HashMap<i32, tpl::Named> = tpl::names(conn, &shown)?
         .into_iter()
-        .map(|(r, id, acc, name, lang)| (r, (id, acc, name, lang)))
+        .map(|n| (n.row_id, n))
         .collect();
     let ranked = |(r, u): &(i32, Totals)| {
-        names.get(r).map(|(id, acc, name, lang)| Ranked {
-            id: id.clone(),
-            account: acc.clone(),
-            name: name.clone(),
-            language: lang.clone(),
+        names.get(r).map(|n| Ranked {
+            id: n.template_id.clone(),
+            account: n.account.clone(),
+            name: n.name.clone(),
+            language: n.language.clone(),
             usage: *u,
         })
     };
@@ -159,28 +155,19 @@ fn build(
     let worst: Vec<Ranked> = worst.iter().filter_map(ranked).collect();
 
     // Time to approval: from the first PENDING to the first APPROVED after it.
-    let mut q = e::table
-        .inner_join(t::table.inner_join(a::table))
-        .filter(e::field.eq("status"))
-        .filter(e::new_value.eq_any(["PENDING", "APPROVED"]))
-        .order((e::template_id, e::at))
-        .select((
-            e::template_id,
-            e::new_value,
-            e::at,
-            t::category,
-            t::language,
-        ))
-        .into_boxed();
-    if let Some(acc) = &account {
-        q = q.filter(a::name.eq(acc.clone()));
-    }
-    let evs: Vec<(i32, String, i64, String, String)> = q.load(conn)?;
+    let evs = events::review_events(conn, account.as_deref())?;
     let (mut by_cat, mut by_lang): (BTreeMap<String, Vec<i64>>, BTreeMap<String, Vec<i64>>) =
         Default::default();
     let mut pending: HashMap<i32, i64> = HashMap::new();
     let mut done: std::collections::HashSet<i32> = Default::default();
-    for (row, status, at, cat, lang) in evs {
+    for events::ReviewEvent {
+        row_id: row,
+        status,
+        at,
+        category: cat,
+        language: lang,
+    } in evs
+    {
         match status.as_str() {
             "PENDING" => {
                 pending.entry(row).or_insert(at);

@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use super::{layout, Layout};
 use crate::clock;
+use crate::db::models::attention::{self, AttentionRow};
 use crate::db::models::sync_runs::{self, SyncRun};
 use crate::db::models::{accounts, templates as tpl, usage};
-use crate::db::schema::{accounts as a, template_events as e, templates as t};
 use crate::domain::pause::{Pause, STRIKES};
 use crate::domain::rejection::RejectionInfo;
 use crate::report::{self, Period, Scope, Totals};
@@ -85,65 +85,6 @@ pub struct Overview {
     pub chart: String,
 }
 
-/// (template row, field, from, to, at, reason).
-type CategoryEvent = (i32, String, Option<String>, String, i64, Option<String>);
-/// (at, field, from, to, source, template id, account, name, language).
-type FeedRow = (
-    i64,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
-
-/// The columns of a [`Row`], selected by every attention list.
-const ROW_COLUMNS: (
-    t::id,
-    t::template_id,
-    a::name,
-    t::name,
-    t::language,
-    t::status,
-    t::quality,
-    t::rejected_reason,
-    t::first_seen_at,
-    t::last_changed_at,
-    t::correct_category,
-    t::category,
-) = (
-    t::id,
-    t::template_id,
-    a::name,
-    t::name,
-    t::language,
-    t::status,
-    t::quality,
-    t::rejected_reason,
-    t::first_seen_at,
-    t::last_changed_at,
-    t::correct_category,
-    t::category,
-);
-
-type Row = (
-    i32,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    i64,
-    Option<String>,
-    String,
-);
-
 fn build(
     conn: &mut SqliteConnection,
     state: &AppState,
@@ -157,12 +98,7 @@ fn build(
         let (mut statuses, mut total, mut runs, mut analytics) =
             (Vec::new(), 0, Vec::<SyncRun>::new(), None);
         if let Some(id) = id {
-            let counts: Vec<(String, i64)> = t::table
-                .filter(t::account_id.eq(id))
-                .filter(t::deleted_at.is_null())
-                .group_by(t::status)
-                .select((t::status, diesel::dsl::count_star()))
-                .load(conn)?;
+            let counts = attention::status_counts(conn, id)?;
             total = counts.iter().map(|c| c.1).sum();
             statuses = counts;
             statuses.sort_by_key(|x| std::cmp::Reverse(x.1));
@@ -187,26 +123,14 @@ fn build(
     }
 
     // Attention lists: indexed by status, each capped.
-    let list = |conn: &mut SqliteConnection,
-                statuses: &[&str],
-                limit: i64|
-     -> QueryResult<Vec<Row>> {
-        t::table
-            .inner_join(a::table)
-            .filter(t::deleted_at.is_null())
-            .filter(t::status.eq_any(statuses.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
-            .order(t::last_changed_at.desc())
-            .limit(limit)
-            .select(ROW_COLUMNS)
-            .load(conn)
-    };
-    let item = |r: &Row, why: String, since: String| Attention {
-        id: r.1.clone(),
-        account: r.2.clone(),
-        name: r.3.clone(),
-        language: r.4.clone(),
-        status: r.5.clone(),
-        quality: r.6.clone(),
+    let list = attention::with_status;
+    let item = |r: &AttentionRow, why: String, since: String| Attention {
+        id: r.template_id.clone(),
+        account: r.account.clone(),
+        name: r.name.clone(),
+        language: r.language.clone(),
+        status: r.status.clone(),
+        quality: r.quality.clone(),
         why,
         since,
     };
@@ -215,8 +139,8 @@ fn build(
         .map(|r| {
             item(
                 r,
-                format!("waiting {}", fmt::span(now - r.8)),
-                fmt::when(r.8),
+                format!("waiting {}", fmt::span(now - r.first_seen_at)),
+                fmt::when(r.first_seen_at),
             )
         })
         .collect();
@@ -225,115 +149,81 @@ fn build(
     let rows = list(conn, &["REJECTED"], 10)?;
     let mut rejected = Vec::new();
     for r in &rows {
-        let rec = RejectionInfo::from_detail(tpl::last_rejection_detail(conn, r.0)?.as_deref())
-            .recommendation;
-        let reason = r.7.clone().unwrap_or_else(|| "no reason given".into());
+        let detail = tpl::last_rejection_detail(conn, r.row_id)?;
+        let rec = RejectionInfo::from_detail(detail.as_deref()).recommendation;
+        let reason = r
+            .rejected_reason
+            .clone()
+            .unwrap_or_else(|| "no reason given".into());
         let why = match rec {
             Some(rec) => format!("{reason}; Meta recommends: {rec}"),
             None => reason,
         };
-        rejected.push(item(r, why, fmt::when(r.9)));
+        rejected.push(item(r, why, fmt::when(r.last_changed_at)));
     }
     let mut paused = Vec::new();
     for r in &list(conn, &["PAUSED"], 10)? {
-        let pause = Pause::nth(tpl::pause_count(conn, r.0, None)? as u32, r.9);
+        let count = tpl::pause_count(conn, r.row_id, None)? as u32;
+        let pause = Pause::nth(count, r.last_changed_at);
         let why = format!(
             "strike {} of {STRIKES}; resumes around {}",
             pause.strike,
             fmt::when(pause.resumes_at)
         );
-        paused.push(item(r, why, fmt::when(r.9)));
+        paused.push(item(r, why, fmt::when(r.last_changed_at)));
     }
     let disabled: Vec<Attention> = list(conn, &["DISABLED"], 10)?
         .iter()
-        .map(|r| item(r, "can no longer be sent".into(), fmt::when(r.9)))
+        .map(|r| {
+            item(
+                r,
+                "can no longer be sent".into(),
+                fmt::when(r.last_changed_at),
+            )
+        })
         .collect();
-    let quality_rows: Vec<Row> = t::table
-        .inner_join(a::table)
-        .filter(t::deleted_at.is_null())
-        .filter(t::quality.eq_any(["YELLOW", "RED"]))
-        .order(t::last_changed_at.desc())
-        .limit(10)
-        .select(ROW_COLUMNS)
-        .load(conn)?;
+    let quality_rows = attention::quality_down(conn, 10)?;
     let quality = quality_rows
         .iter()
         .map(|r| {
-            let q = r.6.clone().unwrap_or_default();
+            let q = r.quality.clone().unwrap_or_default();
             let why = if q == "RED" {
                 "quality RED: may be paused".to_string()
             } else {
                 "quality YELLOW".to_string()
             };
-            item(r, why, fmt::when(r.9))
+            item(r, why, fmt::when(r.last_changed_at))
         })
         .collect();
     let week_ago = now - 7 * 86_400;
-    let cat_events: Vec<CategoryEvent> = e::table
-        .filter(e::field.eq("category"))
-        .filter(e::at.ge(week_ago))
-        .order(e::at.desc())
-        .limit(10)
-        .select((
-            e::template_id,
-            e::field,
-            e::old_value,
-            e::new_value,
-            e::at,
-            e::reason,
-        ))
-        .load(conn)?;
     let mut category = Vec::new();
-    for (row, _, old, new, at, reason) in cat_events {
-        let r: Option<Row> = t::table
-            .inner_join(a::table)
-            .filter(t::id.eq(row))
-            .select(ROW_COLUMNS)
-            .first(conn)
-            .optional()?;
-        if let Some(r) = r {
+    for c in attention::category_changes(conn, week_ago, 10)? {
+        if let Some(r) = attention::one(conn, c.row_id)? {
             let why = format!(
-                "{} → {new}{}",
-                old.unwrap_or_default(),
-                reason.map(|x| format!(" ({x})")).unwrap_or_default()
+                "{} → {}{}",
+                c.from.unwrap_or_default(),
+                c.to,
+                c.reason.map(|x| format!(" ({x})")).unwrap_or_default()
             );
-            category.push(item(&r, why, fmt::when(at)));
+            category.push(item(&r, why, fmt::when(c.at)));
         }
     }
 
-    let feed_rows: Vec<FeedRow> = e::table
-        .inner_join(t::table.inner_join(a::table))
-        .filter(e::old_value.is_not_null())
-        .order(e::id.desc())
-        .limit(20)
-        .select((
-            e::at,
-            e::field,
-            e::old_value,
-            e::new_value,
-            e::source,
-            t::template_id,
-            a::name,
-            t::name,
-            t::language,
-        ))
-        .load(conn)?;
+    let feed_rows = attention::feed(conn, 20)?;
     let feed = feed_rows
         .into_iter()
-        .map(
-            |(at, field, from, to, source, id, account, name, language)| FeedItem {
-                at: fmt::when(at),
-                ago: fmt::ago(now, at),
-                id,
-                account,
-                name,
-                language,
-                field,
-                from,
-                to,
-                source,
-            },
-        )
+        .map(|f| FeedItem {
+            at: fmt::when(f.at),
+            ago: fmt::ago(now, f.at),
+            id: f.template_id,
+            account: f.account,
+            name: f.name,
+            language: f.language,
+            field: f.field,
+            from: f.from,
+            to: f.to,
+            source: f.source,
+        })
         .collect();
 
     // One daily aggregate over the widest window needed; the 7- and 30-day totals and the

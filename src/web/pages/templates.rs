@@ -12,8 +12,7 @@ use serde::Serialize;
 
 use super::{layout, Layout};
 use crate::clock;
-use crate::db::models::templates::{self as tpl, Brief, Sort, TemplateRow};
-use crate::db::schema::{accounts as a, templates as t};
+use crate::db::models::templates::{self as tpl, Brief, Sort};
 use crate::domain::errors;
 use crate::report::{self, Breakdown, Scope, Totals};
 use crate::views::{EventView, TemplateView};
@@ -364,13 +363,12 @@ impl Detail {
 }
 
 fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detail, WebError> {
-    let found: Option<(TemplateRow, String, String)> = t::table
-        .inner_join(a::table)
-        .filter(t::template_id.eq(id))
-        .select((TemplateRow::as_select(), a::name, a::source))
-        .first(conn)
-        .optional()?;
-    let Some((row, account, source)) = found else {
+    let Some(tpl::WithAccount {
+        row,
+        account,
+        source,
+    }) = tpl::with_account(conn, id)?
+    else {
         return Err(WebError::NotFound(format!("No template with id {id}.")));
     };
     let events = tpl::events_of(conn, row.id)?;
