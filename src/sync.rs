@@ -10,17 +10,22 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use diesel::SqliteConnection;
-use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::config::{AccountConfig, Config};
 use crate::db::models::templates as tpl;
 use crate::db::models::{accounts, sync_runs};
-use crate::db::{Db, DbError};
-use crate::domain::{EventSource, RemoteTemplate, TemplateStatus};
+use crate::db::Db;
+use crate::domain::EventSource;
 pub use crate::ledger::ChangeLine;
-use crate::ledger::{apply, deletions, plan, Plan};
-use crate::sources::{Graph, ListFilter};
+use crate::ledger::{apply, deletions, Plan};
+use crate::sources::Graph;
+
+mod walk;
+use walk::*;
+
+mod record;
+pub use record::*;
 
 /// A full reconciliation, or the cheap check of templates still under review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,41 +61,6 @@ pub struct SyncContext {
     pub db: Db,
     pub config: Arc<Config>,
     pub client: reqwest::Client,
-}
-
-/// The outcome for one account.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct AccountReport {
-    pub account: String,
-    pub source: String,
-    pub wabas: Vec<String>,
-    pub pages: u32,
-    pub requests: u32,
-    pub seen: u32,
-    pub created: u32,
-    pub changed: u32,
-    pub removed: u32,
-    pub skipped: u32,
-    pub events: u32,
-    pub duration_ms: u64,
-    pub error: Option<String>,
-    /// Status, quality and category changes (new templates are counted, not listed).
-    pub changes: Vec<ChangeLine>,
-}
-
-/// The outcome of a run.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct SyncReport {
-    pub mode: String,
-    pub dry_run: bool,
-    pub accounts: Vec<AccountReport>,
-}
-
-impl SyncReport {
-    /// Whether any account failed.
-    pub fn failed(&self) -> bool {
-        self.accounts.iter().any(|a| a.error.is_some())
-    }
 }
 
 /// Why a run did not happen at all.
@@ -226,184 +196,6 @@ async fn sync_account(
     report
 }
 
-/// What a batch write needs to know about its account and run.
-#[derive(Clone)]
-struct AccountKey {
-    name: String,
-    source: &'static str,
-    now: i64,
-    dry_run: bool,
-}
-
-type BatchTask = tokio::task::JoinHandle<Result<AccountReport, DbError>>;
-
-/// Fetches every page (or, in pending mode, the templates under review), reconciling each page
-/// while the next one is on its way. Returns the ids seen.
-async fn walk(
-    ctx: &SyncContext,
-    source: &Graph,
-    key: &AccountKey,
-    mode: SyncMode,
-    report: &mut AccountReport,
-) -> Result<HashSet<String>, String> {
-    let mut seen = HashSet::new();
-    let mut inflight: Option<BatchTask> = None;
-    let fetched = walk_pages(ctx, source, key, mode, report, &mut seen, &mut inflight).await;
-    // Whatever happened upstream, what was already fetched is committed and counted.
-    if let Some(task) = inflight.take() {
-        merge(report, task).await?;
-    }
-    fetched.map_err(|e| e.to_string())?;
-    report.seen = seen.len() as u32;
-    Ok(seen)
-}
-
-async fn merge(report: &mut AccountReport, task: BatchTask) -> Result<(), String> {
-    let part = task
-        .await
-        .map_err(|_| "a database task failed".to_string())?
-        .map_err(|e| e.to_string())?;
-    report.created += part.created;
-    report.changed += part.changed;
-    report.events += part.events;
-    report.changes.extend(part.changes);
-    Ok(())
-}
-
-async fn walk_pages(
-    ctx: &SyncContext,
-    source: &Graph,
-    key: &AccountKey,
-    mode: SyncMode,
-    report: &mut AccountReport,
-    seen: &mut HashSet<String>,
-    inflight: &mut Option<BatchTask>,
-) -> Result<(), String> {
-    let wabas = source.wabas().await.map_err(|e| e.to_string())?;
-    if wabas.is_empty() {
-        return Err(
-            "no WhatsApp Business Account found: set `waba_id`, or check the account's \
-                    phone numbers"
-                .into(),
-        );
-    }
-    report.wabas = wabas.clone();
-    let filter = match mode {
-        SyncMode::Full => ListFilter::default(),
-        SyncMode::Pending => ListFilter {
-            statuses: vec!["PENDING".into(), "IN_APPEAL".into()],
-        },
-    };
-    for waba in &wabas {
-        let mut after: Option<String> = None;
-        loop {
-            let page = source
-                .list_page(waba, &filter, after.as_deref())
-                .await
-                .map_err(|e| e.to_string())?;
-            report.pages += 1;
-            report.skipped += page.skipped;
-            seen.extend(page.templates.iter().map(|t| t.id.clone()));
-            submit(ctx, key, report, inflight, page.templates).await?;
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
-    }
-    if mode == SyncMode::Pending {
-        // Templates that left review are no longer in the filtered listing: look each one up.
-        let name = key.name.clone();
-        let under_review: Vec<(String, String)> = ctx
-            .db
-            .run(move |conn| {
-                let Some(id) = accounts::find_id(conn, &name)? else {
-                    return Ok(vec![]);
-                };
-                Ok(tpl::for_account(conn, id)?
-                    .into_iter()
-                    .filter(|t| t.deleted_at.is_none())
-                    .filter(|t| TemplateStatus::parse(&t.status).is_under_review())
-                    .map(|t| (t.waba_id, t.template_id))
-                    .collect())
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut found = Vec::new();
-        let missing: Vec<_> = under_review
-            .into_iter()
-            .filter(|(_, id)| !seen.contains(id))
-            .collect();
-        for (waba, id) in missing {
-            if let Some(t) = source
-                .get_template(&waba, &id)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                seen.insert(t.id.clone());
-                found.push(t);
-            }
-        }
-        submit(ctx, key, report, inflight, found).await?;
-    }
-    Ok(())
-}
-
-/// Starts reconciling a batch, after collecting the one before it: one write in flight.
-async fn submit(
-    ctx: &SyncContext,
-    key: &AccountKey,
-    report: &mut AccountReport,
-    inflight: &mut Option<BatchTask>,
-    templates: Vec<RemoteTemplate>,
-) -> Result<(), String> {
-    let task = tokio::spawn(reconcile_batch(ctx.db.clone(), key.clone(), templates));
-    match inflight.replace(task) {
-        Some(previous) => merge(report, previous).await,
-        None => Ok(()),
-    }
-}
-
-/// Reconciles one batch of fetched templates. Plans on a read first, and takes the write lock
-/// only when something changed (then plans again inside the transaction, so a concurrent
-/// webhook cannot be overwritten by a stale plan).
-async fn reconcile_batch(
-    db: Db,
-    key: AccountKey,
-    templates: Vec<RemoteTemplate>,
-) -> Result<AccountReport, DbError> {
-    if templates.is_empty() {
-        return Ok(AccountReport::default());
-    }
-    let templates = Arc::new(templates);
-    let (name, fetched) = (key.name.clone(), templates.clone());
-    let now = key.now;
-    let planned = db
-        .run(move |conn| {
-            let rows = match accounts::find_id(conn, &name)? {
-                Some(id) => tpl::by_template_ids(conn, id, fetched.iter().map(|t| t.id.as_str()))?,
-                None => vec![],
-            };
-            Ok(plan(&rows, &fetched, now))
-        })
-        .await?;
-    if planned.is_empty() || key.dry_run {
-        let mut r = AccountReport::default();
-        tally(&planned, &mut r);
-        return Ok(r);
-    }
-    db.write(move |conn| {
-        let id = accounts::ensure(conn, &key.name, key.source, now)?;
-        let rows = tpl::by_template_ids(conn, id, templates.iter().map(|t| t.id.as_str()))?;
-        let plan = plan(&rows, &templates, now);
-        apply(conn, id, &plan, now, EventSource::Sync)?;
-        let mut r = AccountReport::default();
-        tally(&plan, &mut r);
-        Ok(r)
-    })
-    .await
-}
-
 /// Ends a run: after a complete full listing, marks what was not seen as deleted; records the
 /// run.
 async fn finish(
@@ -447,61 +239,4 @@ async fn finish(
     };
     *report = done.map_err(|e| e.to_string())?;
     Ok(())
-}
-
-fn run_row(
-    account_id: i32,
-    opts: &SyncOptions,
-    r: &AccountReport,
-    now: i64,
-) -> sync_runs::NewSyncRun {
-    sync_runs::NewSyncRun {
-        account_id,
-        kind: opts.mode.as_str().into(),
-        started_at: now,
-        finished_at: now + (r.duration_ms / 1000) as i64,
-        pages: r.pages as i32,
-        requests: r.requests as i32,
-        seen: r.seen as i32,
-        created: r.created as i32,
-        changed: r.changed as i32,
-        removed: r.removed as i32,
-        skipped: r.skipped as i32,
-        error: r.error.clone(),
-    }
-}
-
-async fn record_failure(
-    ctx: &SyncContext,
-    account: &AccountConfig,
-    opts: &SyncOptions,
-    report: &AccountReport,
-    now: DateTime<Utc>,
-) {
-    let (name, src, opts, r) = (
-        account.name.clone(),
-        account.source.as_str(),
-        opts.clone(),
-        report.clone(),
-    );
-    let now = now.timestamp();
-    let res: Result<(), DbError> = ctx
-        .db
-        .write(move |conn| {
-            let id = accounts::ensure(conn, &name, src, now)?;
-            sync_runs::insert(conn, &run_row(id, &opts, &r, now))
-        })
-        .await;
-    if let Err(e) = res {
-        tracing::error!(account = %account.name, "could not record the failed sync run: {e}");
-    }
-}
-
-/// Adds a plan's counts and changes to `r`.
-fn tally(plan: &Plan, r: &mut AccountReport) {
-    r.created += plan.inserts.len() as u32;
-    r.changed += plan.updates.len() as u32;
-    r.removed += plan.deletes.len() as u32;
-    r.events += plan.event_count() as u32;
-    r.changes.extend(plan.change_lines());
 }

@@ -453,76 +453,7 @@ fn click(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn read_implies_delivered_and_sent_and_nothing_moves_back() {
-        let p = advance(&Progress::default(), Delivery::Read, 30);
-        assert_eq!(
-            (p.sent_at, p.delivered_at, p.read_at),
-            (Some(30), Some(30), Some(30))
-        );
-        let q = advance(&p, Delivery::Delivered, 20);
-        assert_eq!(q, p, "a late delivered changes nothing");
-        let f = advance(&Progress::default(), Delivery::Failed, 5);
-        let g = advance(&f, Delivery::Sent, 1);
-        assert_eq!(
-            (g.sent_at, g.failed_at),
-            (Some(1), Some(5)),
-            "a late sent is still a fact"
-        );
-        let h = advance(
-            &advance(&Progress::default(), Delivery::Sent, 1),
-            Delivery::Failed,
-            5,
-        );
-        assert_eq!(g, h, "order does not matter");
-    }
-}
+mod tests;
 
 #[cfg(test)]
-mod db_tests {
-    use super::*;
-    use crate::db::Db;
-    use crate::ingest::{IngestEvent, MessageStatus, TemplateHint};
-
-    fn status(wamid: &str, d: Delivery, at: i64) -> IngestEvent {
-        IngestEvent::Status(MessageStatus {
-            wamid: wamid.into(),
-            phone_number_id: "p".into(),
-            waba_id: None,
-            recipient: "r".into(),
-            status: d,
-            at,
-            error_code: None,
-            error_title: None,
-            category: None,
-            template: TemplateHint::Unknown,
-            origin: "webhook",
-        })
-    }
-
-    #[test]
-    fn a_click_that_overtakes_its_message_is_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db")).unwrap();
-        let r = Resolver::default();
-        let click = IngestEvent::Inbound {
-            phone_number_id: "p".into(),
-            from: "r".into(),
-            at: 100,
-            replied_to: Some("w1".into()),
-            is_button: true,
-        };
-        db.write_blocking(|c| apply(c, &r, &[click], None, 1))
-            .unwrap();
-        db.write_blocking(|c| apply(c, &r, &[status("w1", Delivery::Read, 90)], None, 1))
-            .unwrap();
-        let m = db
-            .write_blocking(|c| usage::by_wamid(c, "w1"))
-            .unwrap()
-            .unwrap();
-        assert_eq!((m.read_at, m.clicked_at), (Some(90), Some(100)));
-    }
-}
+mod db_tests;

@@ -14,76 +14,15 @@ use crate::db::models::accounts;
 use crate::db::models::templates::{self as tpl, ListQuery, TemplateRow};
 use crate::db::models::usage::{self, NewMessage};
 use crate::db::Db;
-use crate::domain::errors;
 use crate::ingest::OPAQUE_PREFIX;
-use crate::sources::SourceError;
 use crate::sources::{digits, Graph};
 use params::ParamError;
 
-/// How long after a customer's last message free-form messages may be sent.
-pub const WINDOW_SECS: i64 = 24 * 3600;
+mod window;
+pub use window::*;
 
-/// The state of one customer's 24-hour window.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Window {
-    pub account: String,
-    pub phone_number_id: String,
-    pub to: String,
-    pub open: bool,
-    /// Unix time of the customer's last message, if one was ever seen.
-    pub last_inbound_at: Option<i64>,
-    /// Where that came from: `webhooks` (templar's own record) or `kapso` (its conversations).
-    pub seen_by: Option<String>,
-    /// Unix time the window closes (or closed).
-    pub closes_at: Option<i64>,
-    /// Set when Kapso's conversation record could not be read; the answer then rests on
-    /// templar's own record.
-    pub warning: Option<String>,
-}
-
-impl Window {
-    /// A sentence for people.
-    pub fn describe(&self, now: i64) -> String {
-        let Some(last) = self.last_inbound_at else {
-            return format!(
-                "closed: no message from {} to {} has been seen, so only an approved template \
-                 can reach them",
-                self.to, self.phone_number_id
-            );
-        };
-        let closes = last + WINDOW_SECS;
-        if self.open {
-            format!(
-                "open: last message from {} at {} ({} ago); the window closes at {} (in {})",
-                self.to,
-                crate::clock::human(last),
-                span(now - last),
-                crate::clock::human(closes),
-                span(closes - now)
-            )
-        } else {
-            format!(
-                "closed: last message from {} at {} ({} ago); the window closed at {}, so only \
-                 an approved template can reach them",
-                self.to,
-                crate::clock::human(last),
-                span(now - last),
-                crate::clock::human(closes)
-            )
-        }
-    }
-}
-
-/// `3h 20m`, `2d 4h`, `45s`.
-pub fn span(secs: i64) -> String {
-    let s = secs.max(0);
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m", s / 60),
-        3600..=86_399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
-    }
-}
+mod refusal;
+pub use refusal::*;
 
 /// What to send.
 #[derive(Debug, Clone)]
@@ -122,117 +61,6 @@ pub struct Sent {
     /// `name (language)` for template sends.
     pub template: Option<String>,
     pub template_id: Option<String>,
-}
-
-/// An approved template to use instead of free-form text.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Suggestion {
-    pub name: String,
-    pub language: String,
-    pub category: String,
-    pub parameters: String,
-}
-
-/// Why a send did not happen (or may not have).
-#[derive(Debug, Clone, Serialize)]
-pub struct SendError {
-    pub kind: ErrorKind,
-    pub message: String,
-    /// The upstream error code, when upstream refused.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
-    /// Approved templates to use instead, when the window is closed.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub templates: Vec<Suggestion>,
-}
-
-/// The kinds of [`SendError`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    /// The request itself is wrong: unknown account or template, bad number, parameters
-    /// that do not fit.
-    Invalid,
-    /// Refused before sending: the template is not APPROVED.
-    NotApproved,
-    /// Refused before sending (free-form text) or by upstream (131047): the window is closed.
-    WindowClosed,
-    /// Upstream refused it.
-    Upstream,
-    /// Upstream kept refusing for rate after the retries.
-    RateLimited,
-    /// The request timed out or its answer was lost: it may have been sent.
-    Uncertain,
-    /// templar's own failure (database).
-    Internal,
-}
-
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)?;
-        if !self.templates.is_empty() {
-            f.write_str("\napproved templates you can send instead:")?;
-            for t in &self.templates {
-                write!(
-                    f,
-                    "\n  {} ({}, {}): {}",
-                    t.name, t.language, t.category, t.parameters
-                )?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for SendError {}
-
-impl SendError {
-    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        SendError {
-            kind,
-            message: message.into(),
-            code: None,
-            templates: Vec::new(),
-        }
-    }
-
-    fn internal(e: impl std::fmt::Display) -> Self {
-        SendError::new(ErrorKind::Internal, format!("database: {e}"))
-    }
-}
-
-fn upstream_error(e: SourceError) -> SendError {
-    match e {
-        SourceError::Upstream(u) | SourceError::Auth(u) => {
-            let kind = if u.code == Some(131047) {
-                ErrorKind::WindowClosed
-            } else {
-                ErrorKind::Upstream
-            };
-            let message = match u.code.and_then(errors::sentence) {
-                Some(why) => format!("upstream refused the message: {why}\n  ({u})"),
-                None => format!("upstream refused the message: {u}"),
-            };
-            SendError {
-                kind,
-                message,
-                code: u.code,
-                templates: Vec::new(),
-            }
-        }
-        SourceError::RateLimited { message, .. } => SendError::new(
-            ErrorKind::RateLimited,
-            format!("upstream kept refusing for rate; nothing was sent: {message}"),
-        ),
-        SourceError::Unknown(m) => SendError::new(
-            ErrorKind::Uncertain,
-            format!("{m}. Check the dashboard or the recipient before sending again"),
-        ),
-        SourceError::Transient(m) => {
-            SendError::new(ErrorKind::Upstream, format!("nothing was sent: {m}"))
-        }
-        SourceError::Shape(m) => SendError::new(ErrorKind::Invalid, m),
-    }
 }
 
 /// A phone number as WhatsApp ids write it: digits only, 7 to 15 of them.
@@ -293,64 +121,6 @@ async fn sender(
     }
 }
 
-/// The window of `to` on `from` (the account's first number when absent): templar's own record
-/// of inbound messages, and for Kapso accounts its conversation record too (the later wins).
-pub async fn window(
-    config: &Config,
-    db: &Db,
-    client: reqwest::Client,
-    account_name: &str,
-    to: &str,
-    from: Option<&str>,
-    now: i64,
-) -> Result<Window, SendError> {
-    let account = account(config, account_name)?;
-    let to = normalize_number(to)?;
-    let manage = Graph::for_account(account, &config.sync, client);
-    let pnid = sender(&manage, account, from).await?;
-    window_on(db, &manage, account, &pnid, &to, now).await
-}
-
-async fn window_on(
-    db: &Db,
-    manage: &Graph,
-    account: &AccountConfig,
-    pnid: &str,
-    to: &str,
-    now: i64,
-) -> Result<Window, SendError> {
-    let (p, t) = (pnid.to_string(), to.to_string());
-    let local = db
-        .run(move |c| usage::last_inbound(c, &p, &t))
-        .await
-        .map_err(SendError::internal)?;
-    let (remote, warning) = match manage.last_inbound(pnid, to).await {
-        Ok(r) => (r, None),
-        Err(e) => (
-            None,
-            Some(format!(
-                "Kapso's conversation record could not be read ({e}); using templar's own"
-            )),
-        ),
-    };
-    let (last, seen_by) = match (local, remote) {
-        (Some(l), Some(r)) if r > l => (Some(r), Some("kapso")),
-        (Some(l), _) => (Some(l), Some("webhooks")),
-        (None, Some(r)) => (Some(r), Some("kapso")),
-        (None, None) => (None, None),
-    };
-    Ok(Window {
-        account: account.name.clone(),
-        phone_number_id: pnid.to_string(),
-        to: to.to_string(),
-        open: last.is_some_and(|l| now < l + WINDOW_SECS),
-        last_inbound_at: last,
-        seen_by: seen_by.map(str::to_string),
-        closes_at: last.map(|l| l + WINDOW_SECS),
-        warning,
-    })
-}
-
 /// The account's template called `name`: the one language given, or the only one there is.
 fn pick_template(
     rows: Vec<TemplateRow>,
@@ -394,69 +164,6 @@ fn pick_template(
             ),
         )),
     }
-}
-
-/// Why a template with this status cannot be sent, if it cannot.
-pub fn not_sendable(t: &TemplateRow) -> Option<String> {
-    let what = format!("`{}` ({})", t.name, t.language);
-    if t.deleted_at.is_some() {
-        return Some(format!("{what} was deleted upstream"));
-    }
-    Some(match t.status.as_str() {
-        "APPROVED" => return None,
-        "PENDING" => format!("{what} is still in review (PENDING); upstream would refuse it with 132001. templar notifies you when it is approved"),
-        "IN_APPEAL" => format!("{what} is in appeal after a rejection; it cannot be sent until approved"),
-        "REJECTED" => format!(
-            "{what} was rejected{}; edit it and submit it again (`templar templates apply`)",
-            t.rejected_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
-        ),
-        "PAUSED" => format!("{what} is PAUSED for low quality; upstream would refuse it with 132015. Meta resumes it after 3 or 6 hours, or unpause it in WhatsApp Manager"),
-        "DISABLED" => format!("{what} is DISABLED after repeated low quality; upstream would refuse it with 132016. Create a new template instead"),
-        "ARCHIVED" => format!("{what} is ARCHIVED after a year unused; unarchive it in WhatsApp Manager first"),
-        "PENDING_DELETION" => format!("{what} is being deleted"),
-        "LIMIT_EXCEEDED" => format!("{what} is over the account's template limit (LIMIT_EXCEEDED)"),
-        other => format!("{what} is {other}, not APPROVED; only approved templates can be sent"),
-    })
-}
-
-/// Approved templates of an account (in a language, if given), for a closed window.
-async fn suggestions(
-    db: &Db,
-    account: &str,
-    language: Option<&str>,
-) -> Result<Vec<Suggestion>, SendError> {
-    let q = ListQuery {
-        account: Some(account.to_string()),
-        status: Some("APPROVED".into()),
-        language: language.map(str::to_string),
-        ..Default::default()
-    };
-    let rows = db
-        .run(move |c| tpl::list(c, &q))
-        .await
-        .map_err(SendError::internal)?;
-    let mut out: Vec<Suggestion> = rows
-        .into_iter()
-        .map(|(r, _, _)| {
-            let comps: Value = serde_json::from_str(&r.components).unwrap_or(Value::Null);
-            Suggestion {
-                parameters: params::describe(&params::slots(&comps)),
-                name: r.name,
-                language: r.language,
-                category: r.category,
-            }
-        })
-        .collect();
-    // Utility first: it is what re-opens a conversation about an order, at the lower price.
-    out.sort_by(|a, b| {
-        (a.category != "UTILITY", &a.name, &a.language).cmp(&(
-            b.category != "UTILITY",
-            &b.name,
-            &b.language,
-        ))
-    });
-    out.truncate(15);
-    Ok(out)
 }
 
 /// Checks, sends and records one message.

@@ -1,0 +1,117 @@
+//! The simulator's control API under `/_sim/`: state, stats, time, faults, forced statuses, corrupt
+//! and removed templates.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::super::{Faults, Sim, Via};
+use super::*;
+
+// ---- control API ---------------------------------------------------------------------------
+
+pub(crate) async fn state(State(sim): State<Sim>) -> Json<Value> {
+    let w = sim.world();
+    let templates: Vec<Value> = w
+        .templates
+        .iter()
+        .filter(|t| !t.deleted)
+        .map(|t| {
+            json!({"id": t.id, "waba_id": w.wabas[t.waba].id, "name": t.name, "language": t.language,
+                   "category": t.category, "status": t.status, "quality": t.quality,
+                   "rejected_reason": t.rejected_reason, "parameter_format": t.parameter_format,
+                   "components": t.components})
+        })
+        .collect();
+    let wabas: Vec<Value> = w
+        .wabas
+        .iter()
+        .map(|x| json!({"id": x.id, "name": x.name, "source": if x.via == Via::Meta { "meta" } else { "kapso" },
+                        "phone_number_ids": x.phone_numbers.iter().map(|p| p.0.clone()).collect::<Vec<_>>()}))
+        .collect();
+    Json(json!({"now": w.now(), "wabas": wabas, "templates": templates}))
+}
+
+pub(crate) async fn stats(State(sim): State<Sim>) -> Json<Value> {
+    Json(json!(sim.world().stats))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Advance {
+    #[serde(default)]
+    pub(crate) hours: f64,
+}
+
+pub(crate) async fn advance(State(sim): State<Sim>, Json(a): Json<Advance>) -> Response {
+    if !(0.0..=24.0 * 365.0).contains(&a.hours) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "hours must be between 0 and 8760"})),
+        )
+            .into_response();
+    }
+    let changed = sim.advance((a.hours * 3600.0) as i64);
+    let w = sim.world();
+    Json(json!({"now": w.now(), "changed": changed, "messages": w.messages.len()})).into_response()
+}
+
+pub(crate) async fn set_faults(State(sim): State<Sim>, Json(f): Json<Faults>) -> Json<Value> {
+    let mut w = sim.world();
+    w.faults = f;
+    Json(json!(w.faults))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ForceStatus {
+    pub(crate) status: String,
+    #[serde(default)]
+    pub(crate) reason: Option<String>,
+}
+
+pub(crate) async fn force_status(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    Json(f): Json<ForceStatus>,
+) -> Response {
+    let body = {
+        let mut w = sim.world();
+        let Some(&i) = w.by_id.get(&id) else {
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": format!("no template {id}")})),
+            )
+                .into_response();
+        };
+        w.set_status(i, &f.status.to_ascii_uppercase(), f.reason);
+        let now = w.now();
+        template_json(&w.templates[i], None, now)
+    };
+    // Sends the status webhook when a webhook URL is set.
+    sim.flush();
+    Json(body).into_response()
+}
+
+pub(crate) async fn corrupt(State(sim): State<Sim>, Path(id): Path<String>) -> Response {
+    let mut w = sim.world();
+    match w.by_id.get(&id).copied() {
+        Some(i) => {
+            w.templates[i].corrupt = true;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+pub(crate) async fn remove(State(sim): State<Sim>, Path(id): Path<String>) -> Response {
+    let mut w = sim.world();
+    match w.by_id.get(&id).copied() {
+        Some(i) => {
+            w.templates[i].deleted = true;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
