@@ -2,7 +2,10 @@
 //! directory, and small wrappers around the control API.
 #![allow(dead_code, reason = "not every test uses every helper")]
 
+pub mod app;
 pub mod receivers;
+
+pub use app::{App, Channel};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -23,45 +26,21 @@ pub struct Env {
     pub http: reqwest::Client,
 }
 
-/// Fast retries and short timeouts so fault tests do not crawl.
-pub const FAST_SYNC: &str = "[sync]\nretry_base_ms = 20\nrequest_timeout_secs = 1.5\n";
-
 pub async fn start(accounts: usize, templates: usize) -> Env {
-    start_with(
-        SimOptions {
-            accounts,
-            templates,
-            ..SimOptions::default()
-        },
-        |t| t,
-    )
-    .await
+    App::new(accounts, templates).start().await
 }
 
-/// Starts a simulator and writes its config, letting `edit` change the TOML first.
-pub async fn start_with(opts: SimOptions, edit: impl FnOnce(String) -> String) -> Env {
+/// Starts a simulator and writes templar's config, built from the simulator's by `config`.
+async fn start_env(opts: SimOptions, config: impl FnOnce(toml::Table) -> toml::Table) -> Env {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     // Simulated time starts three days ago, so a couple of simulated days stay in the past.
     let sim = Sim::start(opts, listener, now().timestamp() - 3 * 86_400)
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    // Schedules that never fire during a test: tests sync when they mean to.
-    let toml = sim
-        .config_toml()
-        .replace("[sync]\n", FAST_SYNC)
-        .replace("schedule = \"*/15 * * * *\"", "schedule = \"0 0 1 1 *\"")
-        .replace(
-            "pending_schedule = \"*/2 * * * *\"",
-            "pending_schedule = \"0 0 1 1 *\"",
-        )
-        .replace(
-            "usage_schedule = \"5 * * * *\"",
-            "usage_schedule = \"0 0 1 1 *\"",
-        );
-    let toml = edit(toml);
+    let table: toml::Table = toml::from_str(&sim.config_toml()).unwrap();
     let path = dir.path().join("templar.toml");
-    std::fs::write(&path, toml).unwrap();
+    std::fs::write(&path, toml::to_string(&config(table)).unwrap()).unwrap();
     let config = Config::load(&path, &|_| None).unwrap();
     let db = Db::open(&config.database).unwrap();
     Env {
@@ -252,7 +231,7 @@ pub async fn serve(config: &Config, listener: tokio::net::TcpListener) -> Server
 pub async fn start_live(mut opts: SimOptions) -> (Env, Server) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     opts.webhook_url = Some(format!("http://{}", listener.local_addr().unwrap()));
-    let env = start_with(opts, |t| t).await;
+    let env = App::with_sim(opts).start().await;
     let server = serve(&env.config, listener).await;
     (env, server)
 }

@@ -3,18 +3,16 @@
 use serde_json::json;
 use templar::sim::SimOptions;
 
-use crate::common::{self, app, get, post_form, start_with, with_traffic, Page};
+use crate::common::{self, app, get, post_form, with_traffic, App, Page};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_page_shows_what_a_user_expects() {
-    let env = start_with(
-        SimOptions {
-            accounts: 2,
-            templates: 40,
-            ..Default::default()
-        },
-        |t| t,
-    )
+    let env = App::with_sim(SimOptions {
+        accounts: 2,
+        templates: 40,
+        ..Default::default()
+    })
+    .start()
     .await;
     env.sync().await;
     let app = app(&env);
@@ -104,14 +102,12 @@ async fn every_page_shows_what_a_user_expects() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn upstream_text_is_escaped() {
-    let env = start_with(
-        SimOptions {
-            accounts: 1,
-            templates: 10,
-            ..Default::default()
-        },
-        |t| t,
-    )
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 10,
+        ..Default::default()
+    })
+    .start()
     .await;
     let id = {
         let mut w = env.sim.world();
@@ -153,18 +149,11 @@ async fn upstream_text_is_escaped() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn login_is_required_off_loopback_and_no_secret_shows() {
-    let env = start_with(
-        SimOptions {
-            accounts: 1,
-            templates: 10,
-            ..Default::default()
-        },
-        |t| {
-            t.replace("listen = \"127.0.0.1:8080\"", "listen = \"0.0.0.0:8080\"")
-                + "\n[dashboard]\ntoken = \"dash-secret-token\"\n"
-        },
-    )
-    .await;
+    let env = App::new(1, 10)
+        .set("listen", "0.0.0.0:8080")
+        .dashboard_token("dash-secret-token")
+        .start()
+        .await;
     env.sync().await;
     let app = app(&env);
     let (s, h, _) = get(&app, "/templates", &[]).await;
@@ -236,14 +225,12 @@ async fn login_is_required_off_loopback_and_no_secret_shows() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sync_now_needs_the_csrf_token() {
-    let env = start_with(
-        SimOptions {
-            accounts: 2,
-            templates: 10,
-            ..Default::default()
-        },
-        |t| t,
-    )
+    let env = App::with_sim(SimOptions {
+        accounts: 2,
+        templates: 10,
+        ..Default::default()
+    })
+    .start()
     .await;
     let app = app(&env);
     let (s, _, _) = post_form(&app, "/sync", "account=acme", &[]).await;
@@ -274,14 +261,12 @@ async fn sync_now_needs_the_csrf_token() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_are_built_once_per_data_change_and_never_show_older_data() {
-    let env = start_with(
-        SimOptions {
-            accounts: 1,
-            templates: 20,
-            ..Default::default()
-        },
-        |t| t,
-    )
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 20,
+        ..Default::default()
+    })
+    .start()
     .await;
     env.sync().await;
     let app = app(&env);

@@ -10,7 +10,7 @@ use templar::export::{self, By, Format, Query, Sink};
 use templar::report::Period;
 use templar::sim::SimOptions;
 
-use crate::common::{self, app, get, start_with, with_traffic};
+use crate::common::{self, app, get, with_traffic, App, Channel};
 
 /// A fixed database: two templates (one named with every character CSV must quote), three days.
 fn fixed() -> (tempfile::TempDir, Db) {
@@ -183,14 +183,12 @@ fn an_empty_period_is_a_valid_empty_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn exported_totals_equal_the_dashboard_and_follow_page_filters() {
-    let env = start_with(
-        SimOptions {
-            accounts: 2,
-            templates: 40,
-            ..Default::default()
-        },
-        |t| t,
-    )
+    let env = App::with_sim(SimOptions {
+        accounts: 2,
+        templates: 40,
+        ..Default::default()
+    })
+    .start()
     .await;
     env.sync().await;
     let app = app(&env);
@@ -244,14 +242,12 @@ async fn exported_totals_equal_the_dashboard_and_follow_page_filters() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cli_exports_and_refuses_bad_input() {
-    let env = start_with(
-        SimOptions {
-            accounts: 1,
-            templates: 20,
-            ..Default::default()
-        },
-        |t| t,
-    )
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 20,
+        ..Default::default()
+    })
+    .start()
     .await;
     env.sync().await;
     let app = app(&env);
@@ -315,10 +311,17 @@ async fn the_cli_exports_and_refuses_bad_input() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scheduled_report_arrives_at_its_channel() {
     let (url, inbox) = common::receivers::http(Some("s")).await;
-    let env = start_with(SimOptions { accounts: 1, templates: 20, ..Default::default() }, |t| {
-        t + &format!("\n[[notify]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{url}\"\nsecret = \"s\"\n\n[[report]]\nschedule = \"0 8 * * MON\"\nformat = \"csv\"\nby = \"day\"\nnotify = \"hook\"\n")
-    })
-    .await;
+    let report: toml::Table = toml::toml! {
+        schedule = "0 8 * * MON"
+        format = "csv"
+        by = "day"
+        notify = "hook"
+    };
+    let env = App::new(1, 20)
+        .notify(Channel::webhook("hook", &url, "s"))
+        .report(report)
+        .start()
+        .await;
     env.sync().await;
     let app = app(&env);
     with_traffic(&env, &app, 24).await;

@@ -8,18 +8,9 @@ use templar::notify::worker::Notifier;
 use templar::sim::SimOptions;
 
 use crate::common::receivers::{self, Inbox};
-use crate::common::{self, start_with, wait_for, Env};
+use crate::common::{self, wait_for, App, Channel, Env};
 
 const SECRET: &str = "receiver-secret";
-
-fn channel(name: &str, kind: &str, url: &str, extra: &str) -> String {
-    let secret = if kind == "webhook" {
-        format!("secret = \"{SECRET}\"\n")
-    } else {
-        String::new()
-    };
-    format!("\n[[notify]]\nname = \"{name}\"\nkind = \"{kind}\"\nurl = \"{url}\"\n{secret}retry_base_ms = 1000\n{extra}")
-}
 
 fn notifier(env: &Env) -> Notifier {
     Notifier {
@@ -65,11 +56,6 @@ async fn an_approval_by_webhook_reaches_every_channel_once() {
     let (hook_url, hook) = receivers::http(Some(SECRET)).await;
     let (slack_url, slack) = receivers::http(None).await;
     let (smtp_port, mails) = receivers::smtp().await;
-    let notify = format!(
-        "{}{}\n[[notify]]\nname = \"mail\"\nkind = \"email\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\nsmtp_tls = \"none\"\nfrom = \"templar@example.com\"\nto = [\"team@example.com\"]\n",
-        channel("hook", "webhook", &hook_url, ""),
-        channel("chat", "slack", &slack_url, "")
-    );
     let mut opts = SimOptions {
         accounts: 1,
         templates: 30,
@@ -77,7 +63,12 @@ async fn an_approval_by_webhook_reaches_every_channel_once() {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     opts.webhook_url = Some(format!("http://{}", listener.local_addr().unwrap()));
-    let env = start_with(opts, |t| t + &notify).await;
+    let env = App::with_sim(opts)
+        .notify(Channel::webhook("hook", &hook_url, SECRET))
+        .notify(Channel::slack("chat", &slack_url))
+        .notify(Channel::email("mail", smtp_port))
+        .start()
+        .await;
     // The first sync sees 30 templates for the first time: nobody hears about that.
     env.sync().await;
     let server = common::serve(&env.config, listener).await;
@@ -157,14 +148,13 @@ async fn an_approval_by_webhook_reaches_every_channel_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_channel_that_fails_three_times_then_recovers_gets_exactly_one_delivery() {
     let (url, inbox) = receivers::http(Some(SECRET)).await;
-    let env = start_with(
-        SimOptions {
-            accounts: 1,
-            templates: 30,
-            ..Default::default()
-        },
-        |t| t + &channel("hook", "webhook", &url, ""),
-    )
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 30,
+        ..Default::default()
+    })
+    .notify(Channel::webhook("hook", &url, SECRET))
+    .start()
     .await;
     env.sync().await;
     let n = notifier(&env);
@@ -204,22 +194,16 @@ async fn a_dead_channel_does_not_block_another_and_restart_delivers_what_was_pen
         .local_addr()
         .unwrap()
         .port();
-    let env = start_with(
-        SimOptions {
-            accounts: 1,
-            templates: 30,
-            ..Default::default()
-        },
-        |t| {
-            t + &channel("good", "webhook", &good_url, "")
-                + &channel(
-                    "gone",
-                    "slack",
-                    &format!("http://127.0.0.1:{dead_port}/x"),
-                    "max_attempts = 2\n",
-                )
-        },
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 30,
+        ..Default::default()
+    })
+    .notify(Channel::webhook("good", &good_url, SECRET))
+    .notify(
+        Channel::slack("gone", &format!("http://127.0.0.1:{dead_port}/x")).with("max_attempts", 2),
     )
+    .start()
     .await;
     env.sync().await;
     let t = env.template_with_status("PENDING").await;
@@ -250,22 +234,19 @@ async fn a_dead_channel_does_not_block_another_and_restart_delivers_what_was_pen
 async fn channels_get_only_their_accounts_and_templates() {
     let (all_url, all) = receivers::http(Some(SECRET)).await;
     let (some_url, some) = receivers::http(Some(SECRET)).await;
-    let env = start_with(
-        SimOptions {
-            accounts: 2,
-            templates: 60,
-            ..Default::default()
-        },
-        |t| {
-            t + &channel("all", "webhook", &all_url, "")
-                + &channel(
-                    "some",
-                    "webhook",
-                    &some_url,
-                    "accounts = [\"acme\"]\ntemplates = \"order_*\"\nevents = [\"approved\"]\n",
-                )
-        },
+    let env = App::with_sim(SimOptions {
+        accounts: 2,
+        templates: 60,
+        ..Default::default()
+    })
+    .notify(Channel::webhook("all", &all_url, SECRET))
+    .notify(
+        Channel::webhook("some", &some_url, SECRET)
+            .with("accounts", vec!["acme"])
+            .with("templates", "order_*")
+            .with("events", vec!["approved"]),
     )
+    .start()
     .await;
     env.sync().await;
     let state = env.sim_state().await;
@@ -304,14 +285,13 @@ async fn channels_get_only_their_accounts_and_templates() {
 #[tokio::test(flavor = "multi_thread")]
 async fn paused_carries_the_strike_and_sync_failing_is_told_once() {
     let (url, inbox) = receivers::http(Some(SECRET)).await;
-    let env = start_with(
-        SimOptions {
-            accounts: 1,
-            templates: 30,
-            ..Default::default()
-        },
-        |t| t + &channel("hook", "webhook", &url, ""),
-    )
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 30,
+        ..Default::default()
+    })
+    .notify(Channel::webhook("hook", &url, SECRET))
+    .start()
     .await;
     env.sync().await;
     let t = env.template_with_status("APPROVED").await;
@@ -368,22 +348,17 @@ async fn notify_test_reports_each_channel() {
         .local_addr()
         .unwrap()
         .port();
-    let env = start_with(
-        SimOptions {
-            accounts: 1,
-            templates: 5,
-            ..Default::default()
-        },
-        |t| {
-            t + &channel("hook", "webhook", &url, "")
-                + &channel(
-                    "gone",
-                    "slack",
-                    &format!("http://127.0.0.1:{dead_port}/x"),
-                    "",
-                )
-        },
-    )
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 5,
+        ..Default::default()
+    })
+    .notify(Channel::webhook("hook", &url, SECRET))
+    .notify(Channel::slack(
+        "gone",
+        &format!("http://127.0.0.1:{dead_port}/x"),
+    ))
+    .start()
     .await;
     let out = env.cli(&["notify", "test", "--channel", "hook"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
@@ -405,21 +380,17 @@ async fn notify_test_reports_each_channel() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_daily_digest_lists_changes_and_what_is_still_pending() {
     let (url, inbox) = receivers::http(Some(SECRET)).await;
-    let env = start_with(
-        SimOptions {
-            accounts: 1,
-            templates: 40,
-            ..Default::default()
-        },
-        |t| {
-            t + &channel(
-                "hook",
-                "webhook",
-                &url,
-                "events = [\"digest\"]\ndigest = \"0 8 * * *\"\n",
-            )
-        },
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 40,
+        ..Default::default()
+    })
+    .notify(
+        Channel::webhook("hook", &url, SECRET)
+            .with("events", vec!["digest"])
+            .with("digest", "0 8 * * *"),
     )
+    .start()
     .await;
     env.sync().await;
     let t = env.template_with_status("PENDING").await;

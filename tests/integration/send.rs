@@ -6,11 +6,11 @@ use templar::send::params;
 use templar::sim::SimOptions;
 
 use crate::common::receivers;
-use crate::common::{self, start_with, wait_for, Env, Server};
+use crate::common::{self, wait_for, App, Channel, Env, Server};
 
 /// Two accounts (acme on Meta, globex on Kapso), synced, with `serve` taking the simulator's
 /// webhooks, and the simulated clock at the real one (so both agree on the window).
-async fn live(templates: usize, extra: &str) -> (Env, Server) {
+async fn live(templates: usize, setup: impl FnOnce(App) -> App) -> (Env, Server) {
     let mut opts = SimOptions {
         accounts: 2,
         templates,
@@ -18,8 +18,7 @@ async fn live(templates: usize, extra: &str) -> (Env, Server) {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     opts.webhook_url = Some(format!("http://{}", listener.local_addr().unwrap()));
-    let extra = extra.to_string();
-    let env = start_with(opts, move |t| t + &extra).await;
+    let env = setup(App::with_sim(opts)).start().await;
     {
         let mut w = env.sim.world();
         w.clock = common::now().timestamp() - w.epoch;
@@ -116,7 +115,7 @@ fn send_args<'a>(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn free_form_text_waits_for_the_window() {
-    let (env, server) = live(20, "").await;
+    let (env, server) = live(20, |a| a).await;
     let from = pnid(&env, 0);
     let out = env.cli(&["window", "--account", "acme", "--to", "+1 555 000 1234"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
@@ -253,7 +252,7 @@ async fn free_form_text_waits_for_the_window() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kapso_conversations_count_for_the_window() {
-    let (env, server) = live(10, "").await;
+    let (env, server) = live(10, |a| a).await;
     let from = pnid(&env, 1);
     // Known to Kapso's conversation record only (no webhook reached templar).
     let at = common::now().timestamp() - 2 * 3600;
@@ -291,7 +290,7 @@ async fn kapso_conversations_count_for_the_window() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn templates_are_checked_locally_then_sent_and_recorded() {
-    let (env, server) = live(40, "").await;
+    let (env, server) = live(40, |a| a).await;
     let positional = approved(&env, 0, "POSITIONAL").await;
     let named = approved(&env, 0, "NAMED").await;
 
@@ -443,8 +442,7 @@ const GOOD: &str = r#"{
 #[tokio::test(flavor = "multi_thread")]
 async fn create_checks_the_file_then_submits_and_approval_notifies() {
     let (hook_url, hook) = receivers::http(Some("s")).await;
-    let notify = format!("\n[[notify]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{hook_url}\"\nsecret = \"s\"\nretry_base_ms = 1000\n");
-    let (env, server) = live(10, &notify).await;
+    let (env, server) = live(10, |a| a.notify(Channel::webhook("hook", &hook_url, "s"))).await;
     let dir = env.dir.path();
     let bad = dir.join("bad.json");
     std::fs::write(
@@ -537,7 +535,7 @@ async fn create_checks_the_file_then_submits_and_approval_notifies() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_creates_reports_drift_and_prunes_only_when_asked() {
-    let (env, server) = live(6, "").await;
+    let (env, server) = live(6, |a| a).await;
     let mine = templates_of(&env, 0).await;
     let dir = env.dir.path().join("defs");
     std::fs::create_dir_all(&dir).unwrap();
@@ -647,7 +645,7 @@ async fn apply_creates_reports_drift_and_prunes_only_when_asked() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn send_over_http_takes_the_token_and_the_page_has_a_send_test_form() {
-    let (env, server) = live(30, "\n[dashboard]\ntoken = \"dash-token\"\n").await;
+    let (env, server) = live(30, |a| a.dashboard_token("dash-token")).await;
     let t = approved(&env, 0, "POSITIONAL").await;
     let values: Vec<String> = params::slots(&t["components"])
         .iter()
@@ -753,7 +751,7 @@ async fn send_over_http_takes_the_token_and_the_page_has_a_send_test_form() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_creates_edits_and_prunes_through_kapsos_proxy() {
-    let (env, server) = live(4, "").await;
+    let (env, server) = live(4, |a| a).await;
     let mine = templates_of(&env, 1).await;
     let edited = mine
         .iter()

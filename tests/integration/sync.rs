@@ -4,7 +4,7 @@ use serde_json::json;
 use templar::sim::SimOptions;
 use templar::sync::{SyncError, SyncMode, SyncOptions};
 
-use crate::common::{self, events, start, start_with};
+use crate::common::{self, events, start, App};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_page_of_a_large_catalogue_is_stored() {
@@ -187,7 +187,7 @@ async fn random_faults_do_not_lose_templates() {
         fault_rate: 0.15,
         ..SimOptions::default()
     };
-    let env = start_with(opts, |t| t).await;
+    let env = App::with_sim(opts).start().await;
     // Timeouts cost the full request timeout; keep this test to the cheap fault kinds.
     env.post(
         "/_sim/faults",
@@ -270,20 +270,15 @@ async fn both_sources_authenticate_their_own_way() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_credential_fails_only_its_account() {
-    let env = start_with(
-        SimOptions {
-            accounts: 3,
-            templates: 20,
-            ..SimOptions::default()
-        },
-        |t| {
-            let first = t.find("token = \"").unwrap() + "token = \"".len();
-            let mut t = t;
-            t.insert_str(first, "WRONG-");
-            t
-        },
-    )
-    .await;
+    let env = App::new(3, 20)
+        .edit(|t| {
+            // The first account's token, made wrong.
+            let account = &mut t["account"][0];
+            let token = account["token"].as_str().unwrap().to_string();
+            account["token"] = format!("WRONG-{token}").into();
+        })
+        .start()
+        .await;
     let report = env.sync().await;
     assert!(report.failed());
     let err = report.accounts[0].error.as_deref().unwrap();
@@ -429,7 +424,7 @@ async fn runs_do_not_overlap() {
         latency: std::time::Duration::from_millis(100),
         ..Default::default()
     };
-    let env = start_with(opts, |t| t).await;
+    let env = App::with_sim(opts).start().await;
     let ctx = env.ctx();
     let o = SyncOptions {
         mode: SyncMode::Full,

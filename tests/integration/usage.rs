@@ -2,19 +2,17 @@
 
 use templar::sim::SimOptions;
 
-use crate::common::{self, post_hook, start_live, stats_and_recount};
+use crate::common::{self, post_hook, start_live, stats_and_recount, App};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn analytics_are_pulled_ten_ids_at_a_time_and_insights_off_is_a_state() {
     // Five WABAs: the fifth (a Meta one) has not enabled insights.
-    let env = common::start_with(
-        SimOptions {
-            accounts: 5,
-            templates: 60,
-            ..Default::default()
-        },
-        |t| t,
-    )
+    let env = App::with_sim(SimOptions {
+        accounts: 5,
+        templates: 60,
+        ..Default::default()
+    })
+    .start()
     .await;
     env.sync().await;
     env.sim.world().advance(48 * 3600);
@@ -147,14 +145,12 @@ fn assert_account_totals_match(env: &common::Env) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn account_totals_follow_every_change_to_the_roll_up() {
-    let env = common::start_with(
-        SimOptions {
-            accounts: 3,
-            templates: 40,
-            ..Default::default()
-        },
-        |t| t,
-    )
+    let env = App::with_sim(SimOptions {
+        accounts: 3,
+        templates: 40,
+        ..Default::default()
+    })
+    .start()
     .await;
     env.sync().await;
     let app = common::app(&env);
