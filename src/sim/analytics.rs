@@ -1,8 +1,6 @@
 //! Usage endpoints of the simulator: Meta's `template_analytics` (at most 10 ids, DAILY, 90-day
 //! lookback, error 200007 where insights are off) and Kapso's message history.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -10,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::routes::{
     api, credential, decode_cursor, encode_cursor, graph_error, ok, unauthorized, waba_index,
-    Answer, Q,
+    Answer, GraphQuery, Q,
 };
 use super::traffic::{day_start, steps};
 use super::{Sim, Via, World};
@@ -47,12 +45,7 @@ pub async fn template_analytics(
     api(&sim, Via::Meta, |w| analytics(w, &waba, &q, &headers)).await
 }
 
-fn analytics(
-    w: &mut World,
-    waba: &str,
-    q: &HashMap<String, String>,
-    headers: &HeaderMap,
-) -> Answer {
+fn analytics(w: &mut World, waba: &str, q: &GraphQuery, headers: &HeaderMap) -> Answer {
     let Some(wi) = waba_index(w, waba) else {
         return unauthorized(w, Via::Meta);
     };
@@ -132,7 +125,7 @@ pub async fn kapso_messages(
     api(&sim, Via::Kapso, |w| history(w, &pnid, &q, &headers)).await
 }
 
-fn history(w: &mut World, pnid: &str, q: &HashMap<String, String>, headers: &HeaderMap) -> Answer {
+fn history(w: &mut World, pnid: &str, q: &GraphQuery, headers: &HeaderMap) -> Answer {
     let Some(wi) = w
         .wabas
         .iter()

@@ -3,8 +3,6 @@
 //! create, edit and delete on both Meta's and Kapso's paths, Kapso's conversation record, and
 //! `/_sim/inbound` for a customer writing in.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,7 +11,9 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::routes::{api, credential, graph_error, ok, unauthorized, waba_index, Answer, Q};
+use super::routes::{
+    api, credential, graph_error, ok, unauthorized, waba_index, Answer, GraphQuery, Q,
+};
 use super::traffic::{day_start, SimMessage};
 use super::{catalog, checks, Sim, SimTemplate, Via, World};
 
@@ -300,13 +300,7 @@ fn edit(
     ok(json!({"success": true}))
 }
 
-fn remove(
-    w: &mut World,
-    via: Via,
-    waba: &str,
-    q: &HashMap<String, String>,
-    headers: &HeaderMap,
-) -> Answer {
+fn remove(w: &mut World, via: Via, waba: &str, q: &GraphQuery, headers: &HeaderMap) -> Answer {
     let Some(wi) = waba_index(w, waba) else {
         return bad(
             100,

@@ -1,7 +1,6 @@
 //! The simulator's HTTP surface: Meta's Graph paths, Kapso's proxy and Platform paths (same
 //! shapes, paging, auth and error envelopes as the references describe), and `/_sim/` control.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::Query;
@@ -9,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{analytics, manage, Fault, Sim, Via, World};
@@ -66,7 +66,55 @@ pub fn router(sim: Sim) -> Router {
         .with_state(sim)
 }
 
-pub(super) type Q = Query<HashMap<String, String>>;
+/// The query parameters the simulated Graph and Kapso endpoints read; others are ignored, as
+/// Graph ignores parameters it does not know.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct GraphQuery {
+    pub fields: Option<String>,
+    pub limit: Option<String>,
+    pub after: Option<String>,
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub language: Option<String>,
+    pub name: Option<String>,
+    pub hsm_id: Option<String>,
+    pub phone_number: Option<String>,
+    pub template_ids: Option<String>,
+    pub granularity: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub direction: Option<String>,
+}
+
+impl GraphQuery {
+    /// A parameter by its wire name, for the checks that treat several alike.
+    pub fn get(&self, key: &str) -> Option<&String> {
+        match key {
+            "fields" => self.fields.as_ref(),
+            "limit" => self.limit.as_ref(),
+            "after" => self.after.as_ref(),
+            "status" => self.status.as_ref(),
+            "category" => self.category.as_ref(),
+            "language" => self.language.as_ref(),
+            "name" => self.name.as_ref(),
+            "hsm_id" => self.hsm_id.as_ref(),
+            "phone_number" => self.phone_number.as_ref(),
+            "template_ids" => self.template_ids.as_ref(),
+            "granularity" => self.granularity.as_ref(),
+            "start" => self.start.as_ref(),
+            "end" => self.end.as_ref(),
+            "since" => self.since.as_ref(),
+            "until" => self.until.as_ref(),
+            "direction" => self.direction.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+pub(super) type Q = Query<GraphQuery>;
 
 /// A JSON answer before faults and latency are applied.
 pub(super) struct Answer {

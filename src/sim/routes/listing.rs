@@ -1,7 +1,7 @@
 //! The simulator's Graph listings and look-ups: template pages with cursors and field selection,
 //! one template, Kapso's phone numbers.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -101,7 +101,7 @@ pub(crate) fn template_json(t: &SimTemplate, fields: Option<&HashSet<String>>, n
     serde_json::to_value(record(t, fields, now)).unwrap_or(Value::Null)
 }
 
-pub(crate) fn fields_of(q: &HashMap<String, String>) -> Option<HashSet<String>> {
+pub(crate) fn fields_of(q: &GraphQuery) -> Option<HashSet<String>> {
     q.get("fields")
         .map(|f| f.split(',').map(|s| s.trim().to_string()).collect())
 }
@@ -109,7 +109,7 @@ pub(crate) fn fields_of(q: &HashMap<String, String>) -> Option<HashSet<String>> 
 pub(crate) fn list(
     w: &mut World,
     waba: &str,
-    q: &HashMap<String, String>,
+    q: &GraphQuery,
     headers: &HeaderMap,
     via: Via,
     host: &str,
@@ -256,7 +256,7 @@ pub(crate) fn get_one(
     w: &mut World,
     waba: Option<&str>,
     id: &str,
-    q: &HashMap<String, String>,
+    q: &GraphQuery,
     headers: &HeaderMap,
     via: Via,
 ) -> Answer {
