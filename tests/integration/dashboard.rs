@@ -21,17 +21,32 @@ async fn every_page_shows_what_a_user_expects() {
 
     let (s, _, html) = get(&app, "/", &[]).await;
     assert_eq!(s, 200);
+    let page = Page::parse(&html);
+    let headings = page.texts("section.card h2, div.card h2");
     for want in [
-        "acme",
-        "globex",
-        "Needs attention",
-        "Pending longest",
         "Last 7 days",
-        "Sync now",
-        "<svg",
+        "Accounts",
+        "Needs attention",
+        "Latest changes",
     ] {
-        assert!(html.contains(want), "overview lacks {want}");
+        assert!(
+            headings.iter().any(|h| h == want),
+            "overview lacks {want}: {headings:?}"
+        );
     }
+    // One row per account, each linking to its page, with its own Sync now button.
+    let accounts = page.texts("section.card table tbody tr td:first-child a");
+    assert_eq!(accounts, ["acme", "globex"]);
+    let buttons = page.texts("form[action=\"/sync\"] button");
+    assert_eq!(buttons.iter().filter(|b| *b == "Sync now").count(), 2);
+    assert!(page
+        .texts("h3")
+        .iter()
+        .any(|h| h.starts_with("Pending longest")));
+    assert!(
+        !page.attrs("svg", "viewBox").is_empty(),
+        "the chart is drawn"
+    );
     let (s, _, api) = get(&app, "/api/overview?days=7", &[]).await;
     assert_eq!(s, 200);
     let api: serde_json::Value = serde_json::from_str(&api).unwrap();
@@ -46,7 +61,13 @@ async fn every_page_shows_what_a_user_expects() {
     )
     .await;
     assert_eq!(s, 200);
-    assert!(html.contains("templates · usage") && html.contains("APPROVED"));
+    let page = Page::parse(&html);
+    // The status column of every row says what the filter asked for.
+    let statuses = page.texts("table tbody tr td:nth-child(5)");
+    assert!(!statuses.is_empty(), "the filtered list has rows");
+    assert!(statuses.iter().all(|s| s == "APPROVED"), "{statuses:?}");
+    let accounts = page.texts("table tbody tr td:nth-child(2)");
+    assert!(accounts.iter().all(|a| a == "acme"), "{accounts:?}");
     let (_, _, list) = get(
         &app,
         "/api/templates?status=APPROVED&account=acme&sort=sent&dir=desc",
@@ -70,15 +91,20 @@ async fn every_page_shows_what_a_user_expects() {
     let busiest = lines[0]["id"].as_str().unwrap();
     let (s, _, html) = get(&app, &format!("/templates/{busiest}"), &[]).await;
     assert_eq!(s, 200);
+    let page = Page::parse(&html);
+    let headings = [page.texts("h2"), page.texts("h3")].concat();
     for want in [
         "Status timeline",
         "Funnel",
         "Meta-reported and observed",
-        "class=\"bubble\"",
         "Failures by error code",
     ] {
-        assert!(html.contains(want), "template page lacks {want}");
+        assert!(
+            headings.iter().any(|h| h.starts_with(want)),
+            "template page lacks {want}: {headings:?}"
+        );
     }
+    assert_eq!(page.texts("div.bubble").len(), 1, "the template's preview");
     let (_, _, detail) = get(&app, &format!("/api/templates/{busiest}"), &[]).await;
     let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
     assert!(detail["usage"]["combined"]["sent"].as_i64().unwrap() > 0);
@@ -86,18 +112,28 @@ async fn every_page_shows_what_a_user_expects() {
 
     let (s, _, html) = get(&app, "/analytics?days=7", &[]).await;
     assert_eq!(s, 200);
-    assert!(
-        html.contains("Top templates by volume") && html.contains("Time to approval by category")
-    );
+    let headings = Page::parse(&html).texts("div.card h2");
+    for want in ["Top templates by volume", "Time to approval by category"] {
+        assert!(
+            headings.iter().any(|h| h == want),
+            "analytics lacks {want}: {headings:?}"
+        );
+    }
     let (s, _, html) = get(&app, "/accounts/acme", &[]).await;
     assert_eq!(s, 200);
-    assert!(html.contains("Sync runs") && html.contains("Template analytics"));
+    let page = Page::parse(&html);
+    assert_eq!(page.texts("h1")[0], "acme meta");
+    let headings = page.texts("h2");
+    assert!(headings.iter().any(|h| h == "Sync runs"), "{headings:?}");
+    assert!(page.texts("dt").iter().any(|t| t == "Template analytics"));
 
     assert_eq!(get(&app, "/templates/999999", &[]).await.0, 404);
     assert_eq!(get(&app, "/accounts/nobody", &[]).await.0, 404);
     let (s, _, html) = get(&app, "/templates?days=abc", &[]).await;
     assert_eq!(s, 400);
-    assert!(html.contains("not a number of days"));
+    let page = Page::parse(&html);
+    assert_eq!(page.texts("h1"), ["400 · Bad request"]);
+    assert!(page.texts("main p")[0].contains("not a number of days"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -164,7 +200,10 @@ async fn login_is_required_off_loopback_and_no_secret_shows() {
 
     let (s, _, html) = post_form(&app, "/login", "token=wrong&next=/templates", &[]).await;
     assert_eq!(s, 401);
-    assert!(html.contains("not right"));
+    assert_eq!(
+        Page::parse(&html).texts("p.badge.bad"),
+        ["That token is not right."]
+    );
     let (s, h, _) = post_form(
         &app,
         "/login",
@@ -240,7 +279,13 @@ async fn sync_now_needs_the_csrf_token() {
     let csrf = common::csrf_token(&html);
     let (s, _, html) = post_form(&app, "/sync", &format!("account=acme&csrf={csrf}"), &[]).await;
     assert_eq!(s, 200);
-    assert!(html.contains("acme") && html.contains("ok"));
+    // One row: the account, and its result.
+    let rows = Page::parse(&html).texts("table tbody tr");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].starts_with("acme") && rows[0].ends_with("ok"),
+        "{rows:?}"
+    );
     assert_eq!(env.count("sync_runs"), 1, "one account synced");
     let (s, _, _) = post_form(&app, "/sync", &format!("csrf={csrf}"), &[]).await;
     assert_eq!(s, 200);
