@@ -104,7 +104,8 @@ impl Config {
             let key = e
                 .span()
                 .map_or_else(|| "(file)".to_string(), |s| key_at(text, s.start));
-            let message = if secret::is_secret_key(&key) {
+            let echoes_value = e.message().contains("invalid");
+            let message = if secret::is_secret_key(&key) && echoes_value {
                 // serde's message quotes the value it met ("invalid type: integer `12345`").
                 "has the wrong type: expected a string (the value is not shown: it is a secret)"
                     .to_string()

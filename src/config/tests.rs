@@ -127,3 +127,10 @@ fn a_secret_of_the_wrong_type_is_named_but_never_echoed() {
         "{e}"
     );
 }
+
+#[test]
+fn an_unknown_key_named_like_a_secret_still_says_it_is_unknown() {
+    let e = parse("[dashboard]\ntoken = \"t\"\n[[notify]]\nname = \"n\"\nkind = \"slack\"\nurl = \"http://x\"\ntoken = \"t\"\n")
+        .unwrap_err();
+    assert!(e.message.contains("unknown field `token`"), "{e}");
+}

@@ -142,9 +142,16 @@ pub fn explain(code: i64) -> ErrorInfo {
     }
 }
 
-/// A sentence for one code, with the code in it: what `send` prints on a refusal.
+/// A sentence for one code, with the code and what to do: what `send` prints on a refusal.
 pub fn sentence(code: i64) -> Option<String> {
-    known(code).map(|i| format!("{} ({code})", i.meaning))
+    let i = known(code)?;
+    let action = i.action.trim_end_matches('.');
+    let mut chars = action.chars();
+    let action = match chars.next() {
+        Some(first) => format!("{}{}", first.to_lowercase(), chars.as_str()),
+        None => String::new(),
+    };
+    Some(format!("{} ({code}): {action}", i.meaning))
 }
 
 #[cfg(test)]

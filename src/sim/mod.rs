@@ -66,6 +66,9 @@ pub enum Fault {
     /// 200 with the JSON body cut in half.
     #[serde(rename = "truncated")]
     Truncated,
+    /// 429 with `Retry-After: 0` (only if asked for).
+    #[serde(rename = "429_zero")]
+    RetryAfterZero,
     /// 429 with `Retry-After: inf` (only if asked for).
     #[serde(rename = "429_inf")]
     RetryAfterInfinite,

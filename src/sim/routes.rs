@@ -218,6 +218,7 @@ pub(super) async fn api(sim: &Sim, via: Via, f: impl FnOnce(&mut World) -> Answe
     };
     match fault {
         Some(Fault::RateLimit) => return rate_limit(Some("1"), 0),
+        Some(Fault::RetryAfterZero) => return rate_limit(Some("0"), 0),
         Some(Fault::RetryAfterInfinite) => return rate_limit(Some("inf"), 0),
         Some(Fault::RetryAfterHuge) => return rate_limit(Some("1e20"), 0),
         Some(Fault::RegainHuge) => return rate_limit(None, 1 << 62),

@@ -20,6 +20,9 @@ pub use errors::*;
 mod limits;
 pub use limits::*;
 
+/// Rate-limit waits a GET sits out, named by upstream or not, before it gives up.
+const MAX_RATE_WAITS: u32 = 8;
+
 /// How a request authenticates.
 #[derive(Clone, Debug)]
 pub enum Auth {
@@ -119,8 +122,11 @@ impl Upstream {
     pub async fn get<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, SourceError> {
         let mut attempt = 0u32;
         let mut retry_delays = self.policy.delays(self.policy.max_retries);
-        // Waits for a rate limit that named no time: from four times the base, at most 8.
-        let mut rate_delays = self.policy.rate_delays(8);
+        // At most this many rate-limit waits, named by upstream or not, before the run fails:
+        // an upstream that keeps answering 429 (even with `Retry-After: 0`) cannot hold a sync
+        // for ever.
+        let mut rate_waits = 0u32;
+        let mut rate_delays = self.policy.rate_delays(MAX_RATE_WAITS);
         loop {
             self.wait_turn().await?;
             self.requests.fetch_add(1, Ordering::Relaxed);
@@ -157,18 +163,19 @@ impl Upstream {
                             if err.is_rate_limit() {
                                 let (_, regain) = parse_usage(&headers);
                                 let named = retry_after(&headers).or(regain.map(regain_wait));
-                                let wait = named.or_else(|| rate_delays.next());
-                                let wait = match wait {
-                                    Some(w) if w <= self.policy.max_rate_limit_wait => w,
-                                    w => {
-                                        let w = w.unwrap_or_default();
-                                        self.block_for(w);
-                                        return Err(SourceError::RateLimited {
-                                            retry_after: w,
-                                            message: err.to_string(),
-                                        });
-                                    }
-                                };
+                                let wait = named
+                                    .or_else(|| rate_delays.next())
+                                    .unwrap_or(self.policy.max_rate_limit_wait);
+                                if wait > self.policy.max_rate_limit_wait
+                                    || rate_waits >= MAX_RATE_WAITS
+                                {
+                                    self.block_for(wait);
+                                    return Err(SourceError::RateLimited {
+                                        retry_after: wait,
+                                        message: err.to_string(),
+                                    });
+                                }
+                                rate_waits += 1;
                                 tracing::warn!(
                                     wait_ms = wait.as_millis() as u64,
                                     "rate limited ({err}); waiting {:.1}s",

@@ -478,3 +478,16 @@ async fn absurd_rate_limit_waits_fail_the_run_at_once_and_are_recorded() {
         assert_eq!(env.count("templates"), 0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_that_keeps_saying_retry_now_fails_the_run_after_a_bounded_number_of_waits() {
+    let env = start(1, 10).await;
+    env.post("/_sim/faults", json!({"next": vec!["429_zero"; 12]}))
+        .await;
+    let report = env.sync().await;
+    let a = &report.accounts[0];
+    let error = a.error.as_deref().expect("the run fails");
+    assert!(error.contains("rate limited"), "{error}");
+    assert_eq!(a.requests, 9, "eight waits, then it gives up");
+    assert_eq!(env.count("sync_runs"), 1);
+}

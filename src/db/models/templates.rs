@@ -313,6 +313,8 @@ pub fn with_account(
     let found: Option<(TemplateRow, String, String)> = templates::table
         .inner_join(accounts::table)
         .filter(templates::template_id.eq(template_id))
+        // A live template before a deleted one with the same id in another account.
+        .order(templates::deleted_at.is_not_null())
         .select((TemplateRow::as_select(), accounts::name, accounts::source))
         .first(conn)
         .optional()?;

@@ -19,21 +19,25 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Up to `times` jittered exponential delays from `retry_base`, each at most 30 s.
+    /// Up to `times` jittered exponential delays: the n-th (from 0) between `retry_base·2ⁿ/2`
+    /// and `retry_base·2ⁿ`, each at most 30 s.
     pub fn delays(&self, times: u32) -> impl Iterator<Item = Duration> {
         Self::exponential(self.retry_base, times)
     }
 
-    /// Up to `times` delays for a rate limit that named no wait: as [`Self::delays`], from four
-    /// times the base.
+    /// Up to `times` delays for a rate limit that named no wait: as [`Self::delays`], from
+    /// twice the base (the first between 2 and 4 times `retry_base`).
     pub fn rate_delays(&self, times: u32) -> impl Iterator<Item = Duration> {
         Self::exponential(self.retry_base.saturating_mul(4), times)
     }
 
+    /// Delay `n` (from 0) is uniform in `[base·2ⁿ/2, base·2ⁿ]`, at most 30 s: backon adds up
+    /// to 100 % jitter on top of its delay, so its delays start at half the base and stop at
+    /// 15 s.
     pub(crate) fn exponential(base: Duration, times: u32) -> impl Iterator<Item = Duration> {
         ExponentialBuilder::default()
-            .with_min_delay(base)
-            .with_max_delay(Duration::from_secs(30))
+            .with_min_delay(base / 2)
+            .with_max_delay(Duration::from_secs(15))
             .with_factor(2.0)
             .with_jitter()
             .with_max_times(times as usize)
