@@ -65,18 +65,12 @@ async fn test(config: &Config, only: Option<&str>) -> anyhow::Result<ExitCode> {
             to: "APPROVED".into(),
             reason: None,
         }),
-        strike: None,
-        resumes_at: None,
-        effective_at: None,
-        recommendation: None,
-        error: None,
-        failures: None,
         url: config.public_url.clone(),
-        file: None,
         title: "Test from templar: order_confirmation (en_US) approved".into(),
         text:
             "This is a test notification. Real ones say what happened to a template and what to do."
                 .into(),
+        ..Default::default()
     };
     let client = crate::sources::http_client();
     let mut failed = 0;

@@ -95,14 +95,6 @@ pub fn write(
             event: "report".into(),
             occurred_at: clock::rfc3339(now),
             account: r.account.clone(),
-            template: None,
-            change: None,
-            strike: None,
-            resumes_at: None,
-            effective_at: None,
-            recommendation: None,
-            error: None,
-            failures: None,
             url: link,
             title: format!("Usage report {} to {}", period.from_s(), period.to_s()),
             text: format!(
@@ -116,6 +108,7 @@ pub fn write(
                 path.display()
             ),
             file: Some(path.display().to_string()),
+            ..Default::default()
         };
         let json = serde_json::to_string(&payload).unwrap_or_default();
         crate::db::models::notifications::enqueue(

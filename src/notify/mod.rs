@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// The JSON a `webhook` channel receives; also what Slack and email messages are rendered from.
 /// `id` is stable per event: a receiver that sees it twice can drop the second.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Payload {
     /// `event:<n>` for template changes, `sync:<n>` for sync health, `digest:<channel>:<day>`.
     pub id: String,

@@ -102,16 +102,8 @@ pub fn template_payload(
             to: e.new_value.clone(),
             reason: e.reason.clone(),
         }),
-        strike: None,
-        resumes_at: None,
-        effective_at: None,
-        recommendation: None,
-        error: None,
-        failures: None,
         url: format!("{}/templates/{}", config.public_url, t.template_id),
-        file: None,
-        title: String::new(),
-        text: String::new(),
+        ..Default::default()
     };
     let old = e.old_value.clone().unwrap_or_default();
     match kind {
@@ -291,12 +283,6 @@ fn expand_sync(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryR
             event: kind.into(),
             occurred_at: clock::rfc3339(*at),
             account: Some(account.clone()),
-            template: None,
-            change: None,
-            strike: None,
-            resumes_at: None,
-            effective_at: None,
-            recommendation: None,
             error: error.clone(),
             failures: Some(if kind == "sync_failing" {
                 now_streak
@@ -304,9 +290,9 @@ fn expand_sync(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryR
                 before
             }),
             url: format!("{}/accounts/{account}", config.public_url),
-            file: None,
             title,
             text,
+            ..Default::default()
         };
         let json = serde_json::to_string(&payload).unwrap_or_default();
         for ch in config

@@ -286,19 +286,10 @@ pub fn digest(
         id: format!("digest:{channel}:{yesterday}"),
         event: "digest".into(),
         occurred_at: clock::rfc3339(now.timestamp()),
-        account: None,
-        template: None,
-        change: None,
-        strike: None,
-        resumes_at: None,
-        effective_at: None,
-        recommendation: None,
-        error: None,
-        failures: None,
         url: config.public_url.clone(),
-        file: None,
         title: format!("Daily digest for {yesterday}"),
         text,
+        ..Default::default()
     })
 }
 
