@@ -2,7 +2,7 @@
 //! recording an event for each real change. The CLI (`templar sync`) and the scheduler call the
 //! same [`run_once`], so "sync now" and "sync on schedule" cannot drift apart.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -120,30 +120,82 @@ pub async fn run_once(
     } else {
         Some(lock(&ctx.config.database)?)
     };
-    let permits = Arc::new(Semaphore::new(ctx.config.sync.concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, account) in selected.into_iter().enumerate() {
-        let ctx = ctx.clone();
-        let permits = permits.clone();
-        let opts = opts.clone();
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            (index, sync_account(&ctx, &account, &opts, now).await)
-        });
-    }
-    let mut reports = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(r) => reports.push(r),
-            Err(e) => tracing::error!("a sync task failed: {e}"),
-        }
-    }
-    reports.sort_by_key(|(i, _)| *i);
+    let accounts = each_account(ctx, &selected, opts, now, |ctx, account, opts| async move {
+        sync_account(&ctx, &account, &opts, now).await
+    })
+    .await;
     Ok(SyncReport {
         mode: opts.mode.as_str().into(),
         dry_run: opts.dry_run,
-        accounts: reports.into_iter().map(|(_, r)| r).collect(),
+        accounts,
     })
+}
+
+/// Runs `run` for each account, concurrently up to `sync.concurrency`, and returns the reports
+/// in the accounts' order. A run that panics becomes that account's failed run, recorded like
+/// any other, rather than a silent end of the sync.
+async fn each_account<F, Fut>(
+    ctx: &SyncContext,
+    selected: &[AccountConfig],
+    opts: &SyncOptions,
+    now: DateTime<Utc>,
+    run: F,
+) -> Vec<AccountReport>
+where
+    F: Fn(SyncContext, AccountConfig, SyncOptions) -> Fut,
+    Fut: std::future::Future<Output = AccountReport> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(ctx.config.sync.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut by_task = HashMap::new();
+    for (index, account) in selected.iter().enumerate() {
+        let permits = permits.clone();
+        let job = run(ctx.clone(), account.clone(), opts.clone());
+        let task = tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            job.await
+        });
+        by_task.insert(task.id(), index);
+    }
+    let mut reports = Vec::new();
+    while let Some(joined) = tasks.join_next_with_id().await {
+        match joined {
+            Ok((id, r)) => reports.push((by_task[&id], r)),
+            Err(e) => {
+                let index = by_task[&e.id()];
+                let account = &selected[index];
+                let why = match e.try_into_panic() {
+                    Ok(panic) => format!(
+                        "the run stopped on an internal error: {}",
+                        panic_text(&*panic)
+                    ),
+                    Err(e) => format!("the run was cancelled: {e}"),
+                };
+                tracing::error!(account = %account.name, "sync of {} failed: {why}", account.name);
+                let report = AccountReport {
+                    account: account.name.clone(),
+                    source: account.source.as_str().into(),
+                    error: Some(why),
+                    outcome: "failed".into(),
+                    ..Default::default()
+                };
+                if !opts.dry_run {
+                    record_failure(ctx, account, opts, &report, now).await;
+                }
+                reports.push((index, report));
+            }
+        }
+    }
+    reports.sort_by_key(|(i, _)| *i);
+    reports.into_iter().map(|(_, r)| r).collect()
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(s), _) => s.to_string(),
+        (_, Some(s)) => s.clone(),
+        _ => "a panic".into(),
+    }
 }
 
 async fn sync_account(
@@ -165,7 +217,16 @@ async fn sync_account(
         now: now.timestamp(),
         dry_run: opts.dry_run,
     };
-    let walked = walk(ctx, &source, &key, opts.mode, &mut report).await;
+    let limit = ctx.config.sync.run_timeout;
+    let walked =
+        match tokio::time::timeout(limit, walk(ctx, &source, &key, opts.mode, &mut report)).await {
+            Ok(walked) => walked,
+            Err(_) => Err(format!(
+                "the run did not finish within {} s (`sync.run_timeout_secs`); what was read is \
+             kept and nothing was marked deleted",
+                limit.as_secs()
+            )),
+        };
     report.requests = source.requests();
     let outcome = match walked {
         Ok(seen) => finish(&ctx.db, &key, opts, seen, &mut report, started).await,
@@ -178,6 +239,7 @@ async fn sync_account(
             record_failure(ctx, account, opts, &report, now).await;
         }
     }
+    report.outcome = report.outcome_now().into();
     let quiet =
         report.created + report.changed + report.removed == 0 && opts.mode == SyncMode::Pending;
     match &report.error {
@@ -206,7 +268,8 @@ async fn finish(
     report: &mut AccountReport,
     started: Instant,
 ) -> Result<(), String> {
-    let full = opts.mode == SyncMode::Full;
+    // Records without a readable id may be any template: deleting the unseen would guess.
+    let full = opts.mode == SyncMode::Full && report.unidentified == 0;
     let (key, opts2, partial) = (key.clone(), opts.clone(), report.clone());
     let gone = move |conn: &mut SqliteConnection, id: Option<i32>| -> diesel::QueryResult<Plan> {
         match id {
@@ -240,3 +303,6 @@ async fn finish(
     *report = done.map_err(|e| e.to_string())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -17,6 +17,7 @@ mod integration {
     mod notify;
     mod send;
     mod sync;
+    mod truth;
     mod usage;
     mod webhooks;
 }

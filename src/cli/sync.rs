@@ -77,9 +77,10 @@ pub fn render(report: &SyncReport) -> String {
         let secs = a.duration_ms as f64 / 1000.0;
         match &a.error {
             None => out.push_str(&format!(
-                "{:width$}  {:5}  ok      {:>3} pages  {:>5} seen  {:>4} new  {:>4} changed  {:>4} removed{}  {:.1}s\n",
+                "{:width$}  {:5}  {:7} {:>3} pages  {:>5} seen  {:>4} new  {:>4} changed  {:>4} removed{}  {:.1}s\n",
                 a.account,
                 a.source,
+                a.outcome,
                 a.pages,
                 a.seen,
                 a.created,

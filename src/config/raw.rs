@@ -73,6 +73,7 @@ pub(super) struct RawSync {
     pub(super) max_retries: Option<u32>,
     pub(super) retry_base_ms: Option<u64>,
     pub(super) max_rate_limit_wait_secs: Option<u64>,
+    pub(super) run_timeout_secs: Option<u64>,
 }
 
 #[derive(Deserialize)]

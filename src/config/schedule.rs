@@ -46,6 +46,14 @@ impl CronSchedule {
     ) -> Option<chrono::DateTime<chrono::Utc>> {
         self.schedule.after(&after).next()
     }
+
+    /// The gap between the next two firings after `now` (how stale a job may be before it is
+    /// overdue); `None` for a schedule that fires fewer than twice more.
+    pub fn interval(&self, now: chrono::DateTime<chrono::Utc>) -> Option<chrono::Duration> {
+        let mut next = self.schedule.after(&now);
+        let (a, b) = (next.next()?, next.next()?);
+        Some(b - a)
+    }
 }
 
 /// The cron crate numbers weekdays 1-7 from Sunday; crontab numbers 0-7 from Sunday (7 too).

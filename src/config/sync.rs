@@ -24,6 +24,8 @@ pub struct SyncConfig {
     pub retry_base: Duration,
     /// Longest rate-limit wait to sit out; a longer one fails the account's run instead.
     pub max_rate_limit_wait: Duration,
+    /// The longest one account's run may take; then it fails and lets the next run in.
+    pub run_timeout: Duration,
 }
 
 fn positive(key: &str, v: Option<u64>, default: u64) -> Result<u64, ConfigError> {
@@ -55,5 +57,10 @@ pub(super) fn validate(s: RawSync) -> Result<SyncConfig, ConfigError> {
         max_retries: s.max_retries.unwrap_or(4),
         retry_base: Duration::from_millis(s.retry_base_ms.unwrap_or(500)),
         max_rate_limit_wait: Duration::from_secs(s.max_rate_limit_wait_secs.unwrap_or(300)),
+        run_timeout: Duration::from_secs(positive(
+            "sync.run_timeout_secs",
+            s.run_timeout_secs,
+            600,
+        )?),
     })
 }

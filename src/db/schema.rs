@@ -228,6 +228,13 @@ diesel::joinable!(messages -> templates (template_row));
 diesel::joinable!(messages -> accounts (account_id));
 diesel::joinable!(template_daily_stats -> templates (template_row));
 
+diesel::table! {
+    job_runs (job) {
+        job -> Text,
+        succeeded_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     account_daily_totals,
@@ -245,4 +252,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     notify_cursors,
     template_daily_errors,
+    job_runs,
 );

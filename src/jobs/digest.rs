@@ -15,7 +15,7 @@ pub async fn run(notifier: Notifier, shutdown: watch::Receiver<bool>) {
         };
         let (notifier, ch, stop) = (notifier.clone(), ch.clone(), shutdown.clone());
         tasks.spawn(async move {
-            super::every(schedule, stop, || async {
+            super::every(schedule, false, stop, || async {
                 if let Err(e) = notifier.queue_digest(&ch, clock::now()).await {
                     tracing::warn!(channel = %ch.name, "digest not queued: {e}");
                 }

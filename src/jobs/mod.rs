@@ -17,6 +17,10 @@ pub mod period_totals;
 pub mod reports;
 pub mod usage_pull;
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::clock;
@@ -26,10 +30,21 @@ use crate::sync::SyncContext;
 
 /// Starts every scheduled job and waits until each has seen `shutdown`.
 pub async fn run(ctx: SyncContext, notifier: Notifier, shutdown: watch::Receiver<bool>) {
+    let full_sync_due = Arc::new(AtomicBool::new(false));
+    let (started, first_sync) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(full_sync::run(ctx.clone(), shutdown.clone()));
-    tasks.spawn(pending_check::run(ctx.clone(), shutdown.clone()));
-    tasks.spawn(usage_pull::run(ctx.clone(), shutdown.clone()));
+    tasks.spawn(full_sync::run(
+        ctx.clone(),
+        full_sync_due.clone(),
+        started,
+        shutdown.clone(),
+    ));
+    tasks.spawn(pending_check::run(
+        ctx.clone(),
+        full_sync_due,
+        shutdown.clone(),
+    ));
+    tasks.spawn(usage_pull::run(ctx.clone(), first_sync, shutdown.clone()));
     tasks.spawn(reports::run(
         ctx.db.clone(),
         ctx.config.clone(),
@@ -40,12 +55,33 @@ pub async fn run(ctx: SyncContext, notifier: Notifier, shutdown: watch::Receiver
     while tasks.join_next().await.is_some() {}
 }
 
-/// Sleeps until each firing of `schedule` and runs `job`, until `shutdown`.
-pub async fn every<F, Fut>(schedule: CronSchedule, mut shutdown: watch::Receiver<bool>, mut job: F)
-where
+/// Whether a job that last succeeded at `last` (unix seconds) missed a firing of `schedule`:
+/// it never ran, or longer ago than the schedule's interval.
+pub fn overdue(schedule: &CronSchedule, last: Option<i64>, now: DateTime<Utc>) -> bool {
+    match (last, schedule.interval(now)) {
+        (None, _) => true,
+        (Some(last), Some(gap)) => now.timestamp() - last > gap.num_seconds(),
+        (Some(_), None) => false,
+    }
+}
+
+/// Runs `job` at once when `catch_up`, then at each firing of `schedule`, until `shutdown`
+/// (which also ends a run in progress: what it committed stays).
+pub async fn every<F, Fut>(
+    schedule: CronSchedule,
+    catch_up: bool,
+    mut shutdown: watch::Receiver<bool>,
+    mut job: F,
+) where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    if catch_up {
+        tokio::select! {
+            _ = job() => {},
+            _ = shutdown.changed() => return,
+        }
+    }
     loop {
         let now = clock::now();
         let Some(next) = schedule.next_after(now) else {
@@ -54,7 +90,7 @@ where
         };
         let wait = (next - now).to_std().unwrap_or_default();
         tokio::select! {
-            _ = tokio::time::sleep(wait) => job().await,
+            _ = async { tokio::time::sleep(wait).await; job().await } => {},
             _ = shutdown.changed() => return,
         }
         if *shutdown.borrow() {

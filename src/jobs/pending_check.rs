@@ -1,16 +1,29 @@
 //! The cheap check of templates under review (`sync.pending_schedule`): only PENDING and
 //! IN_APPEAL templates, so an approval shows within minutes even without webhooks.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use tokio::sync::watch;
 
 use crate::clock;
 use crate::sync::{self, SyncContext, SyncError, SyncMode, SyncOptions};
 
-/// Runs the check of templates under review on `sync.pending_schedule` until `shutdown`; a run that would overlap another is skipped.
-pub async fn run(ctx: SyncContext, shutdown: watch::Receiver<bool>) {
+/// Runs the check of templates under review on `sync.pending_schedule` until `shutdown`. A
+/// check that would overlap another sync, or that meets a due full sync (which looks at
+/// every template anyway), is skipped.
+pub async fn run(
+    ctx: SyncContext,
+    full_sync_due: Arc<AtomicBool>,
+    shutdown: watch::Receiver<bool>,
+) {
     let schedule = ctx.config.sync.pending_schedule.clone();
     tracing::info!(schedule = %schedule.expr, "Pending check scheduled");
-    super::every(schedule, shutdown, || async {
+    super::every(schedule, false, shutdown, || async {
+        if full_sync_due.load(Ordering::SeqCst) {
+            tracing::debug!("Pending check skipped: a full sync is due");
+            return;
+        }
         let opts = SyncOptions {
             mode: SyncMode::Pending,
             account: None,

@@ -35,7 +35,7 @@ pub async fn refresh(db: &Db) {
 /// `shutdown`. Until it has, pages add up the days instead (correct, slower).
 pub async fn run(db: Db, shutdown: watch::Receiver<bool>) {
     match CronSchedule::parse("0 1 0 * * *") {
-        Ok(daily) => super::every(daily, shutdown, || refresh(&db)).await,
+        Ok(daily) => super::every(daily, false, shutdown, || refresh(&db)).await,
         Err(e) => tracing::error!("the daily schedule of period totals did not parse: {e}"),
     }
 }

@@ -21,7 +21,7 @@ pub async fn run(db: Db, config: Arc<Config>, shutdown: watch::Receiver<bool>) {
         let (db, config, r, stop) = (db.clone(), config.clone(), r.clone(), shutdown.clone());
         tracing::info!(schedule = %r.schedule.expr, "report {i} scheduled");
         tasks.push(tokio::spawn(async move {
-            super::every(r.schedule.clone(), stop, || async {
+            super::every(r.schedule.clone(), false, stop, || async {
                 let (config, r) = (config.clone(), r.clone());
                 let now = clock::now();
                 let done = db

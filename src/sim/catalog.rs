@@ -45,8 +45,8 @@ pub struct SimTemplate {
     pub components_raw: Box<serde_json::value::RawValue>,
     /// Simulated second at which a PENDING template gets its verdict, and the verdict.
     pub review: Option<(i64, String)>,
-    /// Served as a malformed record.
-    pub corrupt: bool,
+    /// Served as a malformed record: with its id still readable (`Some(true)`) or not.
+    pub corrupt: Option<bool>,
     pub deleted: bool,
     /// Simulated second of the latest pause (for unpausing after 3 h).
     pub paused_at: Option<i64>,
@@ -224,7 +224,7 @@ pub fn template(rng: &mut ChaCha8Rng, waba: usize, k: usize, now: i64) -> SimTem
             .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()),
         components: comps,
         review,
-        corrupt: false,
+        corrupt: None,
         deleted: false,
         paused_at: None,
         pauses: u32::from(status == "PAUSED"),

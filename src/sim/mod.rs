@@ -105,6 +105,19 @@ pub struct Faults {
     /// Deterministic faults: the next API requests get these, in order.
     #[serde(default)]
     pub next: Vec<Fault>,
+    /// Template listings page with a broken cursor.
+    #[serde(default)]
+    pub cursor: Option<CursorFault>,
+}
+
+/// A template listing whose cursor misbehaves (both keep `paging.next`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CursorFault {
+    /// Every page after the first answers with the `after` cursor it was asked for.
+    Stuck,
+    /// From the third page on, the cursor goes back to the second: A, B, A, B…
+    Cycle,
 }
 
 /// Shared simulator state.
@@ -183,8 +196,7 @@ impl World {
             rng: ChaCha8Rng::seed_from_u64(opts.seed ^ 0x5eed),
             faults: Faults {
                 rate: opts.fault_rate,
-                kinds: vec![],
-                next: vec![],
+                ..Default::default()
             },
             latency: opts.latency,
             stats: Stats::default(),

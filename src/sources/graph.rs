@@ -107,7 +107,9 @@ fn map_template(waba: &str, w: WireTemplate) -> Result<RemoteTemplate, String> {
 pub enum PagingStyle {
     /// Meta: `paging.next` is present on every page but the last.
     NextLink,
-    /// Kapso's proxy: `paging.cursors.after` is null on the last page; `next` may be missing.
+    /// Kapso's proxy: passes Graph's paging through, `next` on every page but the last; an
+    /// older proxy that sends no `next` is followed by its `after` cursor while pages are full,
+    /// and ends with `after: null`.
     AfterCursor,
 }
 
@@ -168,30 +170,69 @@ pub async fn fetch_page(
         match parse_raw_template(waba, &raw) {
             Ok(t) => out.templates.push(t),
             Err(e) => {
-                out.skipped += 1;
-                let hint = serde_json::from_str::<serde_json::Value>(raw.get())
-                    .ok()
-                    .and_then(|v| v.get("id").or_else(|| v.get("name")).map(|v| v.to_string()))
-                    .unwrap_or_else(|| "?".into());
+                let id = record_id(&raw);
+                let hint = id.clone().unwrap_or_else(|| "?".into());
                 tracing::warn!(waba, record = %hint, "skipped a malformed template record: {e}");
+                match id {
+                    Some(id) => out.malformed.push(id),
+                    None => out.unidentified += 1,
+                }
             }
         }
     }
-    let paging = page.paging.unwrap_or(Paging {
-        cursors: None,
-        next: None,
-    });
+    out.next = next_cursor(page.paging, count, page_size, after, style).map_err(|why| {
+        SourceError::Shape(format!(
+            "the template listing of WABA {waba} cannot be completed: {why}"
+        ))
+    })?;
+    Ok(out)
+}
+
+/// The id of a record that did not parse, when it can still be read.
+fn record_id(raw: &RawValue) -> Option<String> {
+    #[derive(Deserialize)]
+    struct JustId {
+        id: WireId,
+    }
+    match serde_json::from_str::<JustId>(raw.get()).ok()?.id {
+        WireId::Text(s) if !s.trim().is_empty() => Some(s),
+        WireId::Number(n) => Some(n.to_string()),
+        WireId::Text(_) => None,
+    }
+}
+
+/// The cursor of the next page, `None` at the end; an error when upstream says more follow but
+/// gives no cursor that moves (following it would repeat a page forever, and stopping would
+/// pass an unfinished listing off as complete).
+fn next_cursor(
+    paging: Option<Paging>,
+    count: usize,
+    page_size: u32,
+    after: Option<&str>,
+    style: PagingStyle,
+) -> Result<Option<String>, String> {
+    let Some(paging) = paging else {
+        return Ok(None);
+    };
     let next_after = paging
         .cursors
         .and_then(|c| c.after)
         .filter(|a| !a.is_empty());
     let more = match style {
         PagingStyle::NextLink => paging.next.is_some(),
-        PagingStyle::AfterCursor => paging.next.is_some() || (next_after.is_some() && count > 0),
+        // [I] A proxy that leaves out `next` is taken at its cursor while pages come back full.
+        PagingStyle::AfterCursor => {
+            paging.next.is_some() || (next_after.is_some() && count >= page_size as usize)
+        }
     };
-    // A cursor that does not move would loop forever; treat it as the end.
-    out.next = next_after.filter(|a| more && Some(a.as_str()) != after);
-    Ok(out)
+    match next_after {
+        _ if !more => Ok(None),
+        None => Err("`paging.next` says more pages follow, but there is no `after` cursor".into()),
+        Some(a) if Some(a.as_str()) == after => {
+            Err("`paging.next` says more pages follow, but the `after` cursor did not move".into())
+        }
+        Some(a) => Ok(Some(a)),
+    }
 }
 
 /// One template by its URL (`{id}` on Meta, `{waba}/message_templates/{id}` through Kapso's
@@ -240,6 +281,50 @@ mod tests {
         assert_eq!(t.id, "1689556908129832");
         assert_eq!(t.status.as_str(), "FLAGGED");
         assert_eq!(t.category.as_str(), "UNKNOWN");
+    }
+
+    fn paging(v: serde_json::Value) -> Option<Paging> {
+        Some(serde_json::from_value(v).unwrap())
+    }
+
+    #[test]
+    fn an_absent_next_ends_a_meta_listing_even_with_an_after_cursor() {
+        let p = paging(json!({"cursors": {"before": "A", "after": "B"}}));
+        assert_eq!(
+            next_cursor(p, 100, 100, None, PagingStyle::NextLink),
+            Ok(None)
+        );
+        let p = paging(json!({"cursors": {"after": "B"}, "next": "https://x/?after=B"}));
+        assert_eq!(
+            next_cursor(p, 100, 100, None, PagingStyle::NextLink),
+            Ok(Some("B".into()))
+        );
+    }
+
+    #[test]
+    fn kapso_ends_on_a_null_cursor_or_a_short_page_without_next() {
+        let style = PagingStyle::AfterCursor;
+        let p = paging(json!({"cursors": {"before": "A", "after": null}}));
+        assert_eq!(next_cursor(p, 100, 100, Some("A"), style), Ok(None));
+        let p = paging(json!({"cursors": {"after": "B"}}));
+        assert_eq!(next_cursor(p, 40, 100, Some("A"), style), Ok(None));
+        let p = paging(json!({"cursors": {"after": "B"}}));
+        assert_eq!(
+            next_cursor(p, 100, 100, Some("A"), style),
+            Ok(Some("B".into()))
+        );
+    }
+
+    #[test]
+    fn more_pages_without_a_moving_cursor_is_an_error_not_the_end() {
+        for style in [PagingStyle::NextLink, PagingStyle::AfterCursor] {
+            let stuck = paging(json!({"cursors": {"after": "A"}, "next": "https://x"}));
+            let err = next_cursor(stuck, 100, 100, Some("A"), style).unwrap_err();
+            assert!(err.contains("did not move"), "{err}");
+            let none = paging(json!({"cursors": {"after": null}, "next": "https://x"}));
+            let err = next_cursor(none, 100, 100, Some("A"), style).unwrap_err();
+            assert!(err.contains("no `after` cursor"), "{err}");
+        }
     }
 
     #[test]

@@ -51,8 +51,10 @@ pub enum SourceError {
 pub struct TemplatePage {
     /// Templates that parsed.
     pub templates: Vec<RemoteTemplate>,
-    /// Records that did not parse and were skipped (each one logged).
-    pub skipped: u32,
+    /// Ids of records that did not parse (each one logged): still upstream, so still seen.
+    pub malformed: Vec<String>,
+    /// Records that did not parse and whose id could not be read either.
+    pub unidentified: u32,
     /// The cursor of the next page; `None` on the last.
     pub next: Option<String>,
 }

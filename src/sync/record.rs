@@ -21,12 +21,28 @@ pub struct AccountReport {
     pub created: u32,
     pub changed: u32,
     pub removed: u32,
+    /// Records upstream returned that did not parse (their templates are kept as they were).
     pub skipped: u32,
+    /// Of those, the ones whose id could not be read either: the listing is then incomplete
+    /// and marks nothing deleted.
+    pub unidentified: u32,
     pub events: u32,
     pub duration_ms: u64,
     pub error: Option<String>,
+    /// `ok`, `partial` (records were skipped) or `failed`.
+    pub outcome: String,
     /// Status, quality and category changes (new templates are counted, not listed).
     pub changes: Vec<ChangeLine>,
+}
+
+impl AccountReport {
+    pub(crate) fn outcome_now(&self) -> &'static str {
+        match (&self.error, self.skipped) {
+            (Some(_), _) => "failed",
+            (None, 0) => "ok",
+            (None, _) => "partial",
+        }
+    }
 }
 
 /// The outcome of a run.

@@ -80,22 +80,41 @@ pub(crate) async fn walk_pages(
             statuses: vec!["PENDING".into(), "IN_APPEAL".into()],
         },
     };
+    let mut read = 0usize;
     for waba in &wabas {
         let mut after: Option<String> = None;
+        let mut followed = HashSet::new();
         loop {
             let page = source
                 .list_page(waba, &filter, after.as_deref())
                 .await
                 .map_err(|e| e.to_string())?;
             report.pages += 1;
-            report.skipped += page.skipped;
+            report.skipped += page.malformed.len() as u32 + page.unidentified;
+            report.unidentified += page.unidentified;
+            read += page.templates.len();
+            seen.extend(page.malformed);
             seen.extend(page.templates.iter().map(|t| t.id.clone()));
             submit(ctx, key, report, inflight, page.templates).await?;
             match page.next {
+                Some(next) if !followed.insert(next.clone()) => {
+                    return Err(format!(
+                        "the template listing of WABA {waba} cannot be completed: its cursor came \
+                         back to a page already read (after {} pages); nothing was marked deleted",
+                        followed.len() + 1
+                    ));
+                }
                 Some(next) => after = Some(next),
                 None => break,
             }
         }
+    }
+    if read == 0 && report.skipped > 0 {
+        return Err(format!(
+            "none of the {} template records upstream returned could be read (see the log for \
+             why); nothing was marked deleted",
+            report.skipped
+        ));
     }
     if mode == SyncMode::Pending {
         // Templates that left review are no longer in the filtered listing: look each one up.

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod attention;
 pub mod events;
+pub mod job_runs;
 pub mod messages;
 pub mod notifications;
 pub mod stats;

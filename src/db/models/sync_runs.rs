@@ -115,3 +115,24 @@ pub fn errors_up_to(
         .select(sync_runs::error)
         .load(conn)
 }
+
+/// When the full sync last succeeded for every one of `names`: the oldest of their latest
+/// successful full runs; `None` when one of them never had one.
+pub fn last_full_success(
+    conn: &mut SqliteConnection,
+    names: &[String],
+) -> QueryResult<Option<i64>> {
+    let mut oldest: Option<i64> = None;
+    for name in names {
+        let last: Option<i64> = sync_runs::table
+            .inner_join(accounts::table)
+            .filter(accounts::name.eq(name))
+            .filter(sync_runs::kind.eq("full"))
+            .filter(sync_runs::error.is_null())
+            .select(diesel::dsl::max(sync_runs::finished_at))
+            .first(conn)?;
+        let Some(last) = last else { return Ok(None) };
+        oldest = Some(oldest.map_or(last, |o| o.min(last)));
+    }
+    Ok(oldest)
+}

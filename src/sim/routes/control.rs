@@ -94,11 +94,27 @@ pub(crate) async fn force_status(
     Json(body).into_response()
 }
 
-pub(crate) async fn corrupt(State(sim): State<Sim>, Path(id): Path<String>) -> Response {
+/// How `/_sim/templates/{id}/corrupt` breaks a record.
+#[derive(Deserialize)]
+pub(crate) struct Corrupt {
+    /// Whether the broken record still carries a readable id (default true).
+    #[serde(default = "yes")]
+    keep_id: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+pub(crate) async fn corrupt(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    Json(how): Json<Corrupt>,
+) -> Response {
     let mut w = sim.world();
     match w.by_id.get(&id).copied() {
         Some(i) => {
-            w.templates[i].corrupt = true;
+            w.templates[i].corrupt = Some(how.keep_id);
             StatusCode::NO_CONTENT.into_response()
         }
         None => StatusCode::NOT_FOUND.into_response(),

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::super::{Sim, SimTemplate, Via, World};
+use super::super::{CursorFault, Sim, SimTemplate, Via, World};
 use super::*;
 
 pub(crate) fn encode_cursor(offset: usize) -> String {
@@ -67,8 +67,11 @@ pub(crate) fn record<'a>(
     fields: Option<&HashSet<String>>,
     now: i64,
 ) -> Record<'a> {
-    if t.corrupt {
-        return Record::Corrupt(json!({"id": t.id, "name": 12345, "status": null}));
+    match t.corrupt {
+        // A field that changed type upstream.
+        Some(true) => return Record::Corrupt(json!({"id": t.id, "name": 12345, "status": null})),
+        Some(false) => return Record::Corrupt(json!({"id": {"value": t.id}, "name": t.name})),
+        None => {}
     }
     let want = |f: &str| fields.is_none_or(|s| s.contains(f));
     let pick = |f: &str, v: &'a str| want(f).then_some(v);
@@ -188,24 +191,33 @@ pub(crate) fn list(
         .map(|t| record(t, fields.as_ref(), now))
         .collect();
     let more = end < matching.len();
-    let paging = match via {
-        Via::Meta => {
-            let mut p =
-                json!({"cursors": {"before": encode_cursor(offset), "after": encode_cursor(end)}});
-            if more {
-                // Like Meta, the next link carries the access token.
-                let token = &w.wabas[wi].credential;
-                let mut next = format!("http://{host}/v24.0/{waba}/message_templates?access_token={token}&limit={limit}&after={}", encode_cursor(end));
-                if let Some(f) = q.get("fields") {
-                    next.push_str(&format!("&fields={f}"));
-                }
-                p["next"] = json!(next);
-            }
-            p
-        }
-        Via::Kapso => json!({"cursors": {"before": encode_cursor(offset),
-                                         "after": if more { json!(encode_cursor(end)) } else { Value::Null }}}),
+    let after = match w.faults.cursor {
+        Some(CursorFault::Stuck) if offset > 0 => offset,
+        Some(CursorFault::Cycle) if offset >= 2 * limit => limit,
+        _ => end,
     };
+    // Graph's paging, which Kapso's proxy passes through: both cursors on every page, `next` on
+    // every page but the last.
+    let mut paging =
+        json!({"cursors": {"before": encode_cursor(offset), "after": encode_cursor(after)}});
+    if more {
+        let mut next = match via {
+            // Like Meta, the next link carries the access token.
+            Via::Meta => format!(
+                "http://{host}/v24.0/{waba}/message_templates?access_token={}&limit={limit}&after={}",
+                w.wabas[wi].credential,
+                encode_cursor(after)
+            ),
+            Via::Kapso => format!(
+                "http://{host}/meta/whatsapp/v24.0/{waba}/message_templates?limit={limit}&after={}",
+                encode_cursor(after)
+            ),
+        };
+        if let Some(f) = q.get("fields") {
+            next.push_str(&format!("&fields={f}"));
+        }
+        paging["next"] = json!(next);
+    }
     #[derive(Serialize)]
     struct PageOut<'a> {
         data: Vec<Record<'a>>,

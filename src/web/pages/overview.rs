@@ -34,6 +34,8 @@ pub struct AccountCard {
     pub data_age: Option<String>,
     pub failures_in_a_row: u32,
     pub last_error: Option<String>,
+    /// Records the latest run could not read, when it succeeded otherwise.
+    pub partial: Option<i32>,
     pub analytics: Option<String>,
 }
 
@@ -118,6 +120,10 @@ fn build(
             data_age: last_success.map(|s| fmt::ago(now, s)),
             failures_in_a_row: runs.iter().take_while(|r| r.error.is_some()).count() as u32,
             last_error: runs.first().and_then(|r| r.error.clone()),
+            partial: runs
+                .first()
+                .filter(|r| r.error.is_none() && r.skipped > 0)
+                .map(|r| r.skipped),
             analytics,
         });
     }

@@ -1,0 +1,213 @@
+//! What templar records stays true when upstream misbehaves: malformed records, cursors that do
+//! not move or go round, runs that never end, and the schedules of `serve`.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use templar::sim::SimOptions;
+
+use crate::common::{self, start, App, Env};
+
+/// Templates templar considers live (not deleted), by id.
+fn live(env: &Env) -> Vec<String> {
+    let out = env.cli(&["templates", "list", "--json"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    list.iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn corrupt(env: &Env, id: &str, keep_id: bool) {
+    env.post(
+        &format!("/_sim/templates/{id}/corrupt"),
+        json!({ "keep_id": keep_id }),
+    )
+    .await;
+}
+
+fn sim_ids(state: &Value) -> Vec<String> {
+    state["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_record_keeps_its_template_and_the_run_says_partial() {
+    let env = start(1, 50).await;
+    env.sync().await;
+    let t = env.template_with_status("APPROVED").await;
+    let id = t["id"].as_str().unwrap();
+    corrupt(&env, id, true).await;
+
+    let report = env.sync().await;
+    let a = &report.accounts[0];
+    assert!(a.error.is_none(), "{a:?}");
+    assert_eq!((a.skipped, a.removed), (1, 0), "{a:?}");
+    assert_eq!(a.outcome, "partial");
+    assert!(
+        live(&env).contains(&id.to_string()),
+        "still upstream, still live"
+    );
+    assert_eq!(common::events(&env.db, id).len(), 1, "no DELETED event");
+
+    // `templar sync` says so too, in its summary and its JSON.
+    let out = env.cli(&["sync"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let line = common::stdout(&out);
+    let words: Vec<&str> = line.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(words[2], "partial", "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_waba_whose_every_record_is_malformed_fails_and_deletes_nothing() {
+    let env = start(1, 30).await;
+    env.sync().await;
+    let ids = sim_ids(&env.sim_state().await);
+    for id in &ids {
+        corrupt(&env, id, true).await;
+    }
+    let report = env.sync().await;
+    let a = &report.accounts[0];
+    let err = a.error.as_deref().expect("the run fails");
+    assert!(err.contains("none of the 30 template records"), "{err}");
+    assert_eq!(a.outcome, "failed");
+    assert_eq!(live(&env).len(), 30);
+    assert_eq!(env.count("template_events"), 30, "nothing marked deleted");
+    let out = env.cli(&["sync", "--json"]);
+    assert!(!out.status.success(), "a failed run exits non-zero");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_without_a_readable_id_makes_the_listing_delete_nothing() {
+    let env = start(1, 40).await;
+    env.sync().await;
+    let ids = sim_ids(&env.sim_state().await);
+    // One template really goes, and another record loses its id: that record may be the one
+    // that went, so nothing can be marked deleted this time.
+    env.control(
+        reqwest::Method::DELETE,
+        &format!("/_sim/templates/{}", ids[0]),
+        json!({}),
+    )
+    .await;
+    corrupt(&env, &ids[1], false).await;
+    let report = env.sync().await;
+    let a = &report.accounts[0];
+    assert!(a.error.is_none(), "{a:?}");
+    assert_eq!(
+        (a.skipped, a.removed, a.outcome.as_str()),
+        (1, 0, "partial")
+    );
+    assert_eq!(live(&env).len(), 40);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cursor_that_does_not_move_fails_the_run_and_deletes_nothing() {
+    let env = start(1, 350).await;
+    env.sync().await;
+    env.post("/_sim/faults", json!({"cursor": "stuck"})).await;
+    let report = env.sync().await;
+    let a = &report.accounts[0];
+    let err = a.error.as_deref().expect("the run fails");
+    assert!(err.contains("the `after` cursor did not move"), "{err}");
+    assert_eq!(a.removed, 0);
+    assert_eq!(
+        live(&env).len(),
+        350,
+        "the templates not reached are not deleted"
+    );
+    assert_eq!(env.count("sync_runs"), 2, "the failed run is recorded");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cursor_that_goes_round_ends_the_run_with_a_clear_error() {
+    let env = start(1, 450).await;
+    env.sync().await;
+    env.post("/_sim/faults", json!({"cursor": "cycle"})).await;
+    let report = tokio::time::timeout(Duration::from_secs(60), env.sync())
+        .await
+        .expect("the run ends");
+    let a = &report.accounts[0];
+    let err = a.error.as_deref().expect("the run fails");
+    assert!(err.contains("came back to a page already read"), "{err}");
+    assert_eq!(live(&env).len(), 450);
+    // The lock is free again: the next run happens.
+    env.post("/_sim/faults", json!({})).await;
+    let report = env.sync().await;
+    assert!(!report.failed(), "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_past_its_deadline_fails_and_frees_the_lock() {
+    let opts = SimOptions {
+        accounts: 1,
+        templates: 600,
+        latency: Duration::from_millis(400),
+        ..SimOptions::default()
+    };
+    let env = App::with_sim(opts)
+        .section("sync", "run_timeout_secs", 1)
+        .start()
+        .await;
+    let report = env.sync().await;
+    let a = &report.accounts[0];
+    let err = a.error.as_deref().expect("the run fails");
+    assert!(err.contains("did not finish within 1 s"), "{err}");
+    assert!(err.contains("sync.run_timeout_secs"), "{err}");
+    assert_eq!(env.count("sync_runs"), 1, "the failed run is recorded");
+    // What it read before the deadline is kept, and the next run is not locked out.
+    let again = env.sync().await;
+    assert!(
+        again.accounts[0].error.is_some(),
+        "still too slow, but it ran"
+    );
+}
+
+fn full_runs(env: &Env) -> i64 {
+    env.count("sync_runs WHERE kind = 'full' AND error IS NULL")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_catches_up_at_start_on_a_sync_and_usage_pull_never_run() {
+    // The test schedules fire once a year: only the catch-up can run them.
+    let env = start(1, 20).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = common::serve(&env.config, listener).await;
+    common::wait_for("the catch-up full sync", || full_runs(&env) == 1).await;
+    common::wait_for("the catch-up usage pull", || {
+        env.count("job_runs WHERE job = 'usage_pull'") == 1
+    })
+    .await;
+    assert_eq!(live(&env).len(), 20);
+    server.stop().await;
+
+    // Restarted soon after, nothing is overdue: no second run.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = common::serve(&env.config, listener).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.stop().await;
+    assert_eq!(full_runs(&env), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_sync_that_meets_a_pending_check_waits_instead_of_being_dropped() {
+    // Both fire every second, so they always coincide.
+    let env = App::new(1, 20)
+        .section("sync", "schedule", "* * * * * *")
+        .section("sync", "pending_schedule", "* * * * * *")
+        .start()
+        .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = common::serve(&env.config, listener).await;
+    common::wait_for("the catch-up full sync", || full_runs(&env) >= 1).await;
+    let first = full_runs(&env);
+    tokio::time::sleep(Duration::from_millis(5200)).await;
+    let ran = full_runs(&env) - first;
+    server.stop().await;
+    // Five firings; a slow machine may let one pass while a run is still going.
+    assert!(ran >= 4, "{ran} full syncs in five seconds");
+}
