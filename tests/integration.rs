@@ -17,6 +17,7 @@ mod integration {
     mod notify;
     mod send;
     mod sync;
+    mod template_events;
     mod truth;
     mod usage;
     mod webhooks;

@@ -19,7 +19,7 @@ pub struct AccountConfig {
     pub credential: Secret,
     /// Upstream base URL without a trailing slash.
     pub base_url: String,
-    /// e.g. `v24.0`.
+    /// e.g. `v26.0`.
     pub graph_version: String,
 }
 
@@ -186,7 +186,7 @@ fn graph_version(
     key: &dyn Fn(&str) -> String,
     graph_version: Option<String>,
 ) -> Result<String, ConfigError> {
-    let graph_version = graph_version.unwrap_or_else(|| "v24.0".into());
+    let graph_version = graph_version.unwrap_or_else(|| "v26.0".into());
     let version_ok = graph_version
         .strip_prefix('v')
         .and_then(|v| v.split_once('.'))
@@ -198,7 +198,7 @@ fn graph_version(
     if !version_ok {
         return Err(ConfigError::new(
             key("graph_version"),
-            format!("`{graph_version}` is not a Graph API version like v24.0"),
+            format!("`{graph_version}` is not a Graph API version like v26.0"),
         ));
     }
     Ok(graph_version)

@@ -24,7 +24,7 @@ fn defaults_apply() {
     assert_eq!(c.database, PathBuf::from("/cfg/templar.db"));
     assert_eq!(c.sync.concurrency, 4);
     assert_eq!(c.accounts[0].base_url, "https://graph.facebook.com");
-    assert_eq!(c.accounts[0].graph_version, "v24.0");
+    assert_eq!(c.accounts[0].graph_version, "v26.0");
 }
 
 #[test]

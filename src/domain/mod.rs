@@ -5,6 +5,7 @@
 pub mod errors;
 pub mod pause;
 pub mod rejection;
+pub mod status_event;
 
 use serde::{Deserialize, Serialize};
 

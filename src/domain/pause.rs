@@ -1,31 +1,67 @@
 //! The pause ladder: a template paused for low quality resumes after 3 hours the first time
-//! and 6 hours the second; the third pause disables it.
+//! and 6 hours the second; the third pause disables it. Meta names each pause in the status
+//! webhook's `other_info.title` (FIRST_PAUSE, SECOND_PAUSE, RATE_LIMITING_PAUSE); that word
+//! wins, and templar counts its own PAUSED events only for pauses it learnt of by sync.
 
-/// Where a paused template stands on the ladder.
+use serde_json::Value;
+
+/// Where a paused template stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pause {
-    /// 1 or 2 (a third pause disables the template).
-    pub strike: u32,
-    /// How long this pause lasts.
-    pub hours: i64,
-    /// When it should resume (unix seconds).
-    pub resumes_at: i64,
+pub enum Pause {
+    /// A pause for low quality: strike 1 (3 h) or 2 (6 h).
+    Strike {
+        strike: u32,
+        hours: i64,
+        /// When it should resume (unix seconds).
+        resumes_at: i64,
+    },
+    /// Paused for rate limiting: not a strike; it resumes when Meta lifts it.
+    RateLimiting,
 }
 
 /// How many pauses disable a template.
 pub const STRIKES: u32 = 3;
 
 impl Pause {
-    /// The pause that began at `paused_at`, the `count`-th pause of its template (at least 1).
+    /// The `count`-th low-quality pause (at least 1), begun at `paused_at`.
     pub fn nth(count: u32, paused_at: i64) -> Pause {
         let strike = count.max(1);
         let hours = if strike <= 1 { 3 } else { 6 };
-        Pause {
+        Pause::Strike {
             strike,
             hours,
             resumes_at: paused_at + hours * 3600,
         }
     }
+
+    /// The latest of a template's pauses, given each PAUSED event in order as (when, detail
+    /// JSON text). A pause Meta named is what Meta said; an unnamed one (seen by sync) is the
+    /// strike after the last one known.
+    pub fn latest<'a>(pauses: impl IntoIterator<Item = (i64, Option<&'a str>)>) -> Option<Pause> {
+        let mut strikes = 0;
+        let mut last = None;
+        for (at, detail) in pauses {
+            let pause = match title(detail).as_deref() {
+                Some("FIRST_PAUSE") => Pause::nth(1, at),
+                Some("SECOND_PAUSE") => Pause::nth(2, at),
+                Some("RATE_LIMITING_PAUSE") => Pause::RateLimiting,
+                _ => Pause::nth(strikes + 1, at),
+            };
+            if let Pause::Strike { strike, .. } = pause {
+                strikes = strike;
+            }
+            last = Some(pause);
+        }
+        last
+    }
+}
+
+/// Meta's `other_info.title` in an event's detail, when it sent one.
+pub fn title(detail: Option<&str>) -> Option<String> {
+    let v: Value = serde_json::from_str(detail?).ok()?;
+    v.pointer("/other_info/title")?
+        .as_str()
+        .map(|t| t.trim().to_ascii_uppercase())
 }
 
 #[cfg(test)]
@@ -36,13 +72,39 @@ mod tests {
     fn first_pause_is_three_hours_later_ones_six() {
         assert_eq!(
             Pause::nth(0, 100),
-            Pause {
+            Pause::Strike {
                 strike: 1,
                 hours: 3,
                 resumes_at: 100 + 3 * 3600
             }
         );
-        assert_eq!(Pause::nth(1, 0).hours, 3);
-        assert_eq!(Pause::nth(2, 0).hours, 6);
+        assert_eq!(
+            Pause::nth(2, 0),
+            Pause::Strike {
+                strike: 2,
+                hours: 6,
+                resumes_at: 6 * 3600
+            }
+        );
+    }
+
+    #[test]
+    fn meta_s_title_wins_over_templar_s_count() {
+        let second = r#"{"other_info":{"title":"SECOND_PAUSE","description":"x"}}"#;
+        let rate = r#"{"other_info":{"title":"RATE_LIMITING_PAUSE"}}"#;
+        // templar saw one pause only, but Meta says it is the second.
+        assert_eq!(Pause::latest([(0, Some(second))]), Some(Pause::nth(2, 0)));
+        assert_eq!(Pause::latest([(0, Some(rate))]), Some(Pause::RateLimiting));
+        // A rate-limiting pause is not a strike: the next unnamed pause is the first.
+        assert_eq!(
+            Pause::latest([(0, Some(rate)), (10, None)]),
+            Some(Pause::nth(1, 10))
+        );
+        // Unnamed pauses (seen by sync) count.
+        assert_eq!(
+            Pause::latest([(0, None), (10, None)]),
+            Some(Pause::nth(2, 10))
+        );
+        assert_eq!(Pause::latest([]), None);
     }
 }

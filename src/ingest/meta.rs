@@ -87,7 +87,7 @@ fn template(field: &str, waba: &str, v: &Value, at: i64) -> Option<TemplateChang
                 }
             }
             TemplateChangeKind::Status {
-                status: text(v, "event")?.to_ascii_uppercase(),
+                event: text(v, "event")?.to_ascii_uppercase(),
                 category: text(v, "message_template_category"),
                 reason: text(v, "reason").filter(|r| r != "NONE"),
                 detail: (!detail.is_empty()).then_some(Value::Object(detail)),

@@ -97,7 +97,7 @@ fn webhook(kind: TemplateChangeKind) -> TemplateChange {
 
 fn status(s: &str) -> TemplateChangeKind {
     TemplateChangeKind::Status {
-        status: s.into(),
+        event: s.into(),
         category: Some("UTILITY".into()),
         reason: None,
         detail: None,

@@ -5,6 +5,7 @@ use diesel::SqliteConnection;
 
 use super::rules;
 use crate::db::models::templates::{self as tpl, NewEvent, TemplateRow, TemplateState};
+use crate::domain::status_event::{is_a_status, status_after, StatusAfter};
 use crate::domain::{normalize_language, EventSource};
 
 /// A template change reported by a webhook.
@@ -23,9 +24,10 @@ pub struct TemplateChange {
 /// What changed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TemplateChangeKind {
-    /// `message_template_status_update`: the event value becomes the status.
+    /// `message_template_status_update`: an event, which moves the status as
+    /// [`crate::domain::status_event`] says.
     Status {
-        status: String,
+        event: String,
         category: Option<String>,
         reason: Option<String>,
         detail: Option<serde_json::Value>,
@@ -74,6 +76,19 @@ pub fn record_webhook(
     Ok(true)
 }
 
+/// The webhook's detail as JSON text, with the event itself when it is not the status it
+/// leaves (REINSTATED, UNARCHIVED, FLAGGED...), so the history keeps what Meta said.
+fn with_event(detail: Option<&serde_json::Value>, what: &str) -> Option<String> {
+    let mut d = detail.cloned();
+    if !is_a_status(what) {
+        let map = d.get_or_insert_with(|| serde_json::json!({}));
+        if let Some(m) = map.as_object_mut() {
+            m.insert("event".into(), what.into());
+        }
+    }
+    d.map(|d| d.to_string())
+}
+
 fn event(
     row: i32,
     field: &str,
@@ -104,7 +119,7 @@ fn first_sight(
     now: i64,
 ) -> diesel::QueryResult<Option<NewEvent>> {
     let TemplateChangeKind::Status {
-        status,
+        event: what,
         category,
         reason,
         detail,
@@ -113,6 +128,16 @@ fn first_sight(
         tracing::info!(template = %change.template_id, "quality or category update for a template not synced yet; the next sync records it");
         return Ok(None);
     };
+    let status = match status_after(what) {
+        StatusAfter::Becomes(s) => s,
+        StatusAfter::BeforeArchiving => "APPROVED",
+        StatusAfter::Unchanged => {
+            tracing::info!(template = %change.template_id, event = %what, "status event for a template not synced yet; the next sync records its status");
+            return Ok(None);
+        }
+    };
+    let status = &status.to_string();
+    let detail = with_event(detail.as_ref(), what);
     let state = TemplateState {
         waba_id: change.waba_id.clone(),
         template_id: change.template_id.clone(),
@@ -132,7 +157,6 @@ fn first_sight(
         components: "[]".into(),
     };
     let id = tpl::insert(conn, account_id, &state, now)?;
-    let detail = detail.as_ref().map(|d| d.to_string());
     Ok(Some(event(
         id,
         "status",
@@ -152,24 +176,43 @@ fn changed(
 ) -> diesel::QueryResult<Option<NewEvent>> {
     match kind {
         TemplateChangeKind::Status {
-            status,
+            event: what,
             reason,
             detail,
             ..
         } => {
+            let detail = with_event(detail.as_ref(), what);
+            let status = match status_after(what) {
+                StatusAfter::Becomes(s) => s.to_string(),
+                StatusAfter::BeforeArchiving => {
+                    tpl::status_before_archiving(conn, row.id)?.unwrap_or_else(|| "APPROVED".into())
+                }
+                // Kept in the history; the status waits for a sync to say otherwise.
+                StatusAfter::Unchanged => {
+                    return Ok(Some(event(
+                        row.id,
+                        "event",
+                        None,
+                        what,
+                        reason.clone(),
+                        detail,
+                    )))
+                }
+            };
             let deleted = row.deleted_at.is_some();
-            if row.status == *status && !deleted {
-                return Ok(None);
+            if row.status == status && !deleted {
+                // A repeat of the status, or an event that leaves it where it is.
+                return Ok((!is_a_status(what))
+                    .then(|| event(row.id, "event", None, what, reason.clone(), detail)));
             }
             let old = if deleted { "DELETED" } else { &row.status };
-            let rejected = rules::status_reason(status, reason.as_deref());
-            tpl::set_status(conn, row.id, status, rejected.as_deref(), now)?;
-            let detail = detail.as_ref().map(|d| d.to_string());
+            let rejected = rules::status_reason(&status, reason.as_deref());
+            tpl::set_status(conn, row.id, &status, rejected.as_deref(), now)?;
             Ok(Some(event(
                 row.id,
                 "status",
                 Some(old.to_string()),
-                status,
+                &status,
                 reason.clone(),
                 detail,
             )))

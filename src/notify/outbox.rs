@@ -75,7 +75,7 @@ pub fn template_payload(
     e: &Event,
     t: &TemplateRow,
     account: &str,
-    strike: u32,
+    pause: Option<Pause>,
 ) -> Payload {
     let detail: serde_json::Value = e
         .detail
@@ -130,19 +130,30 @@ pub fn template_payload(
                 p.recommendation.as_ref().map(|r| format!(" Meta recommends: {r}.")).unwrap_or_default()
             );
         }
-        "paused" => {
-            let pause = Pause::nth(strike, e.at);
-            p.strike = Some(pause.strike);
-            p.resumes_at = Some(clock::rfc3339(pause.resumes_at));
-            p.title = format!("Paused (strike {} of {STRIKES}): {who}", pause.strike);
-            p.text = format!(
-                "{} was paused for low quality. It should resume around {} ({} h). \
-                 A third pause disables it: review the content and who receives it before sending more.",
-                t.name,
-                clock::human(pause.resumes_at),
-                pause.hours
-            );
-        }
+        "paused" => match pause.unwrap_or_else(|| Pause::nth(1, e.at)) {
+            Pause::Strike {
+                strike,
+                hours,
+                resumes_at,
+            } => {
+                p.strike = Some(strike);
+                p.resumes_at = Some(clock::rfc3339(resumes_at));
+                p.title = format!("Paused (strike {strike} of {STRIKES}): {who}");
+                p.text = format!(
+                    "{} was paused for low quality. It should resume around {} ({hours} h). \
+                     A third pause disables it: review the content and who receives it before sending more.",
+                    t.name,
+                    clock::human(resumes_at),
+                );
+            }
+            Pause::RateLimiting => {
+                p.title = format!("Paused for rate limiting: {who}");
+                p.text = format!(
+                    "Meta paused {} for rate limiting. This is not a quality strike; it resumes when Meta lifts the limit.",
+                    t.name
+                );
+            }
+        },
         "disabled" => {
             p.title = format!("Disabled: {who}");
             p.text = format!(
@@ -223,12 +234,13 @@ pub fn expand(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryRe
         if channels.is_empty() {
             continue;
         }
-        let strike = if kind == "paused" {
-            tpl::pause_count(conn, t.id, Some(e.id))? as u32
+        let pause = if kind == "paused" {
+            let pauses = tpl::pauses(conn, t.id, Some(e.id))?;
+            Pause::latest(pauses.iter().map(|(at, d)| (*at, d.as_deref())))
         } else {
-            0
+            None
         };
-        let payload = template_payload(config, kind, e, t, account, strike);
+        let payload = template_payload(config, kind, e, t, account, pause);
         let json = serde_json::to_string(&payload).unwrap_or_default();
         for ch in channels {
             queued += usize::from(out::enqueue(conn, &payload.id, &ch.name, kind, &json, now)?);

@@ -51,6 +51,8 @@ pub struct SimTemplate {
     /// Simulated second of the latest pause (for unpausing after 3 h).
     pub paused_at: Option<i64>,
     pub pauses: u32,
+    /// The status before the template was archived (UNARCHIVED returns to it).
+    pub archived_from: Option<String>,
 }
 
 const NAMES: &[&str] = &[
@@ -225,6 +227,7 @@ pub fn template(rng: &mut ChaCha8Rng, waba: usize, k: usize, now: i64) -> SimTem
         components: comps,
         review,
         corrupt: None,
+        archived_from: None,
         deleted: false,
         paused_at: None,
         pauses: u32::from(status == "PAUSED"),

@@ -238,6 +238,9 @@ impl World {
         if t.status == status {
             return false;
         }
+        if status == "ARCHIVED" {
+            t.archived_from = Some(t.status.clone());
+        }
         t.status = status.to_string();
         t.review = None;
         match status {

@@ -27,6 +27,7 @@ pub fn router(sim: Sim) -> Router {
         .route("/_sim/faults", post(set_faults))
         .route("/_sim/templates/{id}/status", post(force_status))
         .route("/_sim/templates/{id}/corrupt", post(corrupt))
+        .route("/_sim/templates/{id}/event", post(send_event))
         .route("/_sim/templates/{id}", delete(remove))
         .route("/_sim/inbound", post(manage::inbound))
         .route(

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use rand::Rng;
 use serde_json::{json, Value};
 
-use super::{Via, World};
+use super::{SimTemplate, Via, World};
 use crate::signing;
 
 /// A simulated outbound message.
@@ -323,6 +323,39 @@ impl World {
         }
     }
 
+    /// Meta sends a status-update `event` for template `idx`, moving its status the way Meta's
+    /// listing then shows it (the simulator's own reading of Meta's reference): REINSTATED is
+    /// APPROVED again, UNARCHIVED returns to the status before archiving, FLAGGED, LOCKED and
+    /// unknown events leave it.
+    pub fn template_event(&mut self, idx: usize, event: &str, title: Option<&str>) {
+        let now = self.clock;
+        let t = &mut self.templates[idx];
+        let next = match event {
+            "REINSTATED" => Some("APPROVED".to_string()),
+            "UNARCHIVED" => Some(t.archived_from.take().unwrap_or_else(|| "APPROVED".into())),
+            "APPROVED" | "ARCHIVED" | "DELETED" | "DISABLED" | "IN_APPEAL" | "LIMIT_EXCEEDED"
+            | "PAUSED" | "PENDING" | "PENDING_DELETION" | "REJECTED" => Some(event.to_string()),
+            _ => None,
+        };
+        if let Some(next) = next {
+            if next == "ARCHIVED" && t.status != "ARCHIVED" {
+                t.archived_from = Some(t.status.clone());
+            }
+            if next == "PAUSED" && title != Some("RATE_LIMITING_PAUSE") {
+                t.pauses += 1;
+                t.paused_at = Some(now);
+            }
+            t.status = next;
+        }
+        let t = &self.templates[idx];
+        let id: u64 = t.id.parse().unwrap_or(0);
+        let value = status_update(t, id, &t.language.replace('_', "-"), event, title);
+        let body = json!({"object": "whatsapp_business_account",
+                          "entry": [{"id": self.wabas[t.waba].id, "time": self.now(),
+                                     "changes": [{"field": "message_template_status_update", "value": value}]}]});
+        self.outbox.push(Webhook::meta(body));
+    }
+
     /// Queues Meta's template webhook for a change of template `idx`.
     pub(super) fn announce_template(
         &mut self,
@@ -339,30 +372,46 @@ impl World {
                 "previous_quality_score": previous_quality.unwrap_or("UNKNOWN"), "new_quality_score": t.quality,
                 "message_template_id": id, "message_template_name": t.name, "message_template_language": language}),
             _ => {
-                let mut v = json!({"event": t.status, "message_template_id": id, "message_template_name": t.name,
-                                   "message_template_language": language,
-                                   "reason": t.rejected_reason.clone().unwrap_or_else(|| "NONE".into()),
-                                   "message_template_category": t.category});
-                if t.status == "REJECTED" {
-                    v["rejection_info"] = json!({"reason": "The template's content does not match its category.",
-                                                 "recommendation": "Change the category or remove promotional wording."});
-                }
-                if t.status == "PAUSED" {
-                    let title = if t.pauses <= 1 {
-                        "FIRST_PAUSE"
-                    } else {
-                        "SECOND_PAUSE"
-                    };
-                    v["other_info"] =
-                        json!({"title": title, "description": "Paused because of low quality."});
-                }
-                v
+                let title = match t.status.as_str() {
+                    "PAUSED" if t.pauses <= 1 => Some("FIRST_PAUSE"),
+                    "PAUSED" => Some("SECOND_PAUSE"),
+                    _ => None,
+                };
+                status_update(t, id, &language, &t.status, title)
             }
         };
         let body = json!({"object": "whatsapp_business_account",
                           "entry": [{"id": w.id, "time": self.now(), "changes": [{"field": field, "value": value}]}]});
         self.outbox.push(Webhook::meta(body));
     }
+}
+
+/// The value of a `message_template_status_update` for `event`, with Meta's `other_info`
+/// when a title is given.
+pub(super) fn status_update(
+    t: &SimTemplate,
+    id: u64,
+    language: &str,
+    event: &str,
+    title: Option<&str>,
+) -> Value {
+    let mut v = json!({"event": event, "message_template_id": id, "message_template_name": t.name,
+                       "message_template_language": language,
+                       "reason": t.rejected_reason.clone().unwrap_or_else(|| "NONE".into()),
+                       "message_template_category": t.category});
+    if event == "REJECTED" {
+        v["rejection_info"] = json!({"reason": "The template's content does not match its category.",
+                                     "recommendation": "Change the category or remove promotional wording."});
+    }
+    if let Some(title) = title {
+        let description = match title {
+            "RATE_LIMITING_PAUSE" => "Paused because of rate limiting.",
+            "UNPAUSE" => "The template is no longer paused.",
+            _ => "Paused because of low quality.",
+        };
+        v["other_info"] = json!({"title": title, "description": description});
+    }
+    v
 }
 
 /// A message's statuses in order, with their times.

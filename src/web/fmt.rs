@@ -103,6 +103,20 @@ impl Show for Totals {
 }
 
 /// The CSS class of a status badge (colour goes with the status text, never instead of it).
+/// Where a paused template stands, in one line.
+pub fn pause(p: &crate::domain::pause::Pause) -> String {
+    use crate::domain::pause::{Pause, STRIKES};
+    match p {
+        Pause::Strike {
+            strike, resumes_at, ..
+        } => format!(
+            "strike {strike} of {STRIKES}; resumes around {}",
+            when(*resumes_at)
+        ),
+        Pause::RateLimiting => "paused for rate limiting (not a strike)".into(),
+    }
+}
+
 pub fn status_class(status: &str) -> &'static str {
     match status {
         "APPROVED" => "ok",

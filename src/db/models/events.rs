@@ -50,13 +50,13 @@ pub fn insert_events(conn: &mut SqliteConnection, events: &[NewEvent]) -> QueryR
     Ok(())
 }
 
-/// How many times a template was paused, counting its events up to the one with id `up_to`
-/// when given (the strike a pause event was).
-pub fn pause_count(
+/// A template's PAUSED events as (when, detail), oldest first, up to the one with id `up_to`
+/// when given: what [`crate::domain::pause::Pause::latest`] reads.
+pub fn pauses(
     conn: &mut SqliteConnection,
     template_row: i32,
     up_to: Option<i32>,
-) -> QueryResult<i64> {
+) -> QueryResult<Vec<(i64, Option<String>)>> {
     let mut q = template_events::table
         .filter(template_events::template_id.eq(template_row))
         .filter(template_events::field.eq("status"))
@@ -65,7 +65,25 @@ pub fn pause_count(
     if let Some(id) = up_to {
         q = q.filter(template_events::id.le(id));
     }
-    q.count().get_result(conn)
+    q.order(template_events::id.asc())
+        .select((template_events::at, template_events::detail))
+        .load(conn)
+}
+
+/// The status a template had before it was last archived, if it ever was.
+pub fn status_before_archiving(
+    conn: &mut SqliteConnection,
+    template_row: i32,
+) -> QueryResult<Option<String>> {
+    Ok(template_events::table
+        .filter(template_events::template_id.eq(template_row))
+        .filter(template_events::field.eq("status"))
+        .filter(template_events::new_value.eq("ARCHIVED"))
+        .order(template_events::id.desc())
+        .select(template_events::old_value)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
 }
 
 /// The detail of a template's latest rejection (Meta's `rejection_info`, as JSON text).

@@ -63,7 +63,7 @@ fn parses_template_status_with_integer_id() {
     assert_eq!(t.template_id, "1689556908129832");
     assert_eq!(t.language, "en_US");
     let TemplateChangeKind::Status {
-        status,
+        event: status,
         reason,
         detail,
         ..

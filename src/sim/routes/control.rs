@@ -106,6 +106,35 @@ fn yes() -> bool {
     true
 }
 
+/// A status-update event to send, as Meta would.
+#[derive(Deserialize)]
+pub(crate) struct SendEvent {
+    event: String,
+    /// `other_info.title`: FIRST_PAUSE, SECOND_PAUSE, RATE_LIMITING_PAUSE, UNPAUSE.
+    #[serde(default)]
+    title: Option<String>,
+}
+
+/// `POST /_sim/templates/{id}/event`: Meta sends this status-update event (any value, known or
+/// not) and the template's status moves as Meta's listing would show it.
+pub(crate) async fn send_event(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    Json(e): Json<SendEvent>,
+) -> Response {
+    let body = {
+        let mut w = sim.world();
+        let Some(&i) = w.by_id.get(&id) else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        w.template_event(i, &e.event.to_ascii_uppercase(), e.title.as_deref());
+        let now = w.now();
+        template_json(&w.templates[i], None, now)
+    };
+    sim.flush();
+    Json(body).into_response()
+}
+
 pub(crate) async fn corrupt(
     State(sim): State<Sim>,
     Path(id): Path<String>,

@@ -204,12 +204,12 @@ pub(crate) fn list(
         let mut next = match via {
             // Like Meta, the next link carries the access token.
             Via::Meta => format!(
-                "http://{host}/v24.0/{waba}/message_templates?access_token={}&limit={limit}&after={}",
+                "http://{host}/v26.0/{waba}/message_templates?access_token={}&limit={limit}&after={}",
                 w.wabas[wi].credential,
                 encode_cursor(after)
             ),
             Via::Kapso => format!(
-                "http://{host}/meta/whatsapp/v24.0/{waba}/message_templates?limit={limit}&after={}",
+                "http://{host}/meta/whatsapp/v26.0/{waba}/message_templates?limit={limit}&after={}",
                 encode_cursor(after)
             ),
         };

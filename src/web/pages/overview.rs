@@ -15,7 +15,7 @@ use crate::clock;
 use crate::db::models::attention::{self, AttentionRow};
 use crate::db::models::sync_runs::{self, SyncRun};
 use crate::db::models::{accounts, templates as tpl, usage};
-use crate::domain::pause::{Pause, STRIKES};
+use crate::domain::pause::Pause;
 use crate::domain::rejection::RejectionInfo;
 use crate::report::{self, Period, Scope, Totals};
 use crate::web::error::{ApiError, WebError};
@@ -169,13 +169,10 @@ fn build(
     }
     let mut paused = Vec::new();
     for r in &list(conn, &["PAUSED"], 10)? {
-        let count = tpl::pause_count(conn, r.row_id, None)? as u32;
-        let pause = Pause::nth(count, r.last_changed_at);
-        let why = format!(
-            "strike {} of {STRIKES}; resumes around {}",
-            pause.strike,
-            fmt::when(pause.resumes_at)
-        );
+        let pauses = tpl::pauses(conn, r.row_id, None)?;
+        let pause = Pause::latest(pauses.iter().map(|(at, d)| (*at, d.as_deref())))
+            .unwrap_or_else(|| Pause::nth(1, r.last_changed_at));
+        let why = fmt::pause(&pause);
         paused.push(item(r, why, fmt::when(r.last_changed_at)));
     }
     let disabled: Vec<Attention> = list(conn, &["DISABLED"], 10)?

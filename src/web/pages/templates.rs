@@ -14,6 +14,7 @@ use super::{layout, Layout};
 use crate::clock;
 use crate::db::models::templates::{self as tpl, Brief, Sort};
 use crate::domain::errors;
+use crate::domain::pause::Pause;
 use crate::report::{self, Breakdown, Scope, Totals};
 use crate::views::{EventView, TemplateView};
 use crate::web::error::{ApiError, WebError};
@@ -330,6 +331,9 @@ pub struct Detail {
     pub events: Vec<EventView>,
     pub bubble: Bubble,
     pub time_to_approval: Option<String>,
+    /// Where a PAUSED template stands on the pause ladder (the overview and notifications say
+    /// the same).
+    pub paused: Option<String>,
     pub usage: Breakdown,
     pub daily: Vec<(String, Totals)>,
     pub failures: Vec<Failure>,
@@ -388,6 +392,13 @@ fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detai
         (Some(p), Some(a)) => Some(fmt::span(a - p)),
         _ => None,
     };
+    let paused = match row.status.as_str() {
+        "PAUSED" => {
+            let pauses = tpl::pauses(conn, row.id, None)?;
+            Pause::latest(pauses.iter().map(|(at, d)| (*at, d.as_deref()))).map(|p| fmt::pause(&p))
+        }
+        _ => None,
+    };
     let scope = Scope {
         template_row: Some(row.id),
         ..Default::default()
@@ -430,6 +441,7 @@ fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detai
         template: view,
         events: events.into_iter().map(EventView::from).collect(),
         time_to_approval,
+        paused,
         usage,
         daily,
         failures,
