@@ -10,11 +10,12 @@ use serde::Serialize;
 
 use crate::config::AccountConfig;
 use crate::db::models::accounts;
-use crate::db::models::usage;
+use crate::db::models::{products, usage};
 use crate::domain::SourceKind;
 use crate::ingest::apply::{self, Resolver};
 use crate::ingest::{kapso, IngestEvent};
-use crate::sources::{Graph, SourceError, ANALYTICS_MAX_IDS};
+use crate::sources::insights::ANALYTICS_PRODUCTS;
+use crate::sources::{AnalyticsPoint, Graph, SourceError, ANALYTICS_MAX_IDS};
 use crate::sync::SyncContext;
 
 /// What a usage pull did for one account.
@@ -128,42 +129,37 @@ async fn analytics(
     'outer: for (waba, templates) in &by_waba {
         for chunk in templates.chunks(ANALYTICS_MAX_IDS) {
             let ids: Vec<String> = chunk.iter().map(|(_, id)| id.clone()).collect();
-            let points = match meta.template_analytics(waba, &ids, &start, &end).await {
-                Ok(p) => p,
-                Err(SourceError::Upstream(e)) if e.code == Some(200007) => {
-                    state = ("not_enabled", Some(e.message.clone()));
-                    break 'outer;
+            let mut points = Vec::new();
+            for product in ANALYTICS_PRODUCTS {
+                match meta
+                    .template_analytics(waba, &ids, &start, &end, product)
+                    .await
+                {
+                    Ok(p) => points.extend(p),
+                    Err(SourceError::Upstream(e)) if e.code == Some(200007) => {
+                        state = ("not_enabled", Some(e.message.clone()));
+                        break 'outer;
+                    }
+                    Err(SourceError::Upstream(e)) if e.code == Some(200005) => {
+                        state = ("unavailable", Some(e.message.clone()));
+                        break 'outer;
+                    }
+                    // A WABA that cannot use the Marketing Messages API still has Cloud API
+                    // figures.
+                    Err(SourceError::Upstream(e)) if product != ANALYTICS_PRODUCTS[0] => {
+                        tracing::debug!(waba, "no {product} analytics: {e}");
+                    }
+                    Err(e) => {
+                        state = ("error", Some(e.to_string()));
+                        break 'outer;
+                    }
                 }
-                Err(SourceError::Upstream(e)) if e.code == Some(200005) => {
-                    state = ("unavailable", Some(e.message.clone()));
-                    break 'outer;
-                }
-                Err(e) => {
-                    state = ("error", Some(e.to_string()));
-                    break 'outer;
-                }
-            };
+            }
             let rows: BTreeMap<String, i32> =
                 chunk.iter().map(|(r, id)| (id.clone(), *r)).collect();
             let changed = ctx
                 .db
-                .write(move |c| {
-                    let mut n = 0;
-                    for p in points {
-                        let Some(&row) = rows.get(&p.template_id) else {
-                            continue;
-                        };
-                        let counts = usage::Counts {
-                            sent: p.sent,
-                            delivered: p.delivered,
-                            read: p.read,
-                            clicked: p.clicked,
-                            failed: 0,
-                        };
-                        n += u32::from(usage::set_meta(c, row, &p.day, counts, p.cost)?);
-                    }
-                    Ok(n)
-                })
+                .write(move |c| store_points(c, &rows, points))
                 .await
                 .map_err(|e| e.to_string())?;
             report.days_updated += changed;
@@ -190,6 +186,46 @@ async fn analytics(
         ("error", Some(m)) => Err(m),
         _ => Ok(()),
     }
+}
+
+/// Stores one chunk's analytics: per template-day, the sum over products as Meta's figures
+/// (what the roll-ups read) and the split per product. Returns the template-days that changed.
+fn store_points(
+    c: &mut diesel::SqliteConnection,
+    rows: &BTreeMap<String, i32>,
+    points: Vec<AnalyticsPoint>,
+) -> diesel::QueryResult<u32> {
+    let mut days: BTreeMap<(i32, String), Vec<products::ProductFigures>> = BTreeMap::new();
+    for p in points {
+        let Some(&row) = rows.get(&p.template_id) else {
+            continue;
+        };
+        days.entry((row, p.day))
+            .or_default()
+            .push(products::ProductFigures {
+                product: p.product.to_string(),
+                sent: p.sent,
+                delivered: p.delivered,
+                read: p.read,
+                clicked: p.clicked,
+                unique_clicked: p.unique_clicked,
+                cost: p.cost,
+            });
+    }
+    let mut n = 0;
+    for ((row, day), split) in days {
+        let counts = usage::Counts {
+            sent: split.iter().map(|f| f.sent).sum(),
+            delivered: split.iter().map(|f| f.delivered).sum(),
+            read: split.iter().map(|f| f.read).sum(),
+            clicked: split.iter().map(|f| f.clicked).sum(),
+            failed: 0,
+        };
+        let cost = split.iter().map(|f| f.cost).sum();
+        n += u32::from(usage::set_meta(c, row, &day, counts, cost)?);
+        products::set(c, row, &day, &split)?;
+    }
+    Ok(n)
 }
 
 async fn history(

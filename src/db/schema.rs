@@ -229,6 +229,20 @@ diesel::joinable!(messages -> accounts (account_id));
 diesel::joinable!(template_daily_stats -> templates (template_row));
 
 diesel::table! {
+    template_daily_products (template_row, day, product) {
+        template_row -> Integer,
+        day -> Text,
+        product -> Text,
+        sent -> BigInt,
+        delivered -> BigInt,
+        read -> BigInt,
+        clicked -> BigInt,
+        unique_clicked -> BigInt,
+        cost -> Double,
+    }
+}
+
+diesel::table! {
     job_runs (job) {
         job -> Text,
         succeeded_at -> BigInt,
@@ -253,4 +267,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     notify_cursors,
     template_daily_errors,
     job_runs,
+    template_daily_products,
 );

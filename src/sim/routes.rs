@@ -88,6 +88,7 @@ pub(super) struct GraphQuery {
     pub since: Option<String>,
     pub until: Option<String>,
     pub direction: Option<String>,
+    pub product_type: Option<String>,
 }
 
 impl GraphQuery {
@@ -110,6 +111,7 @@ impl GraphQuery {
             "since" => self.since.as_ref(),
             "until" => self.until.as_ref(),
             "direction" => self.direction.as_ref(),
+            "product_type" => self.product_type.as_ref(),
             _ => None,
         }
     }

@@ -17,14 +17,40 @@ pub struct AnalyticsPoint {
     pub sent: i64,
     pub delivered: i64,
     pub read: i64,
+    /// Every button click (`url_button`, `quick_reply_button`, ...).
     pub clicked: i64,
+    /// Distinct people who clicked a URL button (`unique_url_button`), not part of `clicked`.
+    pub unique_clicked: i64,
     pub cost: f64,
+    /// The product the sends went through, as asked ([`ANALYTICS_PRODUCTS`]).
+    pub product: &'static str,
 }
+
+/// The products whose template sends Meta reports apart: without `product_type`,
+/// `template_analytics` answers for the Cloud API only. [I] The second value's spelling
+/// (Meta's generated SDK says `MARKETING_MESSAGES_LITE_API`).
+pub const ANALYTICS_PRODUCTS: [&str; 2] = ["CLOUD_API", "MARKETING_MESSAGES_API_FOR_WHATSAPP"];
 
 #[derive(serde::Deserialize)]
 struct AnalyticsBody {
     #[serde(default)]
     data: Vec<AnalyticsSeries>,
+    #[serde(default)]
+    paging: Option<AnalyticsPaging>,
+}
+
+#[derive(serde::Deserialize)]
+struct AnalyticsPaging {
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    cursors: Option<AnalyticsCursors>,
+}
+
+#[derive(serde::Deserialize)]
+struct AnalyticsCursors {
+    #[serde(default)]
+    after: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -51,8 +77,22 @@ struct WirePoint {
 
 #[derive(serde::Deserialize)]
 struct WireCount {
+    #[serde(rename = "type", default)]
+    kind: String,
     #[serde(default)]
     count: i64,
+}
+
+/// (total clicks, unique URL clicks): Meta reports distinct clickers as their own types
+/// (`unique_url_button`), which must not be added to the total.
+fn clicks(counts: &[WireCount]) -> (i64, i64) {
+    counts.iter().fold((0, 0), |(total, unique), c| {
+        if c.kind.starts_with("unique_") {
+            (total, unique + c.count)
+        } else {
+            (total + c.count, unique)
+        }
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -77,13 +117,15 @@ impl Graph {
             .map(str::to_string))
     }
 
-    /// Daily figures for up to ten templates between two `YYYY-MM-DD` days (end exclusive).
+    /// Daily figures for up to ten templates between two `YYYY-MM-DD` days (end exclusive),
+    /// for one of [`ANALYTICS_PRODUCTS`], every page.
     pub async fn template_analytics(
         &self,
         waba: &str,
         ids: &[String],
         start: &str,
         end: &str,
+        product: &'static str,
     ) -> Result<Vec<AnalyticsPoint>, SourceError> {
         if ids.is_empty() || ids.len() > ANALYTICS_MAX_IDS {
             return Err(SourceError::Shape(format!(
@@ -91,36 +133,56 @@ impl Graph {
                 ids.len()
             )));
         }
-        let mut url = self.url(&format!("{waba}/template_analytics"))?;
-        url.query_pairs_mut()
-            .append_pair("start", start)
-            .append_pair("end", end)
-            .append_pair("granularity", "DAILY")
-            .append_pair(
-                "metric_types",
-                r#"["SENT","DELIVERED","READ","CLICKED","COST"]"#,
-            )
-            .append_pair("template_ids", &format!("[{}]", ids.join(",")));
-        let body: AnalyticsBody = self.upstream.get(url).await?;
-        Ok(body
-            .data
-            .into_iter()
-            .flat_map(|s| s.data_points)
-            .map(|p| AnalyticsPoint {
-                template_id: crate::ingest::id_of(&p.template_id).unwrap_or_default(),
-                day: crate::ingest::day_of(p.start),
-                sent: p.sent,
-                delivered: p.delivered,
-                read: p.read,
-                clicked: p.clicked.iter().map(|c| c.count).sum(),
-                cost: p
-                    .cost
-                    .iter()
-                    .filter(|c| c.kind == "amount_spent")
-                    .map(|c| c.value)
-                    .sum(),
-            })
-            .collect())
+        let mut points = Vec::new();
+        let mut after: Option<String> = None;
+        let mut followed = std::collections::HashSet::new();
+        loop {
+            let mut url = self.url(&format!("{waba}/template_analytics"))?;
+            url.query_pairs_mut()
+                .append_pair("start", start)
+                .append_pair("end", end)
+                .append_pair("granularity", "DAILY")
+                .append_pair("product_type", product)
+                .append_pair(
+                    "metric_types",
+                    r#"["SENT","DELIVERED","READ","CLICKED","COST"]"#,
+                )
+                .append_pair("template_ids", &format!("[{}]", ids.join(",")));
+            if let Some(a) = &after {
+                url.query_pairs_mut().append_pair("after", a);
+            }
+            let body: AnalyticsBody = self.upstream.get(url).await?;
+            points.extend(body.data.into_iter().flat_map(|s| s.data_points).map(|p| {
+                let (clicked, unique_clicked) = clicks(&p.clicked);
+                AnalyticsPoint {
+                    template_id: crate::ingest::id_of(&p.template_id).unwrap_or_default(),
+                    day: crate::ingest::day_of(p.start),
+                    sent: p.sent,
+                    delivered: p.delivered,
+                    read: p.read,
+                    clicked,
+                    unique_clicked,
+                    cost: p
+                        .cost
+                        .iter()
+                        .filter(|c| c.kind == "amount_spent")
+                        .map(|c| c.value)
+                        .sum(),
+                    product,
+                }
+            }));
+            // Graph's rule: more pages while `paging.next` is present.
+            let paging = body.paging.filter(|p| p.next.is_some());
+            let Some(next) = paging.and_then(|p| p.cursors).and_then(|c| c.after) else {
+                return Ok(points);
+            };
+            if !followed.insert(next.clone()) {
+                return Err(SourceError::Shape(format!(
+                    "template analytics of WABA {waba}: the paging cursor came back to a page already read"
+                )));
+            }
+            after = Some(next);
+        }
     }
 
     /// One page of a phone number's outbound messages created at or after `since`.

@@ -233,3 +233,85 @@ fn assert_window_totals_match(env: &common::Env) {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn analytics_count_clicks_once_follow_every_page_and_pull_both_products() {
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 60,
+        ..Default::default()
+    })
+    .start()
+    .await;
+    env.sync().await;
+    env.sim.world().advance(72 * 3600);
+    env.sync().await;
+    let requests_before = env.sim_stats().await["meta_requests"].as_u64().unwrap_or(0);
+    let reports = templar::usage::run(&env.ctx(), None, common::now()).await;
+    assert!(reports[0].error.is_none(), "{reports:?}");
+
+    use diesel::prelude::*;
+    use templar::db::schema::template_daily_products as p;
+    use templar::db::schema::template_daily_stats as s;
+    let mut c = env.db.conn().unwrap();
+    let stored: Vec<(i64, i64)> = s::table
+        .filter(s::origin.eq("meta"))
+        .select((s::sent, s::clicked))
+        .load(&mut c)
+        .unwrap();
+    let (sent, clicked) = stored.iter().fold((0, 0), |(a, b), (x, y)| (a + x, b + y));
+    let (true_sent, true_clicked) = {
+        let w = env.sim.world();
+        w.analytics
+            .values()
+            .fold((0, 0), |(a, b), d| (a + d.sent, b + d.clicked))
+    };
+    // Every page of both products, and clicks counted once (unique clickers not added).
+    assert_eq!((sent, clicked), (true_sent, true_clicked));
+    assert!(clicked > 0, "the simulated days had clicks");
+    let unique: i64 = p::table
+        .select(p::unique_clicked)
+        .load::<i64>(&mut c)
+        .unwrap()
+        .iter()
+        .sum();
+    assert!(
+        unique > 0 && unique < clicked,
+        "unique {unique}, total {clicked}"
+    );
+    let pages = env.sim_stats().await["meta_requests"].as_u64().unwrap_or(0) - requests_before;
+    assert!(
+        pages > 12,
+        "six chunks of ten ids, two products, and more than one page: {pages}"
+    );
+
+    // The template page shows the split for a marketing template sent through both.
+    let id: String = {
+        use templar::db::schema::templates as t;
+        let rows: Vec<i32> = p::table
+            .filter(p::product.eq("MARKETING_MESSAGES_API_FOR_WHATSAPP"))
+            .filter(p::sent.gt(0))
+            .select(p::template_row)
+            .load(&mut c)
+            .unwrap();
+        let row = rows[0];
+        t::table
+            .find(row)
+            .select(t::template_id)
+            .first(&mut c)
+            .unwrap()
+    };
+    let app = common::app(&env);
+    let (status, _, html) = common::get(&app, &format!("/templates/{id}?days=90"), &[]).await;
+    assert_eq!(status, 200);
+    let page = common::Page::parse(&html);
+    let rows = page.texts("table tr");
+    let via = |product: &str| {
+        rows.iter()
+            .find(|r| r.starts_with(&format!("via the {product}")))
+            .unwrap_or_else(|| panic!("no {product} row in {rows:?}"))
+            .clone()
+    };
+    assert!(via("Cloud API").contains("unique"), "{rows:?}");
+    assert!(via("Marketing Messages API").contains("unique"), "{rows:?}");
+}

@@ -7,6 +7,7 @@ pub mod events;
 pub mod job_runs;
 pub mod messages;
 pub mod notifications;
+pub mod products;
 pub mod stats;
 pub mod sync_runs;
 pub mod templates;

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::{layout, Layout};
 use crate::clock;
+use crate::db::models::products;
 use crate::db::models::templates::{self as tpl, Brief, Sort};
 use crate::domain::errors;
 use crate::domain::pause::Pause;
@@ -335,6 +336,9 @@ pub struct Detail {
     /// the same).
     pub paused: Option<String>,
     pub usage: Breakdown,
+    /// Meta's figures split by product (Cloud API, Marketing Messages API), with unique URL
+    /// clicks.
+    pub products: Vec<products::ProductFigures>,
     pub daily: Vec<(String, Totals)>,
     pub failures: Vec<Failure>,
     /// The parameters the Send test form asks for.
@@ -353,6 +357,18 @@ impl Detail {
 
     fn qclass(&self, q: &str) -> &'static str {
         fmt::quality_class(q)
+    }
+
+    fn int(&self, n: &i64) -> String {
+        fmt::int(*n)
+    }
+
+    fn product(&self, p: &str) -> &'static str {
+        match p {
+            "CLOUD_API" => "Cloud API",
+            "MARKETING_MESSAGES_API_FOR_WHATSAPP" => "Marketing Messages API",
+            _ => "another product",
+        }
     }
 
     fn history(&self, field: &str) -> Vec<&EventView> {
@@ -405,6 +421,7 @@ fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detai
     };
     let usage = report::totals(conn, &scope, &layout.period)?;
     let daily = report::daily(conn, &scope, &layout.period)?;
+    let products = products::between(conn, row.id, &layout.period.from_s(), &layout.period.to_s())?;
     let failures = report::failures(conn, row.id, &layout.period)?
         .into_iter()
         .map(|(code, count)| {
@@ -443,6 +460,7 @@ fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detai
         time_to_approval,
         paused,
         usage,
+        products,
         daily,
         failures,
         chart,
