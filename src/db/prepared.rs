@@ -109,8 +109,8 @@ impl QueryFragment<Sqlite> for InsertMessage<'_> {
             out,
             "INSERT INTO messages (wamid, account_id, phone_number_id, template_row, recipient, \
              category, day, sent_at, delivered_at, read_at, failed_at, clicked_at, error_code, \
-             error_title, origin, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             error_title, origin, created_at, template_ref) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (wamid) DO NOTHING",
             Text => &m.wamid,
             Nullable<Integer> => &m.account_id,
@@ -128,6 +128,7 @@ impl QueryFragment<Sqlite> for InsertMessage<'_> {
             Nullable<Text> => &m.error_title,
             Text => &m.origin,
             BigInt => &m.created_at,
+            Nullable<Text> => &m.template_ref,
         );
         Ok(())
     }

@@ -83,6 +83,7 @@ diesel::table! {
         error_title -> Nullable<Text>,
         origin -> Text,
         created_at -> BigInt,
+        template_ref -> Nullable<Text>,
     }
 }
 

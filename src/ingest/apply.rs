@@ -308,6 +308,10 @@ fn status(
                 if template.is_some() {
                     new.template_row = template;
                     counted_from = Progress::default();
+                } else if m.template_ref.is_none() {
+                    if let Some(r) = s.template.reference() {
+                        usage::set_template_ref(conn, m.id, &r)?;
+                    }
                 }
             }
             if new == old {
@@ -383,6 +387,7 @@ fn new_message(
             error_title: p.error_title.clone(),
             origin: s.origin.into(),
             created_at: now,
+            template_ref: template.is_none().then(|| s.template.reference()).flatten(),
         },
     )?;
     if !stored {
@@ -434,6 +439,7 @@ fn click(
                 error_title: None,
                 origin: "webhook".into(),
                 created_at: now,
+                template_ref: None,
             },
         );
     };

@@ -45,6 +45,20 @@ pub enum TemplateHint {
     NameLanguage(String, String),
 }
 
+impl TemplateHint {
+    /// What a message keeps of this hint while its template is not known.
+    pub fn reference(&self) -> Option<String> {
+        use crate::db::models::messages::{reference_by_id, reference_by_name};
+        match self {
+            TemplateHint::Unknown => None,
+            TemplateHint::Id(id) => Some(reference_by_id(id)),
+            TemplateHint::NameLanguage(name, lang) => {
+                Some(reference_by_name(name, &normalize_language(lang)))
+            }
+        }
+    }
+}
+
 /// A delivery status of one outbound message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageStatus {

@@ -9,6 +9,7 @@ use diesel::SqliteConnection;
 use serde::Serialize;
 
 use super::rules::{self, FieldChange};
+use crate::db::models::messages;
 use crate::db::models::templates::{self as tpl, NewEvent, TemplateRow, TemplateState};
 use crate::domain::{EventSource, RemoteTemplate};
 
@@ -148,8 +149,13 @@ pub fn apply(
         detail: None,
         source: source.as_str().into(),
     };
+    // Messages that arrived before their template: one look per batch, then one per insert.
+    let waiting = !plan.inserts.is_empty() && messages::any_waiting(conn, account_id)?;
     for state in &plan.inserts {
         let row = tpl::insert(conn, account_id, state, now)?;
+        if waiting {
+            attribute(conn, account_id, row, state)?;
+        }
         events.push(event(row, &rules::first_seen(state)));
     }
     for (row, state, changes) in &plan.updates {
@@ -162,6 +168,28 @@ pub fn apply(
     }
     tpl::insert_events(conn, &events)?;
     Ok(events)
+}
+
+/// Attributes the messages that named a template before it was known; they count for it from
+/// now on, in this transaction.
+pub(super) fn attribute(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    row: i32,
+    state: &TemplateState,
+) -> diesel::QueryResult<()> {
+    let n = messages::attribute_waiting(
+        conn,
+        account_id,
+        row,
+        &state.template_id,
+        &state.name,
+        &state.language,
+    )?;
+    if n > 0 {
+        tracing::info!(template = %state.template_id, "{n} messages that arrived before their template are now counted for it");
+    }
+    Ok(())
 }
 
 /// Records what upstream now says of one template of an account: its state after a create or

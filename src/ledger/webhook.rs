@@ -157,6 +157,7 @@ fn first_sight(
         components: "[]".into(),
     };
     let id = tpl::insert(conn, account_id, &state, now)?;
+    super::listing::attribute(conn, account_id, id, &state)?;
     Ok(Some(event(
         id,
         "status",

@@ -287,6 +287,7 @@ pub async fn send(
         error_title: None,
         origin: "send".into(),
         created_at: now,
+        template_ref: None,
     };
     let name = account.name.clone();
     // A failure to record is reported but does not undo the send: it went out.

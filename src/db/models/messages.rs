@@ -1,5 +1,6 @@
-//! Messages as an export reads them: by UTC day, optionally one account's or some templates',
-//! in pages by id so a million rows never sit in memory at once.
+//! Messages as an export reads them (by UTC day, optionally one account's or some templates',
+//! in pages by id so a million rows never sit in memory at once), and messages that arrived
+//! before their template was known, attributed when it is.
 
 use diesel::prelude::*;
 
@@ -96,4 +97,61 @@ pub fn page(
         page = page.filter(messages::template_row.eq_any(ts.clone()));
     }
     page.load(conn)
+}
+
+/// The reference a message keeps to a template by id (Meta's `biz_opaque_callback_data`).
+pub fn reference_by_id(template_id: &str) -> String {
+    format!("id:{template_id}")
+}
+
+/// The reference a message keeps to a template by name and language (Kapso's payloads);
+/// `language` as the REST API writes it (`en_US`).
+pub fn reference_by_name(name: &str, language: &str) -> String {
+    format!("name:{name}/{language}")
+}
+
+/// Whether any message of the account waits for its template.
+pub fn any_waiting(conn: &mut SqliteConnection, account_id: i32) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        messages::table
+            .filter(messages::account_id.eq(account_id))
+            .filter(messages::template_row.is_null())
+            .filter(messages::template_ref.is_not_null()),
+    ))
+    .get_result(conn)
+}
+
+/// Attributes the messages of `account_id` that named this template before it was known, and
+/// adds what each had reached to the template's roll-up (counters and error codes), in the
+/// caller's transaction. Returns how many were attributed.
+pub fn attribute_waiting(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    template_row: i32,
+    template_id: &str,
+    name: &str,
+    language: &str,
+) -> QueryResult<usize> {
+    use super::usage::{self, Counts, MessageRow, Progress};
+    let refs = [
+        reference_by_id(template_id),
+        reference_by_name(name, language),
+    ];
+    let waiting: Vec<MessageRow> = messages::table
+        .filter(messages::account_id.eq(account_id))
+        .filter(messages::template_row.is_null())
+        .filter(messages::template_ref.eq_any(&refs))
+        .select(MessageRow::as_select())
+        .load(conn)?;
+    for m in &waiting {
+        diesel::update(messages::table.find(m.id))
+            .set(messages::template_row.eq(template_row))
+            .execute(conn)?;
+        let reached = Counts::between(&Progress::default(), &m.progress());
+        usage::add_observed(conn, template_row, &m.day, reached)?;
+        if reached.failed > 0 {
+            usage::add_error(conn, template_row, &m.day, m.error_code.unwrap_or(0), 1)?;
+        }
+    }
+    Ok(waiting.len())
 }

@@ -24,6 +24,7 @@ pub struct MessageRow {
     pub clicked_at: Option<i64>,
     pub error_code: Option<i32>,
     pub error_title: Option<String>,
+    pub template_ref: Option<String>,
 }
 
 /// A message to insert.
@@ -46,6 +47,9 @@ pub struct NewMessage {
     pub error_title: Option<String>,
     pub origin: String,
     pub created_at: i64,
+    /// The template the webhook named, while that template is not known (see
+    /// [`super::messages::reference`]).
+    pub template_ref: Option<String>,
 }
 
 /// Inserts a message unless its wamid is already there (a status webhook can overtake the
@@ -109,6 +113,14 @@ pub fn insert_new(conn: &mut SqliteConnection, m: &NewMessage) -> QueryResult<bo
 pub fn insert(conn: &mut SqliteConnection, m: &NewMessage) -> QueryResult<()> {
     diesel::insert_into(messages::table)
         .values(m)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Keeps the template a message's later status named, while it is not known.
+pub fn set_template_ref(conn: &mut SqliteConnection, id: i32, reference: &str) -> QueryResult<()> {
+    diesel::update(messages::table.find(id))
+        .set(messages::template_ref.eq(reference))
         .execute(conn)
         .map(|_| ())
 }

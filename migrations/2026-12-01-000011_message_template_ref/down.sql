@@ -1,0 +1,2 @@
+DROP INDEX messages_waiting;
+ALTER TABLE messages DROP COLUMN template_ref;
