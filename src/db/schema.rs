@@ -244,6 +244,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    contact_links (phone_number_id, user_id) {
+        phone_number_id -> Text,
+        user_id -> Text,
+        wa_id -> Text,
+    }
+}
+
+diesel::table! {
     job_runs (job) {
         job -> Text,
         succeeded_at -> BigInt,
@@ -269,4 +277,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     template_daily_errors,
     job_runs,
     template_daily_products,
+    contact_links,
 );

@@ -9,6 +9,18 @@ pub mod status_event;
 
 use serde::{Deserialize, Serialize};
 
+/// `raw` as a business-scoped user id (BSUID: a country code, a dot, then letters or digits,
+/// e.g. `US.13491208655302741918`), if it is one, with the country code upper-cased. Meta gives
+/// one for every user since 2026, and only one for users who show a username.
+pub fn bsuid(raw: &str) -> Option<String> {
+    let (country, id) = raw.trim().split_once('.')?;
+    let ok = country.len() == 2
+        && country.chars().all(|c| c.is_ascii_alphabetic())
+        && (1..=64).contains(&id.len())
+        && id.chars().all(|c| c.is_ascii_alphanumeric());
+    ok.then(|| format!("{}.{id}", country.to_ascii_uppercase()))
+}
+
 /// Defines an enum of upper-case wire values with an `Unknown(String)` catch-all.
 macro_rules! open_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? }) => {

@@ -168,15 +168,18 @@ pub fn apply_cached(
             IngestEvent::Inbound {
                 phone_number_id,
                 from,
+                user_id,
                 at,
                 replied_to,
                 is_button,
             } => {
-                usage::touch_contact(conn, phone_number_id, from, *at)?;
+                let (from, user_id) = (from.as_deref(), user_id.as_deref());
+                usage::touch_customer(conn, phone_number_id, from, user_id, *at)?;
                 if let (Some(wamid), true) = (replied_to, is_button) {
                     let account =
                         account_for(conn, cache, resolver, Some(phone_number_id), None, now)?;
-                    click(conn, cache, account, phone_number_id, from, wamid, *at, now)?;
+                    let who = from.or(user_id).unwrap_or_default();
+                    click(conn, cache, account, phone_number_id, who, wamid, *at, now)?;
                 }
                 out.inbound += 1;
             }

@@ -36,6 +36,14 @@ fn text(v: &Value, path: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The customer's business-scoped user id: the message's `{side}_user_id`, else the v2
+/// payloads' `business_scoped_user_id` on the message or the conversation.
+fn user_id(m: &Value, side: &str, p: &Value) -> Option<String> {
+    text(m, &format!("/{side}_user_id"))
+        .or_else(|| text(m, "/business_scoped_user_id"))
+        .or_else(|| text(p, "/conversation/business_scoped_user_id"))
+}
+
 fn one(out: &mut Parsed, event: &str, p: &Value, now: i64) {
     let pnid = p
         .get("phone_number_id")
@@ -48,14 +56,17 @@ fn one(out: &mut Parsed, event: &str, p: &Value, now: i64) {
         text(p, "/conversation/phone_number").map(|n| n.trim_start_matches('+').to_string());
     match event.strip_prefix("whatsapp.message.") {
         Some("received") => {
-            let Some(from) = text(m, "/from").or(customer) else {
+            let from = text(m, "/from").or(customer);
+            let user_id = user_id(m, "from", p);
+            if from.is_none() && user_id.is_none() {
                 out.ignored.push("received message without sender".into());
                 return;
-            };
+            }
             let kind = m.get("type").and_then(Value::as_str).unwrap_or("");
             out.events.push(IngestEvent::Inbound {
                 phone_number_id: pnid,
                 from,
+                user_id,
                 at,
                 replied_to: text(m, "/context/id"),
                 is_button: kind == "button" || kind == "interactive",
@@ -97,7 +108,10 @@ fn one(out: &mut Parsed, event: &str, p: &Value, now: i64) {
                 wamid,
                 phone_number_id: pnid,
                 waba_id: None,
-                recipient: text(m, "/to").or(customer).unwrap_or_default(),
+                recipient: text(m, "/to")
+                    .or(customer)
+                    .or_else(|| user_id(m, "to", p))
+                    .unwrap_or_default(),
                 status,
                 at: raw
                     .and_then(|r| r.get("timestamp"))

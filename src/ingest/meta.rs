@@ -148,7 +148,9 @@ fn messages(out: &mut Parsed, waba: &str, v: &Value, now: i64) {
             wamid,
             phone_number_id: pnid.clone(),
             waba_id: Some(waba.to_string()).filter(|w| !w.is_empty()),
-            recipient: text(s, "recipient_id").unwrap_or_default(),
+            recipient: text(s, "recipient_id")
+                .or_else(|| text(s, "recipient_user_id"))
+                .unwrap_or_default(),
             status,
             at: s.get("timestamp").and_then(int_of).unwrap_or(now),
             error_code: error.and_then(|e| e.get("code")).and_then(int_of),
@@ -161,20 +163,40 @@ fn messages(out: &mut Parsed, waba: &str, v: &Value, now: i64) {
             origin: "webhook",
         }));
     }
+    let contacts: Vec<&Value> = v
+        .get("contacts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
     for m in v
         .get("messages")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
     {
-        let Some(from) = text(m, "from") else {
+        // Since 2026 a sender may come with a business-scoped user id and no phone number;
+        // `contacts[]` names the same customer with both where Meta has both.
+        let (from, user_id) = (text(m, "from"), text(m, "from_user_id"));
+        let contact = contacts.iter().copied().find(|c| {
+            (from.is_some() && text(c, "wa_id") == from)
+                || (user_id.is_some() && text(c, "user_id") == user_id)
+        });
+        let contact = contact.or(match contacts.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        });
+        let from = from.or_else(|| contact.and_then(|c| text(c, "wa_id")));
+        let user_id = user_id.or_else(|| contact.and_then(|c| text(c, "user_id")));
+        if from.is_none() && user_id.is_none() {
             out.ignored.push("inbound message without sender".into());
             continue;
-        };
+        }
         let kind = m.get("type").and_then(Value::as_str).unwrap_or("");
         out.events.push(IngestEvent::Inbound {
             phone_number_id: pnid.clone(),
             from,
+            user_id,
             at: m.get("timestamp").and_then(int_of).unwrap_or(now),
             replied_to: m
                 .pointer("/context/id")

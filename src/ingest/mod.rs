@@ -89,7 +89,10 @@ pub enum IngestEvent {
     /// our messages counts as a click on it.
     Inbound {
         phone_number_id: String,
-        from: String,
+        /// The customer's phone number, when Meta sent it (users with a username may have none).
+        from: Option<String>,
+        /// The customer's business-scoped user id (BSUID), when sent.
+        user_id: Option<String>,
         at: i64,
         replied_to: Option<String>,
         is_button: bool,

@@ -63,8 +63,14 @@ pub struct Sent {
     pub template_id: Option<String>,
 }
 
-/// A phone number as WhatsApp ids write it: digits only, 7 to 15 of them.
+/// A phone number as WhatsApp ids write it: digits only, 7 to 15 of them; or a business-scoped
+/// user id (BSUID: a country code, a dot and letters or digits, e.g. `US.13491208655302741918`),
+/// which Meta gives for users who show a username instead of their number.
 pub fn normalize_number(raw: &str) -> Result<String, SendError> {
+    let raw = raw.trim();
+    if let Some(bsuid) = crate::domain::bsuid(raw) {
+        return Ok(bsuid);
+    }
     let d = digits(raw);
     let junk = raw
         .chars()
@@ -73,12 +79,24 @@ pub fn normalize_number(raw: &str) -> Result<String, SendError> {
         return Err(SendError::new(
             ErrorKind::Invalid,
             format!(
-                "`{raw}` is not a phone number: give it in international format, country code \
-                 first, e.g. +15551234567"
+                "`{raw}` is not a phone number or a business-scoped user id: give the number in \
+                 international format, country code first (e.g. +15551234567), or the user id \
+                 as Meta sent it (e.g. US.13491208655302741918)"
             ),
         ));
     }
     Ok(d)
+}
+
+/// The addressing of a send: `to` for a phone number, `recipient` for a business-scoped user
+/// id (Meta's rule; `to` would win if both were given).
+fn address(body: &mut Value, to: &str) {
+    let key = if crate::domain::bsuid(to).is_some() {
+        "recipient"
+    } else {
+        "to"
+    };
+    body[key] = json!(to);
 }
 
 fn account<'a>(config: &'a Config, name: &str) -> Result<&'a AccountConfig, SendError> {
@@ -192,8 +210,10 @@ pub async fn send(
                     ),
                 ));
             }
-            json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
-                   "type": "text", "text": {"preview_url": false, "body": text}})
+            let mut body = json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+                   "type": "text", "text": {"preview_url": false, "body": text}});
+            address(&mut body, &to);
+            body
         }
         Content::Template {
             name,
@@ -233,9 +253,10 @@ pub async fn send(
             if components.as_array().is_some_and(|c| !c.is_empty()) {
                 tmpl["components"] = components;
             }
-            let body = json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+            let mut body = json!({"messaging_product": "whatsapp", "recipient_type": "individual",
                               "type": "template", "template": tmpl,
                               "biz_opaque_callback_data": format!("{OPAQUE_PREFIX}{}", t.template_id)});
+            address(&mut body, &to);
             template = Some(t);
             body
         }

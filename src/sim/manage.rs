@@ -43,6 +43,16 @@ fn check_template(t: &SimTemplate, sent: &Value) -> Result<(), Answer> {
     checks::template_send(&t.components, &t.parameter_format, sent).map_err(|e| bad(132000, &e))
 }
 
+/// Whether `s` has the shape of a business-scoped user id (`US.123...`).
+fn is_user_id(s: &str) -> bool {
+    s.split_once('.').is_some_and(|(cc, id)| {
+        cc.len() == 2
+            && cc.chars().all(|c| c.is_ascii_uppercase())
+            && !id.is_empty()
+            && id.chars().all(|c| c.is_ascii_alphanumeric())
+    })
+}
+
 fn send(w: &mut World, via: Via, pnid: &str, headers: &HeaderMap, body: &Value) -> Answer {
     let Some(wi) = waba_of_number(w, pnid) else {
         return bad(
@@ -56,9 +66,17 @@ fn send(w: &mut World, via: Via, pnid: &str, headers: &HeaderMap, body: &Value) 
     if body.get("messaging_product").and_then(Value::as_str) != Some("whatsapp") {
         return bad(100, "(#100) The parameter messaging_product is required.");
     }
-    let to = body.get("to").and_then(Value::as_str).unwrap_or("");
-    let wa_id = digits(to);
-    if wa_id.len() < 7 {
+    // `to` takes a phone number, `recipient` a business-scoped user id; `to` wins.
+    let (to, wa_id) = match (
+        body.get("to").and_then(Value::as_str),
+        body.get("recipient").and_then(Value::as_str),
+    ) {
+        (Some(to), _) => (to, digits(to)),
+        (None, Some(r)) if is_user_id(r) => (r, r.to_string()),
+        (None, Some(_)) => return bad(100, "(#100) Invalid parameter: recipient"),
+        (None, None) => ("", String::new()),
+    };
+    if wa_id.len() < 7 && !is_user_id(&wa_id) {
         return bad(100, "(#100) Invalid parameter: to");
     }
     let now = w.now();
@@ -141,8 +159,13 @@ fn send(w: &mut World, via: Via, pnid: &str, headers: &HeaderMap, body: &Value) 
     if template.is_some() {
         message["message_status"] = json!("accepted");
     }
+    let contact = if is_user_id(&wa_id) {
+        json!({"input": to, "user_id": wa_id})
+    } else {
+        json!({"input": to, "wa_id": wa_id})
+    };
     ok(json!({"messaging_product": "whatsapp",
-              "contacts": [{"input": to, "wa_id": wa_id}],
+              "contacts": [contact],
               "messages": [message]}))
 }
 
@@ -443,6 +466,9 @@ pub(super) struct Inbound {
     hours_ago: f64,
     #[serde(default)]
     text: Option<String>,
+    /// The customer shows a username: the webhook carries their business-scoped user id only.
+    #[serde(default)]
+    hide_phone: bool,
 }
 
 /// `POST /_sim/inbound`: a customer writes to one of the numbers (opening its window), and the
@@ -463,8 +489,8 @@ pub(super) async fn inbound(State(sim): State<Sim>, Json(m): Json<Inbound>) -> R
         let text = m
             .text
             .unwrap_or_else(|| "Hi, I have a question about my order".into());
-        w.announce_inbound(wi, &m.phone_number_id, &from, at, &text);
+        w.announce_inbound(wi, &m.phone_number_id, &from, at, &text, m.hide_phone);
     }
     sim.flush();
-    Json(json!({"ok": true})).into_response()
+    Json(json!({"ok": true, "user_id": super::user_id_of(&digits(&m.from))})).into_response()
 }

@@ -51,6 +51,16 @@ impl Default for SimOptions {
     }
 }
 
+/// The business-scoped user id the simulator gives the customer with phone number `phone`
+/// (digits): stable, and the same for every WABA, as for one business portfolio.
+pub fn user_id_of(phone: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in phone.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("US.{}", h % 10_000_000_000_000_000_000)
+}
+
 /// A kind of injected fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Fault {

@@ -277,13 +277,13 @@ impl World {
         }
     }
 
-    /// Notes that `from` wrote to `pnid` at `at`: their 24-hour window opens.
+    /// Notes that `from` (a phone number) wrote to `pnid` at `at`: their 24-hour window opens,
+    /// whether they are then addressed by number or by business-scoped user id.
     pub(super) fn record_inbound(&mut self, pnid: &str, from: &str, at: i64) {
-        let slot = self
-            .inbound
-            .entry((pnid.to_string(), from.to_string()))
-            .or_insert(at);
-        *slot = (*slot).max(at);
+        for key in [from.to_string(), super::user_id_of(from)] {
+            let slot = self.inbound.entry((pnid.to_string(), key)).or_insert(at);
+            *slot = (*slot).max(at);
+        }
     }
 
     /// Queues the webhook of a customer's text message, in the WABA's source's format.
@@ -294,26 +294,41 @@ impl World {
         from: &str,
         at: i64,
         text: &str,
+        hide_phone: bool,
     ) {
         let w = &self.wabas[waba];
         let wamid = format!("wamid.IN{:016X}", self.rng.random::<u64>());
+        // Since 2026 every sender has a business-scoped user id; one who shows a username may
+        // come without a phone number.
+        let user_id = super::user_id_of(from);
+        let phone = (!hide_phone).then_some(from);
         match w.via {
             Via::Meta => {
+                let mut contact = json!({"user_id": user_id, "profile": {"name": "Customer"}});
+                let mut message = json!({"from_user_id": user_id, "id": wamid,
+                                         "timestamp": at.to_string(), "type": "text", "text": {"body": text}});
+                if let Some(p) = phone {
+                    contact["wa_id"] = json!(p);
+                    message["from"] = json!(p);
+                }
                 let value = json!({"messaging_product": "whatsapp",
                     "metadata": {"display_phone_number": "15550000000", "phone_number_id": pnid},
-                    "contacts": [{"wa_id": from, "profile": {"name": "Customer"}}],
-                    "messages": [{"from": from, "id": wamid, "timestamp": at.to_string(),
-                                  "type": "text", "text": {"body": text}}]});
+                    "contacts": [contact],
+                    "messages": [message]});
                 let body = json!({"object": "whatsapp_business_account",
                                   "entry": [{"id": w.id, "changes": [{"field": "messages", "value": value}]}]});
                 self.outbox.push(Webhook::meta(body));
             }
             Via::Kapso => {
-                let body = json!({"message": {"id": wamid, "from": from, "timestamp": at.to_string(),
+                let mut body = json!({"message": {"id": wamid, "timestamp": at.to_string(),
                                               "type": "text", "text": {"body": text},
                                               "kapso": {"direction": "inbound", "status": "received"}},
-                                  "conversation": {"phone_number": format!("+{from}"), "phone_number_id": pnid},
+                                  "conversation": {"business_scoped_user_id": user_id, "phone_number_id": pnid},
                                   "phone_number_id": pnid});
+                if let Some(p) = phone {
+                    body["message"]["from"] = json!(p);
+                    body["conversation"]["phone_number"] = json!(format!("+{p}"));
+                }
                 self.outbox.push(Webhook {
                     via: Via::Kapso,
                     event: Some("whatsapp.message.received".into()),

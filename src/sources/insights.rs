@@ -226,7 +226,9 @@ impl Graph {
         phone_number_id: &str,
         wa_id: &str,
     ) -> Result<Option<i64>, SourceError> {
-        if !self.dialect.keeps_conversations() {
+        // Kapso's conversations are looked up by phone number; a business-scoped user id
+        // relies on templar's own record.
+        if !self.dialect.keeps_conversations() || crate::domain::bsuid(wa_id).is_some() {
             return Ok(None);
         }
         let mut url = self.url(&format!("{phone_number_id}/conversations"))?;

@@ -846,3 +846,87 @@ fn assert_applied(out: &std::process::Output, edited: &Value) {
         "{stdout}"
     );
 }
+
+fn window(env: &Env, account: &str, to: &str) -> Value {
+    let out = env.cli(&["window", "--account", account, "--to", to, "--json"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    serde_json::from_str(&common::stdout(&out)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_known_only_by_user_id_opens_a_window_and_can_be_written_to() {
+    let (env, server) = live(20, |a| a).await;
+    // acme is a Meta account, globex a Kapso one.
+    for (account, waba, phone) in [("acme", 0, "15550002001"), ("globex", 1, "15550002002")] {
+        let from = pnid(&env, waba);
+        // A customer who shows a username: the webhook has their user id and no number.
+        let sent = env
+            .post(
+                "/_sim/inbound",
+                json!({"phone_number_id": from, "from": phone, "hours_ago": 1, "hide_phone": true}),
+            )
+            .await;
+        let user = sent["user_id"].as_str().unwrap().to_string();
+        wait_for("the inbound webhook", || {
+            scalar(
+                &env,
+                &format!("SELECT last_inbound_at AS n FROM contacts WHERE wa_id = '{user}'"),
+            )
+            .is_some()
+        })
+        .await;
+        assert_eq!(window(&env, account, &user)["open"], true, "{account}");
+        if account == "acme" {
+            // Meta keeps no conversation record, and templar never saw the number.
+            assert_eq!(window(&env, account, phone)["open"], false);
+        }
+        let out = env.cli(&[
+            "send",
+            "--account",
+            account,
+            "--to",
+            &user,
+            "--text",
+            "Thanks!",
+            "--json",
+        ]);
+        assert!(out.status.success(), "{account}: {}", common::stderr(&out));
+        let sent: Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+        assert_eq!(sent["to"], user.as_str());
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_seen_with_both_ids_is_one_customer() {
+    let (env, server) = live(20, |a| a).await;
+    let from = pnid(&env, 0);
+    let phone = "15550003003";
+    // 30 hours ago with both ids (linked), then now with the user id only.
+    env.post(
+        "/_sim/inbound",
+        json!({"phone_number_id": from, "from": phone, "hours_ago": 30}),
+    )
+    .await;
+    env.post(
+        "/_sim/inbound",
+        json!({"phone_number_id": from, "from": phone, "hours_ago": 0.5, "hide_phone": true}),
+    )
+    .await;
+    let user = templar::sim::user_id_of(phone);
+    wait_for("both webhooks", || {
+        scalar(
+            &env,
+            &format!(
+                "SELECT COUNT(*) AS n FROM contacts WHERE wa_id IN ('{phone}', '{user}') \
+                 AND last_inbound_at > strftime('%s','now') - 7200"
+            ),
+        ) == Some(2)
+    })
+    .await;
+    // The phone number's window opened with the message that had only the user id.
+    let w = window(&env, "acme", phone);
+    assert_eq!(w["open"], true, "{w}");
+    assert_eq!(window(&env, "acme", &user)["open"], true);
+    server.stop().await;
+}

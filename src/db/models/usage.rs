@@ -284,7 +284,59 @@ pub fn touch_contact(
     .map(|_| ())
 }
 
-/// The last inbound message time from `wa_id` to `pnid`.
+/// Records an inbound message from a customer known by a phone number (`wa_id`), a
+/// business-scoped user id, or both (which links them): every id the customer is known by
+/// gets the window.
+pub fn touch_customer(
+    conn: &mut SqliteConnection,
+    pnid: &str,
+    wa_id: Option<&str>,
+    user_id: Option<&str>,
+    at: i64,
+) -> QueryResult<()> {
+    use crate::db::schema::contact_links as l;
+    let mut ids: Vec<String> = wa_id
+        .into_iter()
+        .chain(user_id)
+        .map(str::to_string)
+        .collect();
+    match (wa_id, user_id) {
+        (Some(w), Some(u)) => {
+            diesel::insert_into(l::table)
+                .values((
+                    l::phone_number_id.eq(pnid),
+                    l::user_id.eq(u),
+                    l::wa_id.eq(w),
+                ))
+                .on_conflict((l::phone_number_id, l::user_id))
+                .do_update()
+                .set(l::wa_id.eq(w))
+                .execute(conn)?;
+        }
+        (None, Some(u)) => ids.extend(
+            l::table
+                .filter(l::phone_number_id.eq(pnid))
+                .filter(l::user_id.eq(u))
+                .select(l::wa_id)
+                .load::<String>(conn)?,
+        ),
+        (Some(w), None) => ids.extend(
+            l::table
+                .filter(l::phone_number_id.eq(pnid))
+                .filter(l::wa_id.eq(w))
+                .select(l::user_id)
+                .load::<String>(conn)?,
+        ),
+        (None, None) => {}
+    }
+    for id in ids {
+        touch_contact(conn, pnid, &id, at)?;
+    }
+    Ok(())
+}
+
+/// The last inbound message time from `wa_id` (a phone number or a business-scoped user id) to
+/// `pnid`.
 pub fn last_inbound(
     conn: &mut SqliteConnection,
     pnid: &str,

@@ -25,7 +25,8 @@ fn a_click_that_overtakes_its_message_is_kept() {
     let r = Resolver::default();
     let click = IngestEvent::Inbound {
         phone_number_id: "p".into(),
-        from: "r".into(),
+        from: Some("r".into()),
+        user_id: None,
         at: 100,
         replied_to: Some("w1".into()),
         is_button: true,

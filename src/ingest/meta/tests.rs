@@ -16,7 +16,7 @@ fn odd_shapes_give_what_they_can_and_never_panic() {
     );
     assert_eq!((s.status, s.error_code), (Delivery::Failed, Some(131047)));
     assert!(matches!(&mixed.events[1],
-        IngestEvent::Inbound { from, replied_to: Some(r), is_button: true, at: 3, .. } if from == "155" && r == "wamid.A"));
+        IngestEvent::Inbound { from, replied_to: Some(r), is_button: true, at: 3, .. } if from.as_deref() == Some("155") && r == "wamid.A"));
     assert_eq!(mixed.events.len(), 2);
     assert_eq!(
         mixed.ignored,
@@ -118,4 +118,28 @@ fn category_update_announced_and_done() {
             effective_at: Some(1746169200)
         }
     );
+}
+
+#[test]
+fn a_sender_with_only_a_business_scoped_user_id_is_kept() {
+    let p = parse_bytes(
+        br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"5"},"contacts":[{"user_id":"US.13491208655302741918","profile":{"name":"A"}}],"messages":[{"from_user_id":"US.13491208655302741918","id":"wamid.B","timestamp":"9","type":"text"}],"statuses":[{"id":"wamid.C","status":"read","timestamp":"9","recipient_user_id":"US.1"}]}}]}]}"#,
+        7,
+    )
+    .unwrap();
+    assert!(p.ignored.is_empty(), "{:?}", p.ignored);
+    let IngestEvent::Status(s) = &p.events[0] else {
+        panic!("{:?}", p.events)
+    };
+    assert_eq!(s.recipient, "US.1");
+    assert!(matches!(&p.events[1],
+        IngestEvent::Inbound { from: None, user_id: Some(u), .. } if u == "US.13491208655302741918"));
+    // Both ids, the number from `contacts[]`: both kept, so they can be linked.
+    let both = parse_bytes(
+        br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"5"},"contacts":[{"wa_id":"155","user_id":"US.7"}],"messages":[{"from_user_id":"US.7","id":"wamid.D","timestamp":"9","type":"text"}]}}]}]}"#,
+        7,
+    )
+    .unwrap();
+    assert!(matches!(&both.events[0],
+        IngestEvent::Inbound { from: Some(f), user_id: Some(u), .. } if f == "155" && u == "US.7"));
 }
