@@ -54,6 +54,19 @@ async fn a_malformed_record_keeps_its_template_and_the_run_says_partial() {
     );
     assert_eq!(common::events(&env.db, id).len(), 1, "no DELETED event");
 
+    // The overview says so in the account's health cell.
+    let (status, _, html) = common::get(&common::app(&env), "/", &[]).await;
+    assert_eq!(status, 200);
+    let rows = common::Page::parse(&html).texts("table tbody tr");
+    let row = rows
+        .iter()
+        .find(|r| r.starts_with("acme"))
+        .expect("acme's row");
+    assert!(
+        row.contains("partial 1 unreadable records skipped"),
+        "{row}"
+    );
+
     // `templar sync` says so too, in its summary and its JSON.
     let out = env.cli(&["sync"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
@@ -323,4 +336,24 @@ async fn messages_that_arrive_before_their_template_count_for_it_once_it_is_know
         common::stats_and_recount(&fresh).0,
         common::stats_and_recount(&fresh).1
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_stops_promptly_while_a_long_sync_runs() {
+    // Twenty pages at a second each: the catch-up sync at start is still going when asked to
+    // stop.
+    let opts = SimOptions {
+        accounts: 1,
+        templates: 2000,
+        latency: Duration::from_secs(1),
+        ..SimOptions::default()
+    };
+    let env = App::with_sim(opts).start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = common::serve(&env.config, listener).await;
+    common::wait_for("the sync to be under way", || env.count("templates") > 0).await;
+    tokio::time::timeout(Duration::from_secs(10), server.stop())
+        .await
+        .expect("serve stops without waiting for the sync to end");
+    assert!(env.count("templates") < 2000, "it was stopped mid-run");
 }
