@@ -347,18 +347,28 @@ pub fn stats_and_recount(db: &Db) -> (DailyCounts, DailyCounts) {
 
 /// The web app of this env, for `oneshot` requests.
 pub fn app(env: &Env) -> axum::Router {
-    let config = Arc::new(env.config.clone());
+    app_on(&env.db, &env.config)
+}
+
+/// The web app on any database and config (a second installation against the same simulator).
+pub fn app_on(db: &Db, config: &Config) -> axum::Router {
+    let config = Arc::new(config.clone());
     let writer = templar::ingest::writer::Writer::start(
-        env.db.clone(),
-        env.config.database.clone(),
-        Arc::new(templar::ingest::apply::Resolver::from_config(&env.config)),
+        db.clone(),
+        config.database.clone(),
+        Arc::new(templar::ingest::apply::Resolver::from_config(&config)),
     );
+    let ctx = SyncContext {
+        db: db.clone(),
+        config: config.clone(),
+        client: templar::sources::http_client(),
+    };
     let state = templar::web::AppState::new(
-        env.db.clone(),
+        db.clone(),
         config,
         writer,
         templar::metrics::Metrics::default(),
-        env.ctx(),
+        ctx,
     );
     templar::web::router(state)
 }
@@ -415,9 +425,15 @@ pub async fn post_form(
 
 /// Simulated traffic delivered as webhooks straight into the app, then a usage pull.
 pub async fn with_traffic(env: &Env, app: &axum::Router, hours: i64) {
-    use tower::ServiceExt;
     env.sim.world().advance(hours * 3600);
-    for hook in env.sim.take_webhooks() {
+    deliver(app, &env.sim.take_webhooks()).await;
+    templar::usage::run(&env.ctx(), None, now()).await;
+}
+
+/// Posts simulator webhooks straight into the app; each must be answered 200.
+pub async fn deliver(app: &axum::Router, hooks: &[templar::sim::Webhook]) {
+    use tower::ServiceExt;
+    for hook in hooks {
         let mut req =
             axum::http::Request::post(hook.path()).header("content-type", "application/json");
         for (k, v) in hook.headers() {
@@ -430,7 +446,6 @@ pub async fn with_traffic(env: &Env, app: &axum::Router, hours: i64) {
             .unwrap();
         assert_eq!(resp.status(), 200);
     }
-    templar::usage::run(&env.ctx(), None, now()).await;
 }
 
 /// Polls `ok` every 50 ms for up to 10 s; panics naming `what` if it never holds.

@@ -246,45 +246,6 @@ fn per_template(db: &templar::db::Db) -> std::collections::BTreeMap<String, [i64
     out
 }
 
-fn router(db: &templar::db::Db, config: &templar::config::Config) -> axum::Router {
-    let config = std::sync::Arc::new(config.clone());
-    let writer = templar::ingest::writer::Writer::start(
-        db.clone(),
-        config.database.clone(),
-        std::sync::Arc::new(templar::ingest::apply::Resolver::from_config(&config)),
-    );
-    let ctx = templar::sync::SyncContext {
-        db: db.clone(),
-        config: config.clone(),
-        client: templar::sources::http_client(),
-    };
-    let state = templar::web::AppState::new(
-        db.clone(),
-        config,
-        writer,
-        templar::metrics::Metrics::default(),
-        ctx,
-    );
-    templar::web::router(state)
-}
-
-async fn deliver(app: &axum::Router, hooks: &[templar::sim::Webhook]) {
-    use tower::ServiceExt;
-    for hook in hooks {
-        let mut req =
-            axum::http::Request::post(hook.path()).header("content-type", "application/json");
-        for (k, v) in hook.headers() {
-            req = req.header(k, v);
-        }
-        let resp = app
-            .clone()
-            .oneshot(req.body(axum::body::Body::from(hook.body.clone())).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn messages_that_arrive_before_their_template_count_for_it_once_it_is_known() {
     // One simulated day of traffic, delivered to two installations of the same accounts: one
@@ -312,8 +273,8 @@ async fn messages_that_arrive_before_their_template_count_for_it_once_it_is_know
     env.sync().await;
     env.sim.world().advance(24 * 3600);
     let hooks = env.sim.take_webhooks();
-    deliver(&common::app(&env), &hooks).await;
-    deliver(&router(&fresh, &config), &hooks).await;
+    common::deliver(&common::app(&env), &hooks).await;
+    common::deliver(&common::app_on(&fresh, &config), &hooks).await;
     let early = per_template(&fresh);
     assert!(!sync_fresh().await.failed());
     assert!(!env.sync().await.failed());
