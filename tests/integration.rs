@@ -13,6 +13,7 @@ mod integration {
     mod cli;
     mod dashboard;
     mod export;
+    mod hardening;
     mod migrations;
     mod notify;
     mod send;

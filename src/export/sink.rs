@@ -111,6 +111,48 @@ pub const MESSAGE_HEADER: &[&str] = &[
     "error_title",
 ];
 
+/// Whether a CSV cell would be read as a formula by a spreadsheet (OWASP's list: `=`, `+`,
+/// `-`, `@`, tab, carriage return).
+fn is_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// A cell a spreadsheet will show as text: a formula-like value gets a leading `'`.
+fn defuse(cell: &str) -> String {
+    if is_formula(cell) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+/// A row whose text cells may hold what upstream sent (template names, categories, error
+/// titles): in CSV they must not run as formulas. JSON stays exact.
+pub trait CsvSafe: Sized {
+    /// The row with its formula-like text cells defused; `None` when none is (the usual case,
+    /// which costs no copy).
+    fn defused(&self) -> Option<Self>;
+}
+
+/// Implements [`CsvSafe`] for a row type over its text fields.
+macro_rules! csv_safe {
+    ($row:ty: $($field:ident),+) => {
+        impl CsvSafe for $row {
+            fn defused(&self) -> Option<Self> {
+                if !($(is_formula(&self.$field))||+) {
+                    return None;
+                }
+                let mut row = self.clone();
+                $(row.$field = defuse(&row.$field);)+
+                Some(row)
+            }
+        }
+    };
+}
+
+csv_safe!(UsageRow: account, template, template_id, language, category, currency, source);
+csv_safe!(MessageRow: wamid, account, template, template_id, language, category, recipient, error_title);
+
 /// Writes rows in a format, as they come.
 pub struct Sink<W: Write> {
     format: Format,
@@ -145,10 +187,14 @@ impl<W: Write> Sink<W> {
     }
 
     /// Writes one row.
-    pub fn row<T: Serialize>(&mut self, r: &T) -> std::io::Result<()> {
+    pub fn row<T: Serialize + CsvSafe>(&mut self, r: &T) -> std::io::Result<()> {
         self.rows += 1;
         match (self.format, &mut self.csv, &mut self.out) {
-            (Format::Csv, Some(c), _) => c.serialize(r).map_err(std::io::Error::other),
+            (Format::Csv, Some(c), _) => match r.defused() {
+                Some(safe) => c.serialize(&safe),
+                None => c.serialize(r),
+            }
+            .map_err(std::io::Error::other),
             (Format::Json, _, Some(w)) => {
                 w.write_all(if self.rows == 1 { b"\n" } else { b",\n" })?;
                 serde_json::to_writer(&mut *w, r)?;
@@ -186,4 +232,57 @@ pub enum ExportError {
     Db(#[from] diesel::result::Error),
     #[error("writing: {0}")]
     Io(#[from] std::io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_like_cells_are_defused_in_csv_only() {
+        let row = MessageRow {
+            wamid: "wamid.1".into(),
+            account: "acme".into(),
+            template: "=HYPERLINK(\"http://evil\",\"x\")".into(),
+            template_id: "1".into(),
+            language: "en".into(),
+            category: "+cmd|' /C calc'!A0".into(),
+            recipient: "155".into(),
+            day: "2026-12-01".into(),
+            sent_at: String::new(),
+            delivered_at: String::new(),
+            read_at: String::new(),
+            failed_at: String::new(),
+            clicked_at: String::new(),
+            error_code: None,
+            error_title: "@SUM(1)".into(),
+        };
+        let write = |format| {
+            let mut out = Vec::new();
+            let mut sink = Sink::new(format, MESSAGE_HEADER, &mut out).unwrap();
+            sink.row(&row).unwrap();
+            sink.finish().unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let csv = write(Format::Csv);
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let cells: Vec<String> = reader
+            .records()
+            .next()
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(cells[2], "'=HYPERLINK(\"http://evil\",\"x\")");
+        assert_eq!(cells[5], "'+cmd|' /C calc'!A0");
+        assert_eq!(cells[14], "'@SUM(1)");
+        assert_eq!(cells[1], "acme", "ordinary cells are untouched");
+        let json: serde_json::Value = serde_json::from_str(&write(Format::Json)).unwrap();
+        assert_eq!(
+            json[0]["template"],
+            row.template.as_str(),
+            "JSON stays exact"
+        );
+    }
 }

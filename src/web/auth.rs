@@ -43,6 +43,11 @@ fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// Whether the request carries a login cookie (valid or not): a browser's ambient authority.
+pub fn has_session(req: &Request) -> bool {
+    cookie(req, COOKIE).is_some()
+}
+
 /// Lets a request through if no login is needed or it carries a valid session or bearer token.
 pub async fn require_login(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(token) = &state.config.dashboard.token else {

@@ -7,6 +7,7 @@ pub mod charts;
 mod error;
 mod export;
 pub mod fmt;
+mod guard;
 pub mod pages;
 pub mod query;
 mod send;
@@ -59,6 +60,8 @@ pub struct Shared {
     /// `[webhooks.meta] app_secret` and `[webhooks.kapso] secret`, keyed once.
     pub meta_key: Option<crate::signing::Key>,
     pub kapso_key: Option<crate::signing::Key>,
+    /// The host names this server answers to.
+    pub hosts: guard::Hosts,
 }
 
 impl AppState {
@@ -89,6 +92,7 @@ impl AppState {
                 .kapso
                 .as_ref()
                 .map(|k| Key::new(k.secret.expose().as_bytes())),
+            hosts: guard::Hosts::from_config(&config),
             db,
             config,
             writer,
@@ -151,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::layer))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

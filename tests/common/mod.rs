@@ -381,6 +381,10 @@ pub async fn get(
 ) -> (u16, axum::http::HeaderMap, String) {
     use tower::ServiceExt;
     let mut req = axum::http::Request::get(path);
+    // As a browser on the dashboard's own address would send them.
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req = req.header("host", "127.0.0.1:8080");
+    }
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -407,6 +411,14 @@ pub async fn post_form(
     use tower::ServiceExt;
     let mut req =
         axum::http::Request::post(path).header("content-type", "application/x-www-form-urlencoded");
+    // A form on the dashboard's own pages, unless the test says otherwise.
+    let given = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    if !given("host") {
+        req = req.header("host", "127.0.0.1:8080");
+    }
+    if !given("origin") && !given("sec-fetch-site") {
+        req = req.header("origin", "http://127.0.0.1:8080");
+    }
     for (k, v) in headers {
         req = req.header(*k, *v);
     }

@@ -1,0 +1,172 @@
+//! What every request and answer passes through before the routes: the `Host` check that
+//! defeats DNS rebinding, the same-origin check on state-changing browser requests (on top of
+//! the CSRF token), and the security headers every answer carries.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::config::Config;
+
+/// The host names this server answers to.
+#[derive(Debug, Clone)]
+pub struct Hosts {
+    names: Vec<String>,
+    /// Listening on every interface: any IP address literal is this machine (a rebinding
+    /// attack needs a name, not an address).
+    any_ip: bool,
+    /// `public_url` is https: answers carry HSTS.
+    pub https: bool,
+}
+
+impl Hosts {
+    /// The listen address, `localhost`, and `public_url`'s host.
+    pub fn from_config(config: &Config) -> Hosts {
+        let mut names = vec!["localhost".to_string(), config.listen.ip().to_string()];
+        let public = reqwest::Url::parse(&config.public_url).ok();
+        if let Some(h) = public.as_ref().and_then(|u| u.host_str()) {
+            names.push(h.trim_matches(['[', ']']).to_ascii_lowercase());
+        }
+        Hosts {
+            names,
+            any_ip: config.listen.ip().is_unspecified(),
+            https: public.is_some_and(|u| u.scheme() == "https"),
+        }
+    }
+
+    /// Whether `authority` (`host[:port]`, as in `Host` or an origin) names this server.
+    fn allows(&self, authority: &str) -> bool {
+        let host = hostname(authority).to_ascii_lowercase();
+        self.names.iter().any(|n| *n == host)
+            || (self.any_ip && host.parse::<std::net::IpAddr>().is_ok())
+    }
+}
+
+/// The host part of `host[:port]` or `[v6]:port`.
+fn hostname(authority: &str) -> &str {
+    match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    }
+}
+
+/// Requests authenticated otherwise: webhooks by their signature, API clients by a bearer
+/// token (which a cross-site page cannot attach without a CORS preflight that is never
+/// granted), and health probes, which reveal nothing.
+fn exempt(req: &Request) -> bool {
+    let path = req.uri().path();
+    path.starts_with("/webhooks/")
+        || path == "/healthz"
+        || path == "/livez"
+        || req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Bearer "))
+}
+
+/// Whether a state-changing request comes from a page of this site: `Sec-Fetch-Site:
+/// same-origin`, or an `Origin` whose host and port are the request's `Host`.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if get("sec-fetch-site") == Some("same-origin") {
+        return true;
+    }
+    match (get("origin"), get("host")) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        _ => false,
+    }
+}
+
+/// Refuses requests for another host (421) and cross-site state changes (403), then adds the
+/// security headers to whatever the routes answer.
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !exempt(&req) {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| req.uri().authority().map(|a| a.as_str()));
+        if !host.is_some_and(|h| state.hosts.allows(h)) {
+            return refuse(
+                StatusCode::MISDIRECTED_REQUEST,
+                "this server does not answer to that host name (set `public_url` to the address \
+                 you use)",
+            );
+        }
+        // What a cross-site page could ride on: the login cookie, or an open dashboard.
+        let ambient = state.config.dashboard.token.is_none() || super::auth::has_session(&req);
+        let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        if changes && ambient && !same_origin(req.headers()) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "cross-site request refused: the request did not come from a page of this site",
+            );
+        }
+    }
+    let mut resp = next.run(req).await;
+    headers(resp.headers_mut(), state.hosts.https);
+    resp
+}
+
+fn refuse(status: StatusCode, why: &str) -> Response {
+    let mut resp = (status, why.to_string()).into_response();
+    headers(resp.headers_mut(), false);
+    resp
+}
+
+/// The headers every answer carries: a strict Content-Security-Policy (this site's stylesheet,
+/// no script, no framing), no MIME sniffing, no referrer to other sites, and HSTS behind https.
+fn headers(h: &mut HeaderMap, https: bool) {
+    const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                       form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_and_ports() {
+        assert_eq!(hostname("127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(hostname("[::1]:8080"), "::1");
+        assert_eq!(hostname("example.com"), "example.com");
+        let hosts = Hosts {
+            names: vec![
+                "localhost".into(),
+                "127.0.0.1".into(),
+                "templar.example".into(),
+            ],
+            any_ip: false,
+            https: false,
+        };
+        assert!(hosts.allows("127.0.0.1:8080"));
+        assert!(hosts.allows("LOCALHOST:8080"));
+        assert!(hosts.allows("templar.example"));
+        assert!(!hosts.allows("rebind.attacker.example:8080"));
+        assert!(!hosts.allows("10.0.0.1:8080"));
+    }
+}
