@@ -42,6 +42,23 @@ pub struct Pass {
 /// (row id, attempts so far, result, next attempt if retried).
 type Outcome = (i32, i32, Result<(), String>, Option<i64>);
 
+/// Runs `job` every half second until `shutdown`, which also abandons a run in progress (a
+/// receiver that hangs does not hold up the exit; its delivery is retried after a restart).
+async fn every_half_second<F, Fut>(mut shutdown: watch::Receiver<bool>, job: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = async { tick.tick().await; job().await } => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 /// The delay before attempt `attempts + 1`: `base * 2^(attempts - 1)`, at most an hour.
 pub fn backoff(base: Duration, attempts: u32) -> Duration {
     base.saturating_mul(1 << attempts.saturating_sub(1).min(20))
@@ -49,22 +66,47 @@ pub fn backoff(base: Duration, attempts: u32) -> Duration {
 }
 
 impl Notifier {
-    /// Runs passes until `shutdown` (each channel's digest is a job of its own, in `jobs`).
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// Runs until `shutdown`: one loop fills the outbox from the logs every half second, and
+    /// each channel delivers on its own loop, so a dead or hanging receiver holds up nothing
+    /// but itself (each channel's digest is a job of its own, in `jobs`).
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
         if self.config.notify.is_empty() {
             return;
         }
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = shutdown.changed() => return,
+        let mut tasks = tokio::task::JoinSet::new();
+        let me = self.clone();
+        tasks.spawn(every_half_second(shutdown.clone(), move || {
+            let me = me.clone();
+            async move {
+                let config = me.config.clone();
+                let now = clock::now().timestamp();
+                let names: Vec<String> = config.notify.iter().map(|c| c.name.clone()).collect();
+                let filled = me
+                    .db
+                    .write(move |c| {
+                        out::bury_unconfigured(c, &names, now)?;
+                        outbox::expand(c, &config, now)
+                    })
+                    .await;
+                if let Err(e) = filled {
+                    tracing::warn!("notification pass failed: {e}");
+                }
             }
-            if let Err(e) = self.pass(clock::now().timestamp()).await {
-                tracing::warn!("notification pass failed: {e}");
-            }
+        }));
+        let names: Vec<String> = self.config.notify.iter().map(|c| c.name.clone()).collect();
+        for name in names {
+            let me = self.clone();
+            tasks.spawn(every_half_second(shutdown.clone(), move || {
+                let (me, name) = (me.clone(), name.clone());
+                async move {
+                    let now = clock::now().timestamp();
+                    if let Err(e) = me.deliver_on(Some(&name), now).await {
+                        tracing::warn!(channel = %name, "notification delivery failed: {e}");
+                    }
+                }
+            }));
         }
+        while tasks.join_next().await.is_some() {}
     }
 
     /// Fills the outbox and delivers what is due at `now`.
@@ -81,11 +123,20 @@ impl Notifier {
     }
 
     async fn deliver(&self, now: i64) -> Result<Pass, String> {
+        self.deliver_on(None, now).await
+    }
+
+    /// Delivers what is due at `now` on one channel, or (`None`) on every channel at once.
+    async fn deliver_on(&self, channel: Option<&str>, now: i64) -> Result<Pass, String> {
+        let only = channel.map(str::to_string);
         let due = self
             .db
-            .run(move |c| out::due(c, now, 500))
+            .run(move |c| out::due_on(c, only.as_deref(), now, 500))
             .await
             .map_err(|e| e.to_string())?;
+        if due.is_empty() {
+            return Ok(Pass::default());
+        }
         let mut by_channel: BTreeMap<String, Vec<NotificationRow>> = BTreeMap::new();
         for n in due {
             by_channel.entry(n.channel.clone()).or_default().push(n);

@@ -39,8 +39,7 @@ impl Hosts {
     /// Whether `authority` (`host[:port]`, as in `Host` or an origin) names this server.
     fn allows(&self, authority: &str) -> bool {
         let host = hostname(authority).to_ascii_lowercase();
-        self.names.contains(&host)
-            || (self.any_ip && host.parse::<std::net::IpAddr>().is_ok())
+        self.names.contains(&host) || (self.any_ip && host.parse::<std::net::IpAddr>().is_ok())
     }
 }
 

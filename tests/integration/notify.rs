@@ -2,6 +2,7 @@
 //! SMTP server.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
 use templar::notify::worker::Notifier;
@@ -423,4 +424,76 @@ async fn the_daily_digest_lists_changes_and_what_is_still_pending() {
         "{text}"
     );
     assert!(text.contains("Still under review:"), "{text}");
+}
+
+/// A receiver that accepts connections and never answers.
+async fn hanging() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_receiver_does_not_delay_another_channel() {
+    let (good_url, good) = receivers::http(Some(SECRET)).await;
+    let stuck = hanging().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 30,
+        webhook_url: Some(format!("http://{}", listener.local_addr().unwrap())),
+        ..Default::default()
+    })
+    .notify(
+        Channel::webhook("good", &good_url, SECRET)
+            .with("events", vec!["disabled", "status_changed"]),
+    )
+    .notify(
+        Channel::webhook("stuck", &stuck, SECRET)
+            .with("events", vec!["disabled", "status_changed"]),
+    )
+    .start()
+    .await;
+    let server = common::serve(&env.config, listener).await;
+    wait_for("the first sync", || env.count("templates") == 30).await;
+    let ids: Vec<String> = env.sim_state().await["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .take(6)
+        .collect();
+    let mut late = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let status = if i % 2 == 0 { "DISABLED" } else { "ARCHIVED" };
+        env.post(
+            &format!("/_sim/templates/{id}/status"),
+            json!({"status": status}),
+        )
+        .await;
+        let started = std::time::Instant::now();
+        // Half a second of polling and one delivery: allow three times the promised second.
+        while accepted(&good).len() < i + 1 && started.elapsed() < Duration::from_secs(3) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        late.push(started.elapsed());
+    }
+    assert_eq!(
+        accepted(&good).len(),
+        6,
+        "every change reached the healthy channel: {late:?}"
+    );
+    assert!(
+        late.iter().all(|d| *d < Duration::from_secs(3)),
+        "each within seconds of its change, not after the stuck channel's timeout: {late:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(10), server.stop())
+        .await
+        .expect("serve stops while a delivery hangs");
 }

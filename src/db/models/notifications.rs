@@ -64,14 +64,46 @@ pub fn enqueue(
 
 /// Deliveries due at `now`, oldest first.
 pub fn due(conn: &mut SqliteConnection, now: i64, limit: i64) -> QueryResult<Vec<NotificationRow>> {
-    n::table
-        .filter(n::delivered_at.is_null())
+    due_on(conn, None, now, limit)
+}
+
+/// Deliveries due by `now`, oldest first, of one channel or (`None`) of all.
+pub fn due_on(
+    conn: &mut SqliteConnection,
+    channel: Option<&str>,
+    now: i64,
+    limit: i64,
+) -> QueryResult<Vec<NotificationRow>> {
+    let mut q = n::table.into_boxed();
+    if let Some(ch) = channel {
+        q = q.filter(n::channel.eq(ch.to_string()));
+    }
+    q.filter(n::delivered_at.is_null())
         .filter(n::dead_at.is_null())
         .filter(n::next_attempt_at.le(now))
         .order(n::id)
         .limit(limit)
         .select(NotificationRow::as_select())
         .load(conn)
+}
+
+/// Gives up on the undelivered rows of channels no longer configured; returns how many.
+pub fn bury_unconfigured(
+    conn: &mut SqliteConnection,
+    configured: &[String],
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        n::table
+            .filter(n::delivered_at.is_null())
+            .filter(n::dead_at.is_null())
+            .filter(n::channel.ne_all(configured)),
+    )
+    .set((
+        n::dead_at.eq(Some(now)),
+        n::last_error.eq(Some("the channel is no longer configured")),
+    ))
+    .execute(conn)
 }
 
 /// Records a successful delivery.
