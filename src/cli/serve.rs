@@ -76,14 +76,97 @@ pub async fn serve(
     let writer = Writer::start(db.clone(), config.database.clone(), resolver);
     let app = web::router(AppState::new(db, config.clone(), writer, metrics, ctx));
     tracing::info!("templar listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        })
-        .await?;
-    let _ = jobs.await;
-    let _ = notify.await;
+    let limits = config.server.clone();
+    accept(listener, app, &limits, shutdown).await;
+    let _ = stop_tx.send(true);
+    // Jobs and deliveries stop at the signal; what they committed stays.
+    let rest = async {
+        let _ = jobs.await;
+        let _ = notify.await;
+    };
+    if tokio::time::timeout(limits.shutdown_timeout, rest)
+        .await
+        .is_err()
+    {
+        tracing::warn!("scheduled jobs did not stop in time; exiting anyway");
+    }
     tracing::info!("templar stopped");
     Ok(())
+}
+
+/// Serves connections until `shutdown`: at most `max_connections` at once (more wait in the
+/// listen queue), each request's headers within `header_timeout` (which also closes idle
+/// keep-alive connections). On `shutdown` it stops accepting, lets in-flight requests finish
+/// (a webhook is answered only after its commit) for up to `shutdown_timeout`, then drops the
+/// connections still open: slow clients never hold the exit.
+async fn accept(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    limits: &crate::config::ServerConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper::server::conn::http1;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let (closing, closed) = watch::channel(false);
+    let mut conns = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, most likely: wait rather than spin.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let mut close = closed.clone();
+        let header_timeout = limits.header_timeout;
+        conns.spawn(async move {
+            let _permit = permit;
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = close.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+        while conns.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = closing.send(true);
+    let open = conns.len();
+    let drained = async { while conns.join_next().await.is_some() {} };
+    if tokio::time::timeout(limits.shutdown_timeout, drained)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "{} of {open} connections still open after {} s; closing them",
+            conns.len(),
+            limits.shutdown_timeout.as_secs_f64()
+        );
+        conns.abort_all();
+    }
 }

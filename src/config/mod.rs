@@ -10,6 +10,7 @@ mod raw;
 mod reports;
 mod schedule;
 mod secret;
+mod server;
 mod sync;
 mod webhooks;
 
@@ -21,6 +22,7 @@ pub use notify::{EmailConfig, NamePattern, NotifyConfig, NotifyKind, NOTIFY_EVEN
 pub use reports::ReportConfig;
 pub use schedule::CronSchedule;
 pub use secret::{process_env, EnvLookup, Secret};
+pub use server::ServerConfig;
 pub use sync::SyncConfig;
 pub use webhooks::{DashboardConfig, KapsoWebhookConfig, MetaWebhookConfig, WebhooksConfig};
 
@@ -60,6 +62,7 @@ pub struct Config {
     pub dashboard: DashboardConfig,
     pub notify: Vec<NotifyConfig>,
     pub reports: Vec<ReportConfig>,
+    pub server: ServerConfig,
 }
 
 impl Config {
@@ -180,6 +183,7 @@ fn validate(
     let dashboard = webhooks::validate_dashboard(raw.dashboard, listen, env)?;
     let notify = notify::validate(raw.notify, &accounts, env)?;
     let reports = reports::validate(raw.reports, &accounts, &notify, base_dir)?;
+    let server = server::validate(raw.server)?;
     Ok(Config {
         path: None,
         database,
@@ -191,6 +195,7 @@ fn validate(
         dashboard,
         notify,
         reports,
+        server,
     })
 }
 

@@ -20,6 +20,8 @@ pub(super) struct RawConfig {
     pub(super) notify: Vec<RawNotify>,
     #[serde(default, rename = "report")]
     pub(super) reports: Vec<RawReport>,
+    #[serde(default)]
+    pub(super) server: super::server::RawServer,
 }
 
 #[derive(Deserialize)]

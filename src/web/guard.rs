@@ -112,6 +112,24 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     resp
 }
 
+/// Ends a request that takes longer than `server.request_timeout_secs` to send its body and be
+/// answered: 408, and the connection's slot is free again.
+pub async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = state.config.server.request_timeout;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            let mut resp = refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request took too long to arrive or to answer",
+            );
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp
+        }
+    }
+}
+
 fn refuse(status: StatusCode, why: &str) -> Response {
     let mut resp = (status, why.to_string()).into_response();
     headers(resp.headers_mut(), false);

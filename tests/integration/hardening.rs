@@ -156,3 +156,117 @@ async fn every_answer_carries_the_security_headers() {
         "max-age=31536000"
     );
 }
+
+/// A server with short deadlines, so the test does not wait for the defaults.
+async fn quick_server() -> (Env, common::Server) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 5,
+        webhook_url: Some(format!("http://{}", listener.local_addr().unwrap())),
+        ..Default::default()
+    })
+    .section("server", "header_timeout_secs", 1)
+    .section("server", "request_timeout_secs", 2)
+    .section("server", "shutdown_timeout_secs", 2)
+    .start()
+    .await;
+    let server = common::serve(&env.config, listener).await;
+    (env, server)
+}
+
+/// Opens a connection that sends `sent` and then nothing more.
+async fn stalled(addr: &str, sent: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(sent.as_bytes()).await.unwrap();
+    s
+}
+
+/// Whether the server closed the connection (within `wait`).
+async fn closed_by_server(s: &mut tokio::net::TcpStream, wait: std::time::Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 4096];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            // A 408 may come first; the close follows.
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_clients_are_cut_off_and_webhooks_are_still_answered() {
+    use std::time::{Duration, Instant};
+    let (env, server) = quick_server().await;
+    let addr = server.url.trim_start_matches("http://").to_string();
+    // A thousand clients that send half their headers, and some that send half a body.
+    let mut slow = Vec::new();
+    for _ in 0..1000 {
+        slow.push(stalled(&addr, "POST /webhooks/meta HTTP/1.1\r\nHost: x\r\n").await);
+    }
+    let mut bodies = Vec::new();
+    for _ in 0..20 {
+        bodies.push(
+            stalled(
+                &addr,
+                "POST /webhooks/meta HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"obj",
+            )
+            .await,
+        );
+    }
+    // A well-behaved webhook is answered at once.
+    let started = Instant::now();
+    let status = common::post_meta(
+        &env.http,
+        &server.url,
+        r#"{"object":"whatsapp_business_account","entry":[]}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // The header deadline is 1 s and the request deadline 2 s: allow three times that.
+    for s in slow.iter_mut().take(50) {
+        assert!(
+            closed_by_server(s, Duration::from_secs(3)).await,
+            "a half-sent header"
+        );
+    }
+    for s in bodies.iter_mut() {
+        assert!(
+            closed_by_server(s, Duration::from_secs(6)).await,
+            "a half-sent body"
+        );
+    }
+    // An idle keep-alive connection is closed too.
+    let mut idle = stalled(&addr, "GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
+    assert!(
+        closed_by_server(&mut idle, Duration::from_secs(3)).await,
+        "idle keep-alive"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_exits_in_time_with_a_half_sent_body_open() {
+    use std::time::Duration;
+    let (_env, server) = quick_server().await;
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let _held = stalled(
+        &addr,
+        "POST /webhooks/meta HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // shutdown_timeout_secs is 2: allow three times that.
+    tokio::time::timeout(Duration::from_secs(6), server.stop())
+        .await
+        .expect("serve exits while a client holds a half-sent body");
+}
