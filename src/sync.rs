@@ -120,8 +120,10 @@ pub async fn run_once(
     } else {
         Some(lock(&ctx.config.database)?)
     };
+    // One deadline for the whole run, so the lock is free by then whatever the accounts do.
+    let deadline = tokio::time::Instant::now() + ctx.config.sync.run_timeout;
     let accounts = each_account(ctx, &selected, opts, now, |ctx, account, opts| async move {
-        sync_account(&ctx, &account, &opts, now).await
+        sync_account(&ctx, &account, &opts, now, deadline).await
     })
     .await;
     Ok(SyncReport {
@@ -203,6 +205,7 @@ async fn sync_account(
     account: &AccountConfig,
     opts: &SyncOptions,
     now: DateTime<Utc>,
+    deadline: tokio::time::Instant,
 ) -> AccountReport {
     let started = Instant::now();
     let source = Graph::for_account(account, &ctx.config.sync, ctx.client.clone());
@@ -218,15 +221,15 @@ async fn sync_account(
         dry_run: opts.dry_run,
     };
     let limit = ctx.config.sync.run_timeout;
-    let walked =
-        match tokio::time::timeout(limit, walk(ctx, &source, &key, opts.mode, &mut report)).await {
-            Ok(walked) => walked,
-            Err(_) => Err(format!(
-                "the run did not finish within {} s (`sync.run_timeout_secs`); what was read is \
+    let walking = walk(ctx, &source, &key, opts.mode, &mut report);
+    let walked = match tokio::time::timeout_at(deadline, walking).await {
+        Ok(walked) => walked,
+        Err(_) => Err(format!(
+            "the run did not finish within {} s (`sync.run_timeout_secs`); what was read is \
              kept and nothing was marked deleted",
-                limit.as_secs()
-            )),
-        };
+            limit.as_secs()
+        )),
+    };
     report.requests = source.requests();
     let outcome = match walked {
         Ok(seen) => finish(&ctx.db, &key, opts, seen, &mut report, started).await,

@@ -46,16 +46,35 @@ pub async fn run(ctx: &SyncContext, only: Option<&str>, now: DateTime<Utc>) -> V
         ctx.config.sync.concurrency.max(1),
     ));
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, account) in selected.into_iter().enumerate() {
-        let (ctx, permits) = (ctx.clone(), permits.clone());
-        tasks.spawn(async move {
+    let mut by_task = std::collections::HashMap::new();
+    for (i, account) in selected.iter().enumerate() {
+        let (ctx, permits, account) = (ctx.clone(), permits.clone(), account.clone());
+        let task = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             (i, pull(&ctx, &account, now).await)
         });
+        by_task.insert(task.id(), i);
     }
     let mut out = Vec::new();
-    while let Some(Ok(r)) = tasks.join_next().await {
-        out.push(r);
+    while let Some(joined) = tasks.join_next_with_id().await {
+        match joined {
+            Ok((_, r)) => out.push(r),
+            // One account's panic is that account's failed pull, not the end of the others'.
+            Err(e) => {
+                let i = by_task[&e.id()];
+                let account = &selected[i];
+                tracing::error!(account = %account.name, "usage pull stopped on an internal error: {e}");
+                out.push((
+                    i,
+                    UsageReport {
+                        account: account.name.clone(),
+                        source: account.source.as_str().into(),
+                        error: Some("the pull stopped on an internal error".into()),
+                        ..Default::default()
+                    },
+                ));
+            }
+        }
     }
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, r)| r).collect()
@@ -145,9 +164,13 @@ async fn analytics(
                         break 'outer;
                     }
                     // A WABA that cannot use the Marketing Messages API still has Cloud API
-                    // figures.
+                    // figures; the account's analytics state says what is missing.
                     Err(SourceError::Upstream(e)) if product != ANALYTICS_PRODUCTS[0] => {
-                        tracing::debug!(waba, "no {product} analytics: {e}");
+                        tracing::warn!(waba, "no {product} analytics: {e}");
+                        state.1 = Some(format!(
+                            "Meta refused the {product} figures ({}); Cloud API figures only",
+                            e.message
+                        ));
                     }
                     Err(e) => {
                         state = ("error", Some(e.to_string()));

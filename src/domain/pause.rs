@@ -34,13 +34,19 @@ impl Pause {
         }
     }
 
-    /// The latest of a template's pauses, given each PAUSED event in order as (when, detail
-    /// JSON text). A pause Meta named is what Meta said; an unnamed one (seen by sync) is the
-    /// strike after the last one known.
-    pub fn latest<'a>(pauses: impl IntoIterator<Item = (i64, Option<&'a str>)>) -> Option<Pause> {
+    /// The latest of a template's pauses, given each PAUSED event in order as (when, status
+    /// before, detail JSON text). A pause Meta named is what Meta said; an unnamed one (seen by
+    /// sync) is the strike after the last one known. A return to PAUSED from ARCHIVED or
+    /// DELETED (unarchiving, reappearing) is the same pause as before, not a new one.
+    pub fn latest<'a>(
+        pauses: impl IntoIterator<Item = (i64, Option<&'a str>, Option<&'a str>)>,
+    ) -> Option<Pause> {
         let mut strikes = 0;
         let mut last = None;
-        for (at, detail) in pauses {
+        for (at, from, detail) in pauses {
+            if !is_new_pause(from) {
+                continue;
+            }
             let pause = match title(detail).as_deref() {
                 Some("FIRST_PAUSE") => Pause::nth(1, at),
                 Some("SECOND_PAUSE") => Pause::nth(2, at),
@@ -54,6 +60,12 @@ impl Pause {
         }
         last
     }
+}
+
+/// Whether a change to PAUSED from `from` starts a pause (not a return from ARCHIVED or
+/// DELETED to the pause it had).
+pub fn is_new_pause(from: Option<&str>) -> bool {
+    !matches!(from, Some("ARCHIVED" | "DELETED"))
 }
 
 /// Meta's `other_info.title` in an event's detail, when it sent one.
@@ -92,18 +104,35 @@ mod tests {
     fn meta_s_title_wins_over_templar_s_count() {
         let second = r#"{"other_info":{"title":"SECOND_PAUSE","description":"x"}}"#;
         let rate = r#"{"other_info":{"title":"RATE_LIMITING_PAUSE"}}"#;
+        let a = Some("APPROVED");
         // templar saw one pause only, but Meta says it is the second.
-        assert_eq!(Pause::latest([(0, Some(second))]), Some(Pause::nth(2, 0)));
-        assert_eq!(Pause::latest([(0, Some(rate))]), Some(Pause::RateLimiting));
+        assert_eq!(
+            Pause::latest([(0, a, Some(second))]),
+            Some(Pause::nth(2, 0))
+        );
+        assert_eq!(
+            Pause::latest([(0, a, Some(rate))]),
+            Some(Pause::RateLimiting)
+        );
         // A rate-limiting pause is not a strike: the next unnamed pause is the first.
         assert_eq!(
-            Pause::latest([(0, Some(rate)), (10, None)]),
+            Pause::latest([(0, a, Some(rate)), (10, a, None)]),
             Some(Pause::nth(1, 10))
         );
         // Unnamed pauses (seen by sync) count.
         assert_eq!(
-            Pause::latest([(0, None), (10, None)]),
+            Pause::latest([(0, a, None), (10, a, None)]),
             Some(Pause::nth(2, 10))
+        );
+        // A sync saw the pause, then the webhook named it: Meta's word wins.
+        assert_eq!(
+            Pause::latest([(0, a, None), (5, None, Some(second))]),
+            Some(Pause::nth(2, 5))
+        );
+        // Unarchived back to PAUSED: still the first pause.
+        assert_eq!(
+            Pause::latest([(0, a, None), (20, Some("ARCHIVED"), None)]),
+            Some(Pause::nth(1, 0))
         );
         assert_eq!(Pause::latest([]), None);
     }

@@ -123,6 +123,10 @@ pub fn plan(rows: &[TemplateRow], fetched: &[RemoteTemplate], run_started: i64) 
 pub fn deletions(live: &[tpl::LiveRow], seen: &HashSet<String>, run_started: i64) -> Plan {
     let mut p = Plan::default();
     for (id, template_id, status, name, language, last_changed_at) in live {
+        // A DELETED webhook already recorded it; the listing now agrees.
+        if status == "DELETED" {
+            continue;
+        }
         if !seen.contains(template_id) && *last_changed_at <= run_started {
             p.delete(*id, status, name, language);
         }

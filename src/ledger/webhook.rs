@@ -202,9 +202,19 @@ fn changed(
             };
             let deleted = row.deleted_at.is_some();
             if row.status == status && !deleted {
-                // A repeat of the status, or an event that leaves it where it is.
-                return Ok((!is_a_status(what))
-                    .then(|| event(row.id, "event", None, what, reason.clone(), detail)));
+                // The status is already there (a sync saw it first, or Meta repeats itself).
+                // An event that is not the status, or one that says more (a pause's title),
+                // is kept, once.
+                if is_a_status(what) && detail.is_none() {
+                    return Ok(None);
+                }
+                let latest = tpl::latest_event(conn, row.id)?;
+                let repeat = latest.is_some_and(|e| {
+                    e.field == "event" && e.new_value == *what && e.detail == detail
+                });
+                return Ok(
+                    (!repeat).then(|| event(row.id, "event", None, what, reason.clone(), detail))
+                );
             }
             let old = if deleted { "DELETED" } else { &row.status };
             let rejected = rules::status_reason(&status, reason.as_deref());

@@ -28,7 +28,7 @@ pub fn classify(e: &Event) -> Option<&'static str> {
         "status" => Some(match e.new_value.as_str() {
             "APPROVED" => "approved",
             "REJECTED" => "rejected",
-            "PAUSED" => "paused",
+            "PAUSED" if crate::domain::pause::is_new_pause(Some(old)) => "paused",
             "DISABLED" => "disabled",
             "DELETED" => return None,
             _ if old == "DELETED" => return None,
@@ -236,7 +236,11 @@ pub fn expand(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryRe
         }
         let pause = if kind == "paused" {
             let pauses = tpl::pauses(conn, t.id, Some(e.id))?;
-            Pause::latest(pauses.iter().map(|(at, d)| (*at, d.as_deref())))
+            Pause::latest(
+                pauses
+                    .iter()
+                    .map(|(at, from, d)| (*at, from.as_deref(), d.as_deref())),
+            )
         } else {
             None
         };

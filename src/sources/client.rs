@@ -157,15 +157,17 @@ impl Graph {
     }
 
     /// One page of the templates of `waba` matching `filter`: the first when `after` is
-    /// `None`, else the one after that cursor.
+    /// `None`, else the one after that cursor. `linked`: an earlier page of this listing
+    /// carried a `next` link ([`TemplatePage::linked`]).
     pub async fn list_page(
         &self,
         waba: &str,
         filter: &ListFilter,
         after: Option<&str>,
+        linked: bool,
     ) -> Result<TemplatePage, SourceError> {
         let url = self.url(&format!("{waba}/message_templates"))?;
-        let style = self.dialect.paging();
+        let style = self.dialect.paging(linked);
         graph::fetch_page(
             &self.upstream,
             url,
@@ -181,11 +183,12 @@ impl Graph {
     /// Every template of `waba`, all pages.
     pub async fn list_all(&self, waba: &str) -> Result<Vec<RemoteTemplate>, SourceError> {
         let mut out = Vec::new();
-        let mut after: Option<String> = None;
+        let (mut after, mut linked) = (None::<String>, false);
         loop {
             let page = self
-                .list_page(waba, &ListFilter::default(), after.as_deref())
+                .list_page(waba, &ListFilter::default(), after.as_deref(), linked)
                 .await?;
+            linked |= page.linked;
             out.extend(page.templates);
             match page.next {
                 Some(n) => after = Some(n),

@@ -29,11 +29,12 @@ impl Dialect {
         }
     }
 
-    /// How the listing says more pages follow.
-    pub fn paging(self) -> PagingStyle {
+    /// How the listing says more pages follow; `linked`: an earlier page of the listing
+    /// carried a `next` link.
+    pub fn paging(self, linked: bool) -> PagingStyle {
         match self.0 {
             SourceKind::Meta => PagingStyle::NextLink,
-            SourceKind::Kapso => PagingStyle::AfterCursor,
+            SourceKind::Kapso => PagingStyle::AfterCursor { linked },
         }
     }
 

@@ -103,14 +103,14 @@ fn map_template(waba: &str, w: WireTemplate) -> Result<RemoteTemplate, String> {
 }
 
 /// Whether more pages follow, by the source's convention.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PagingStyle {
     /// Meta: `paging.next` is present on every page but the last.
     NextLink,
-    /// Kapso's proxy: passes Graph's paging through, `next` on every page but the last; an
-    /// older proxy that sends no `next` is followed by its `after` cursor while pages are full,
-    /// and ends with `after: null`.
-    AfterCursor,
+    /// Kapso's proxy: passes Graph's paging through, `next` on every page but the last; a
+    /// proxy that sends no `next` is followed by its `after` cursor until an empty page or
+    /// `after: null`. `linked`: an earlier page of this listing carried `next`.
+    AfterCursor { linked: bool },
 }
 
 /// A page whose records stay raw until each is parsed on its own, so one bad record cannot
@@ -180,7 +180,8 @@ pub async fn fetch_page(
             }
         }
     }
-    out.next = next_cursor(page.paging, count, page_size, after, style).map_err(|why| {
+    out.linked = page.paging.as_ref().is_some_and(|p| p.next.is_some());
+    out.next = next_cursor(page.paging, count, after, style).map_err(|why| {
         SourceError::Shape(format!(
             "the template listing of WABA {waba} cannot be completed: {why}"
         ))
@@ -207,7 +208,6 @@ fn record_id(raw: &RawValue) -> Option<String> {
 fn next_cursor(
     paging: Option<Paging>,
     count: usize,
-    page_size: u32,
     after: Option<&str>,
     style: PagingStyle,
 ) -> Result<Option<String>, String> {
@@ -220,9 +220,10 @@ fn next_cursor(
         .filter(|a| !a.is_empty());
     let more = match style {
         PagingStyle::NextLink => paging.next.is_some(),
-        // [I] A proxy that leaves out `next` is taken at its cursor while pages come back full.
-        PagingStyle::AfterCursor => {
-            paging.next.is_some() || (next_after.is_some() && count >= page_size as usize)
+        // [I] A proxy that never sends `next` is followed by its cursor until a page comes
+        // back empty; one that does ends, like Graph, on the page without it.
+        PagingStyle::AfterCursor { linked } => {
+            paging.next.is_some() || (!linked && next_after.is_some() && count > 0)
         }
     };
     match next_after {
@@ -290,39 +291,44 @@ mod tests {
     #[test]
     fn an_absent_next_ends_a_meta_listing_even_with_an_after_cursor() {
         let p = paging(json!({"cursors": {"before": "A", "after": "B"}}));
-        assert_eq!(
-            next_cursor(p, 100, 100, None, PagingStyle::NextLink),
-            Ok(None)
-        );
+        assert_eq!(next_cursor(p, 100, None, PagingStyle::NextLink), Ok(None));
         let p = paging(json!({"cursors": {"after": "B"}, "next": "https://x/?after=B"}));
         assert_eq!(
-            next_cursor(p, 100, 100, None, PagingStyle::NextLink),
+            next_cursor(p, 100, None, PagingStyle::NextLink),
             Ok(Some("B".into()))
         );
     }
 
     #[test]
-    fn kapso_ends_on_a_null_cursor_or_a_short_page_without_next() {
-        let style = PagingStyle::AfterCursor;
+    fn kapso_without_next_links_is_followed_until_an_empty_page_or_a_null_cursor() {
+        let unlinked = PagingStyle::AfterCursor { linked: false };
         let p = paging(json!({"cursors": {"before": "A", "after": null}}));
-        assert_eq!(next_cursor(p, 100, 100, Some("A"), style), Ok(None));
-        let p = paging(json!({"cursors": {"after": "B"}}));
-        assert_eq!(next_cursor(p, 40, 100, Some("A"), style), Ok(None));
+        assert_eq!(next_cursor(p, 100, Some("A"), unlinked), Ok(None));
+        // A short page is no proof of the end without `next` links: follow it.
         let p = paging(json!({"cursors": {"after": "B"}}));
         assert_eq!(
-            next_cursor(p, 100, 100, Some("A"), style),
+            next_cursor(p, 40, Some("A"), unlinked),
             Ok(Some("B".into()))
         );
+        let p = paging(json!({"cursors": {"after": "C"}}));
+        assert_eq!(next_cursor(p, 0, Some("B"), unlinked), Ok(None));
+        // A proxy that sent `next` before ends, like Graph, on the page without it.
+        let linked = PagingStyle::AfterCursor { linked: true };
+        let p = paging(json!({"cursors": {"after": "B"}}));
+        assert_eq!(next_cursor(p, 100, Some("A"), linked), Ok(None));
     }
 
     #[test]
     fn more_pages_without_a_moving_cursor_is_an_error_not_the_end() {
-        for style in [PagingStyle::NextLink, PagingStyle::AfterCursor] {
+        for style in [
+            PagingStyle::NextLink,
+            PagingStyle::AfterCursor { linked: false },
+        ] {
             let stuck = paging(json!({"cursors": {"after": "A"}, "next": "https://x"}));
-            let err = next_cursor(stuck, 100, 100, Some("A"), style).unwrap_err();
+            let err = next_cursor(stuck, 100, Some("A"), style).unwrap_err();
             assert!(err.contains("did not move"), "{err}");
             let none = paging(json!({"cursors": {"after": null}, "next": "https://x"}));
-            let err = next_cursor(none, 100, 100, Some("A"), style).unwrap_err();
+            let err = next_cursor(none, 100, Some("A"), style).unwrap_err();
             assert!(err.contains("no `after` cursor"), "{err}");
         }
     }

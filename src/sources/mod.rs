@@ -57,6 +57,8 @@ pub struct TemplatePage {
     pub unidentified: u32,
     /// The cursor of the next page; `None` on the last.
     pub next: Option<String>,
+    /// The page carried a `paging.next` link.
+    pub linked: bool,
 }
 
 /// Which templates to list.

@@ -84,11 +84,13 @@ pub(crate) async fn walk_pages(
     for waba in &wabas {
         let mut after: Option<String> = None;
         let mut followed = HashSet::new();
+        let mut linked = false;
         loop {
             let page = source
-                .list_page(waba, &filter, after.as_deref())
+                .list_page(waba, &filter, after.as_deref(), linked)
                 .await
                 .map_err(|e| e.to_string())?;
+            linked |= page.linked;
             report.pages += 1;
             report.skipped += page.malformed.len() as u32 + page.unidentified;
             report.unidentified += page.unidentified;

@@ -266,3 +266,105 @@ async fn meta_s_pause_title_decides_the_strike_everywhere() {
     );
     server.stop().await;
 }
+
+/// Posts the simulator's queued webhooks into templar (no server), `times` over.
+async fn deliver_queued(env: &Env, times: usize) {
+    let hooks = env.sim.take_webhooks();
+    let app = common::app(env);
+    for _ in 0..times {
+        common::deliver(&app, &hooks).await;
+    }
+}
+
+async fn paused_line(env: &Env, id: &str) -> String {
+    let (_, _, body) = common::get(&common::app(env), &format!("/api/templates/{id}"), &[]).await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    v["paused"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pause_title_that_arrives_after_the_sync_still_counts() {
+    let env = App::new(1, 20).start().await;
+    env.sync().await;
+    let id = env.template_with_status("APPROVED").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The first pause's webhook is lost; a sync sees the pause (unnamed: strike 1).
+    env.post(
+        &format!("/_sim/templates/{id}/status"),
+        json!({"status": "PAUSED"}),
+    )
+    .await;
+    env.sim.take_webhooks();
+    env.sync().await;
+    assert!(paused_line(&env, &id).await.starts_with("strike 1 of 3"));
+    // Meta's webhook (retried twice) names it the second pause.
+    env.post(
+        &format!("/_sim/templates/{id}/event"),
+        json!({"event": "PAUSED", "title": "SECOND_PAUSE"}),
+    )
+    .await;
+    deliver_queued(&env, 2).await;
+    let line = paused_line(&env, &id).await;
+    assert!(line.starts_with("strike 2 of 3"), "{line}");
+    let (_, events) = record(&env, &id);
+    let named = events
+        .iter()
+        .filter(|(f, to, _)| f == "event" && to == "PAUSED")
+        .count();
+    assert_eq!(named, 1, "a retried webhook is kept once: {events:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unarchiving_back_to_paused_is_not_a_new_strike() {
+    let env = App::new(1, 20).start().await;
+    env.sync().await;
+    let id = env.template_with_status("APPROVED").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (event, title) in [
+        ("PAUSED", Some("FIRST_PAUSE")),
+        ("ARCHIVED", None),
+        ("UNARCHIVED", None),
+    ] {
+        env.post(
+            &format!("/_sim/templates/{id}/event"),
+            json!({"event": event, "title": title}),
+        )
+        .await;
+        deliver_queued(&env, 1).await;
+    }
+    assert_eq!(record(&env, &id).0, "PAUSED");
+    let line = paused_line(&env, &id).await;
+    assert!(line.starts_with("strike 1 of 3"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_webhook_then_the_sync_that_no_longer_lists_it_is_one_deletion() {
+    let env = App::new(1, 20).start().await;
+    env.sync().await;
+    let id = env.template_with_status("APPROVED").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.post(
+        &format!("/_sim/templates/{id}/event"),
+        json!({"event": "DELETED"}),
+    )
+    .await;
+    deliver_queued(&env, 1).await;
+    env.control(
+        reqwest::Method::DELETE,
+        &format!("/_sim/templates/{id}"),
+        json!({}),
+    )
+    .await;
+    let report = env.sync().await;
+    assert_eq!(report.accounts[0].removed, 0, "{report:?}");
+    let (status, events) = record(&env, &id);
+    assert_eq!(status, "DELETED");
+    let deletions = events.iter().filter(|(_, to, _)| to == "DELETED").count();
+    assert_eq!(deletions, 1, "{events:?}");
+}

@@ -66,6 +66,15 @@ async fn a_malformed_record_keeps_its_template_and_the_run_says_partial() {
         row.contains("partial 1 unreadable records skipped"),
         "{row}"
     );
+    // A pending check, which reads too little to know, does not clear it.
+    env.sync_with(templar::sync::SyncMode::Pending, false).await;
+    let (_, _, html) = common::get(&common::app(&env), "/", &[]).await;
+    let rows = common::Page::parse(&html).texts("table tbody tr");
+    let row = rows
+        .iter()
+        .find(|r| r.starts_with("acme"))
+        .expect("acme's row");
+    assert!(row.contains("partial"), "{row}");
 
     // `templar sync` says so too, in its summary and its JSON.
     let out = env.cli(&["sync"]);
@@ -156,22 +165,31 @@ async fn a_cursor_that_goes_round_ends_the_run_with_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_past_its_deadline_fails_and_frees_the_lock() {
+    // Two accounts one at a time: the deadline is the run's, not each account's.
     let opts = SimOptions {
-        accounts: 1,
+        accounts: 2,
         templates: 600,
         latency: Duration::from_millis(400),
         ..SimOptions::default()
     };
     let env = App::with_sim(opts)
         .section("sync", "run_timeout_secs", 1)
+        .section("sync", "concurrency", 1)
         .start()
         .await;
+    let started = std::time::Instant::now();
     let report = env.sync().await;
-    let a = &report.accounts[0];
-    let err = a.error.as_deref().expect("the run fails");
-    assert!(err.contains("did not finish within 1 s"), "{err}");
-    assert!(err.contains("sync.run_timeout_secs"), "{err}");
-    assert_eq!(env.count("sync_runs"), 1, "the failed run is recorded");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    for a in &report.accounts {
+        let err = a.error.as_deref().expect("the run fails");
+        assert!(err.contains("did not finish within 1 s"), "{err}");
+        assert!(err.contains("sync.run_timeout_secs"), "{err}");
+    }
+    assert_eq!(env.count("sync_runs"), 2, "the failed runs are recorded");
     // What it read before the deadline is kept, and the next run is not locked out.
     let again = env.sync().await;
     assert!(

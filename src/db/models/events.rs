@@ -50,24 +50,43 @@ pub fn insert_events(conn: &mut SqliteConnection, events: &[NewEvent]) -> QueryR
     Ok(())
 }
 
-/// A template's PAUSED events as (when, detail), oldest first, up to the one with id `up_to`
-/// when given: what [`crate::domain::pause::Pause::latest`] reads.
+/// A PAUSED event: when, the status before, and its detail (JSON text).
+pub type PauseRow = (i64, Option<String>, Option<String>);
+
+/// A template's pauses as (when, from, detail), oldest first, up to the event with id `up_to`
+/// when given: its status changes to PAUSED, and the PAUSED events a webhook reported after a
+/// sync had already seen the pause (they carry Meta's title). What
+/// [`crate::domain::pause::Pause::latest`] reads.
 pub fn pauses(
     conn: &mut SqliteConnection,
     template_row: i32,
     up_to: Option<i32>,
-) -> QueryResult<Vec<(i64, Option<String>)>> {
+) -> QueryResult<Vec<PauseRow>> {
     let mut q = template_events::table
         .filter(template_events::template_id.eq(template_row))
-        .filter(template_events::field.eq("status"))
+        .filter(template_events::field.eq_any(["status", "event"]))
         .filter(template_events::new_value.eq("PAUSED"))
         .into_boxed();
     if let Some(id) = up_to {
         q = q.filter(template_events::id.le(id));
     }
     q.order(template_events::id.asc())
-        .select((template_events::at, template_events::detail))
+        .select((
+            template_events::at,
+            template_events::old_value,
+            template_events::detail,
+        ))
         .load(conn)
+}
+
+/// A template's latest event.
+pub fn latest_event(conn: &mut SqliteConnection, template_row: i32) -> QueryResult<Option<Event>> {
+    template_events::table
+        .filter(template_events::template_id.eq(template_row))
+        .order(template_events::id.desc())
+        .select(Event::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// The status a template had before it was last archived, if it ever was.

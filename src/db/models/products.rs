@@ -33,6 +33,14 @@ pub fn set(
     if between(conn, template_row, day, day)? == wanted {
         return Ok(());
     }
+    let products: Vec<&str> = figures.iter().map(|f| f.product.as_str()).collect();
+    diesel::delete(
+        p::table
+            .filter(p::template_row.eq(template_row))
+            .filter(p::day.eq(day))
+            .filter(p::product.ne_all(&products)),
+    )
+    .execute(conn)?;
     for f in figures {
         diesel::insert_into(p::table)
             .values((

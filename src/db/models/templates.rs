@@ -3,8 +3,8 @@
 use diesel::prelude::*;
 
 pub use super::events::{
-    events_of, insert_events, last_rejection_detail, pauses, status_before_archiving, Event,
-    NewEvent,
+    events_of, insert_events, last_rejection_detail, latest_event, pauses, status_before_archiving,
+    Event, NewEvent,
 };
 use crate::db::schema::{accounts, templates};
 use crate::domain::RemoteTemplate;

@@ -138,12 +138,13 @@ pub(crate) async fn send_event(
 pub(crate) async fn corrupt(
     State(sim): State<Sim>,
     Path(id): Path<String>,
-    Json(how): Json<Corrupt>,
+    how: Option<Json<Corrupt>>,
 ) -> Response {
+    let keep_id = how.is_none_or(|Json(h)| h.keep_id);
     let mut w = sim.world();
     match w.by_id.get(&id).copied() {
         Some(i) => {
-            w.templates[i].corrupt = Some(how.keep_id);
+            w.templates[i].corrupt = Some(keep_id);
             StatusCode::NO_CONTENT.into_response()
         }
         None => StatusCode::NOT_FOUND.into_response(),

@@ -120,8 +120,10 @@ fn build(
             data_age: last_success.map(|s| fmt::ago(now, s)),
             failures_in_a_row: runs.iter().take_while(|r| r.error.is_some()).count() as u32,
             last_error: runs.first().and_then(|r| r.error.clone()),
+            // The latest full run says it: a pending check reads too little to clear it.
             partial: runs
-                .first()
+                .iter()
+                .find(|r| r.kind == "full")
                 .filter(|r| r.error.is_none() && r.skipped > 0)
                 .map(|r| r.skipped),
             analytics,
@@ -170,8 +172,12 @@ fn build(
     let mut paused = Vec::new();
     for r in &list(conn, &["PAUSED"], 10)? {
         let pauses = tpl::pauses(conn, r.row_id, None)?;
-        let pause = Pause::latest(pauses.iter().map(|(at, d)| (*at, d.as_deref())))
-            .unwrap_or_else(|| Pause::nth(1, r.last_changed_at));
+        let pause = Pause::latest(
+            pauses
+                .iter()
+                .map(|(at, from, d)| (*at, from.as_deref(), d.as_deref())),
+        )
+        .unwrap_or_else(|| Pause::nth(1, r.last_changed_at));
         let why = fmt::pause(&pause);
         paused.push(item(r, why, fmt::when(r.last_changed_at)));
     }

@@ -411,7 +411,12 @@ fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detai
     let paused = match row.status.as_str() {
         "PAUSED" => {
             let pauses = tpl::pauses(conn, row.id, None)?;
-            Pause::latest(pauses.iter().map(|(at, d)| (*at, d.as_deref()))).map(|p| fmt::pause(&p))
+            Pause::latest(
+                pauses
+                    .iter()
+                    .map(|(at, from, d)| (*at, from.as_deref(), d.as_deref())),
+            )
+            .map(|p| fmt::pause(&p))
         }
         _ => None,
     };
