@@ -15,6 +15,13 @@
 #[path = "common/seed.rs"]
 mod seed;
 
+#[path = "common/child.rs"]
+#[allow(
+    dead_code,
+    reason = "this benchmark reads only the peak RSS of its server"
+)]
+mod child;
+
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -86,6 +93,7 @@ fn main() {
         .unwrap();
     let pages = ["/", "/templates", "/templates/ID", "/analytics"];
     let mut results = Vec::new();
+    let mut memory = None;
     let scales: Vec<(usize, usize)> = match std::env::var("BENCH_ONLY_LARGE") {
         Ok(_) => vec![(10_000, 1_000_000)],
         Err(_) => vec![(100, 10_000), (10_000, 1_000_000)],
@@ -153,6 +161,13 @@ fn main() {
             let (u50, u99) = rt.block_on(load(&base, &path, uncached, true));
             row.push((page, p50, p99, u50, u99));
         }
+        // 128 clients at once, each on a long period of its own: every request builds a page
+        // of its own, which the cache may not keep beyond its byte budget.
+        let pid = _server.0.id();
+        let before = child::vm_hwm_kb(pid).unwrap_or(0.0) / 1024.0;
+        rt.block_on(distinct_periods(&base, 128));
+        let after = child::vm_hwm_kb(pid).unwrap_or(0.0) / 1024.0;
+        memory = Some((templates, before, after));
         results.push((templates, messages, row));
     }
     println!("\ndashboard benchmark: 16 concurrent clients, 2 cores shared with the client");
@@ -179,4 +194,31 @@ fn main() {
         }
     }
     println!("targets: p99 < 50 ms on each page at 10k/1M, and within 2x of the small instance");
+    if let Some((templates, before, after)) = memory {
+        println!(
+            "\nserver peak RSS at {templates} templates: {before:.0} MB after the page loads, \
+             {after:.0} MB after 128 clients on distinct ten-year /analytics periods \
+             (target < 256 MB)"
+        );
+    }
+}
+
+/// `clients` concurrent GETs of `/analytics`, each over a ten-year period of its own.
+async fn distinct_periods(base: &str, clients: usize) {
+    let client = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for i in 0..clients {
+        let from =
+            chrono::NaiveDate::from_ymd_opt(2016, 1, 1).unwrap() + chrono::Days::new(i as u64);
+        let url = format!("{base}/analytics?from={from}&to=2026-11-30");
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = client.get(&url).send().await.unwrap();
+            assert!(r.status().is_success(), "{url}: {}", r.status());
+            r.bytes().await.unwrap().len()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
 }

@@ -12,7 +12,8 @@ pub struct Measured {
     pub output: Output,
 }
 
-fn vm_hwm_kb(pid: u32) -> Option<f64> {
+/// The peak resident set of process `pid` so far (`VmHWM`), in KiB.
+pub fn vm_hwm_kb(pid: u32) -> Option<f64> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()?
         .lines()

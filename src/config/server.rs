@@ -14,6 +14,8 @@ pub(super) struct RawServer {
     request_timeout_secs: Option<f64>,
     max_connections: Option<usize>,
     shutdown_timeout_secs: Option<f64>,
+    page_cache_mb: Option<usize>,
+    page_builds: Option<usize>,
 }
 
 /// `[server]`, validated.
@@ -28,6 +30,10 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// After Ctrl-C or SIGTERM, in-flight requests get this long; then templar exits anyway.
     pub shutdown_timeout: Duration,
+    /// The most bytes of built dashboard pages kept.
+    pub page_cache_bytes: usize,
+    /// Dashboard pages built at once; more wait.
+    pub page_builds: usize,
 }
 
 fn seconds(key: &str, v: Option<f64>, default: f64) -> Result<Duration, ConfigError> {
@@ -55,5 +61,10 @@ pub(super) fn validate(s: RawServer) -> Result<ServerConfig, ConfigError> {
             s.shutdown_timeout_secs,
             10.0,
         )?,
+        page_cache_bytes: s.page_cache_mb.unwrap_or(32).min(65_536) * 1024 * 1024,
+        page_builds: match s.page_builds.unwrap_or(4) {
+            0 => return Err(ConfigError::new("server.page_builds", "must be at least 1")),
+            n => n,
+        },
     })
 }

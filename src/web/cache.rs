@@ -22,8 +22,8 @@ use super::AppState;
 
 /// Pages also say how long ago things happened ("waiting 3h"): rebuilt at least this often.
 const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
-/// Pages kept; the least recently asked for go first.
-const CAPACITY: usize = 256;
+/// Pages (and misses) tracked at most; the least recently asked for go first.
+const CAPACITY: usize = 4096;
 /// Largest page body the cache buffers (pages are paged; the largest are well under 1 MB).
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
@@ -38,12 +38,44 @@ struct Entry {
 
 type Slot = Arc<tokio::sync::Mutex<Option<Entry>>>;
 
+/// The pages kept: per key, when it was last asked for, its slot, and its body's size.
+#[derive(Default)]
+struct Slots {
+    map: HashMap<String, (Instant, Slot, usize)>,
+    /// The sum of the sizes: never above the cache's byte budget.
+    bytes: usize,
+}
+
+impl Slots {
+    /// Drops the least recently asked-for page (not `keep`); whether there was one.
+    fn evict_one(&mut self, keep: &str) -> bool {
+        let oldest = self
+            .map
+            .iter()
+            .filter(|(k, _)| k.as_str() != keep)
+            .min_by_key(|(_, (at, _, _))| *at)
+            .map(|(k, _)| k.clone());
+        match oldest.and_then(|k| self.map.remove(&k)) {
+            Some((_, _, size)) => {
+                self.bytes -= size;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// The cache, shared by every request.
 #[derive(Clone)]
 pub struct PageCache {
     /// A connection that only ever reads `PRAGMA data_version`; `None` disables caching.
     watcher: Option<Arc<Mutex<SqliteConnection>>>,
-    slots: Arc<Mutex<HashMap<String, (Instant, Slot)>>>,
+    slots: Arc<Mutex<Slots>>,
+    /// The most page bytes kept (`server.page_cache_mb`).
+    budget: usize,
+    /// Page builds at once (`server.page_builds`): a burst of distinct pages queues here
+    /// instead of building all at once, each with its own memory.
+    builds: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(QueryableByName)]
@@ -53,12 +85,40 @@ struct DataVersion {
 }
 
 impl PageCache {
-    /// A cache watching `watcher` (a connection of its own); `None` turns caching off.
-    pub fn new(watcher: Option<SqliteConnection>) -> Self {
+    /// A cache watching `watcher` (a connection of its own; `None` turns caching off),
+    /// keeping at most `budget` bytes of pages and building at most `builds` at once.
+    pub fn new(watcher: Option<SqliteConnection>, budget: usize, builds: usize) -> Self {
         PageCache {
             watcher: watcher.map(|c| Arc::new(Mutex::new(c))),
-            slots: Arc::new(Mutex::new(HashMap::new())),
+            slots: Arc::default(),
+            budget,
+            builds: Arc::new(tokio::sync::Semaphore::new(builds.max(1))),
         }
+    }
+
+    /// The bytes of the pages kept now.
+    pub fn bytes(&self) -> usize {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).bytes
+    }
+
+    /// Records the size of the page just stored under `key`, then drops the least recently
+    /// used pages until the budget holds. Returns whether the page may stay (one larger than
+    /// the whole budget may not).
+    fn stored(&self, key: &str, size: usize) -> bool {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if size > self.budget {
+            return false;
+        }
+        let Slots { map, bytes } = &mut *slots;
+        match map.get_mut(key) {
+            Some((_, _, old)) => {
+                *bytes = *bytes - *old + size;
+                *old = size;
+            }
+            None => return false,
+        }
+        while slots.bytes > self.budget && slots.evict_one(key) {}
+        true
     }
 
     /// The database's data version, or `None` when it cannot be read (then nothing is cached).
@@ -73,18 +133,13 @@ impl PageCache {
 
     fn slot(&self, key: &str) -> Slot {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        if !slots.contains_key(key) && slots.len() >= CAPACITY {
-            if let Some(oldest) = slots
-                .iter()
-                .min_by_key(|(_, (at, _))| *at)
-                .map(|(k, _)| k.clone())
-            {
-                slots.remove(&oldest);
-            }
+        if !slots.map.contains_key(key) && slots.map.len() >= CAPACITY {
+            slots.evict_one(key);
         }
-        let (at, slot) = slots
+        let (at, slot, _) = slots
+            .map
             .entry(key.to_string())
-            .or_insert_with(|| (Instant::now(), Arc::default()));
+            .or_insert_with(|| (Instant::now(), Arc::default(), 0));
         *at = Instant::now();
         slot.clone()
     }
@@ -125,6 +180,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     // request rebuild.
     let version = cache.version().unwrap_or(version);
     let started = Instant::now();
+    let _building = cache.builds.acquire().await;
     let resp = next.run(req).await;
     if resp.status() != StatusCode::OK {
         return resp;
@@ -146,6 +202,10 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         body: bytes,
     };
     let out = respond(&entry, false);
-    *guard = Some(entry);
+    if cache.stored(&key, entry.body.len()) {
+        *guard = Some(entry);
+    } else {
+        *guard = None;
+    }
     out
 }

@@ -83,7 +83,11 @@ impl AppState {
         use crate::signing::Key;
         let hooks = &config.webhooks;
         AppState(Arc::new(Shared {
-            pages: cache::PageCache::new(watcher),
+            pages: cache::PageCache::new(
+                watcher,
+                config.server.page_cache_bytes,
+                config.server.page_builds,
+            ),
             meta_key: hooks
                 .meta
                 .as_ref()
@@ -252,6 +256,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .map(|r| (r.account, r.ok, r.n))
         .collect();
     let mut out = state.metrics.render();
+    out.push_str(&format!(
+        "# HELP templar_page_cache_bytes Bytes of built dashboard pages kept.\n\
+         # TYPE templar_page_cache_bytes gauge\ntemplar_page_cache_bytes {}\n",
+        state.pages.bytes()
+    ));
     out.push_str("# HELP templar_sync_runs_total Sync runs by account and outcome.\n# TYPE templar_sync_runs_total counter\n");
     for (account, ok, n) in runs {
         let outcome = if ok { "ok" } else { "failed" };

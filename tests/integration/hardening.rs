@@ -270,3 +270,44 @@ async fn serve_exits_in_time_with_a_half_sent_body_open() {
         .await
         .expect("serve exits while a client holds a half-sent body");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_cache_stays_within_its_byte_budget() {
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 120,
+        ..Default::default()
+    })
+    .section("server", "page_cache_mb", 1)
+    .start()
+    .await;
+    env.sync().await;
+    let app = common::app(&env);
+    let gauge = |metrics: &str| -> usize {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("templar_page_cache_bytes "))
+            .expect("the gauge")
+            .parse()
+            .unwrap()
+    };
+    let (mut served, mut last) = (0, String::new());
+    for i in 0..120 {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 7, 1).unwrap() + chrono::Days::new(i);
+        let path = format!("/templates?from={day}&to=2026-11-30");
+        let (s, _, body) = get(&app, &path, &[]).await;
+        assert_eq!(s, 200, "{path}");
+        served += body.len();
+        last = path;
+    }
+    assert!(
+        served > 2 * 1024 * 1024,
+        "the pages add up to more than the budget: {served}"
+    );
+    let (_, _, metrics) = get(&app, "/metrics", &[]).await;
+    let kept = gauge(&metrics);
+    assert!(kept > 0 && kept <= 1024 * 1024, "{kept} bytes kept");
+    // The most recent page is still served from the cache.
+    let (_, h, _) = get(&app, &last, &[]).await;
+    assert_eq!(h.get("x-templar-cache").unwrap(), "hit");
+}
