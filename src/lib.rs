@@ -24,3 +24,6 @@ pub mod sync;
 pub mod usage;
 pub mod views;
 pub mod web;
+
+#[cfg(test)]
+mod fuzz;

@@ -116,7 +116,7 @@ pub enum PagingStyle {
 /// A page whose records stay raw until each is parsed on its own, so one bad record cannot
 /// spoil the page.
 #[derive(Deserialize)]
-struct Page {
+pub(crate) struct Page {
     data: Vec<Box<RawValue>>,
     #[serde(default)]
     paging: Option<Paging>,
@@ -164,6 +164,16 @@ pub async fn fetch_page(
         SourceError::Shape(m) => SourceError::Shape(format!("template page: {m}")),
         other => other,
     })?;
+    read_page(page, waba, after, style)
+}
+
+/// Reads one fetched page: each record on its own, then where the listing goes next.
+pub(crate) fn read_page(
+    page: Page,
+    waba: &str,
+    after: Option<&str>,
+    style: PagingStyle,
+) -> Result<TemplatePage, SourceError> {
     let count = page.data.len();
     let mut out = TemplatePage::default();
     for raw in page.data {

@@ -32,7 +32,7 @@ pub struct AnalyticsPoint {
 pub const ANALYTICS_PRODUCTS: [&str; 2] = ["CLOUD_API", "MARKETING_MESSAGES_API_FOR_WHATSAPP"];
 
 #[derive(serde::Deserialize)]
-struct AnalyticsBody {
+pub(crate) struct AnalyticsBody {
     #[serde(default)]
     data: Vec<AnalyticsSeries>,
     #[serde(default)]
@@ -40,7 +40,7 @@ struct AnalyticsBody {
 }
 
 #[derive(serde::Deserialize)]
-struct AnalyticsPaging {
+pub(crate) struct AnalyticsPaging {
     #[serde(default)]
     next: Option<String>,
     #[serde(default)]
@@ -103,6 +103,38 @@ struct WireCost {
     value: f64,
 }
 
+/// One analytics page's points and its paging.
+pub(crate) fn read_analytics(
+    body: AnalyticsBody,
+    product: &'static str,
+) -> (Vec<AnalyticsPoint>, Option<AnalyticsPaging>) {
+    let points = body
+        .data
+        .into_iter()
+        .flat_map(|s| s.data_points)
+        .map(|p| {
+            let (clicked, unique_clicked) = clicks(&p.clicked);
+            AnalyticsPoint {
+                template_id: crate::ingest::id_of(&p.template_id).unwrap_or_default(),
+                day: crate::ingest::day_of(p.start),
+                sent: p.sent,
+                delivered: p.delivered,
+                read: p.read,
+                clicked,
+                unique_clicked,
+                cost: p
+                    .cost
+                    .iter()
+                    .filter(|c| c.kind == "amount_spent")
+                    .map(|c| c.value)
+                    .sum(),
+                product,
+            }
+        })
+        .collect();
+    (points, body.paging)
+}
+
 /// Meta refuses more template ids than this in one `template_analytics` call.
 pub const ANALYTICS_MAX_IDS: usize = 10;
 
@@ -152,27 +184,10 @@ impl Graph {
                 url.query_pairs_mut().append_pair("after", a);
             }
             let body: AnalyticsBody = self.upstream.get(url).await?;
-            points.extend(body.data.into_iter().flat_map(|s| s.data_points).map(|p| {
-                let (clicked, unique_clicked) = clicks(&p.clicked);
-                AnalyticsPoint {
-                    template_id: crate::ingest::id_of(&p.template_id).unwrap_or_default(),
-                    day: crate::ingest::day_of(p.start),
-                    sent: p.sent,
-                    delivered: p.delivered,
-                    read: p.read,
-                    clicked,
-                    unique_clicked,
-                    cost: p
-                        .cost
-                        .iter()
-                        .filter(|c| c.kind == "amount_spent")
-                        .map(|c| c.value)
-                        .sum(),
-                    product,
-                }
-            }));
+            let (page, paging) = read_analytics(body, product);
+            points.extend(page);
             // Graph's rule: more pages while `paging.next` is present.
-            let paging = body.paging.filter(|p| p.next.is_some());
+            let paging = paging.filter(|p| p.next.is_some());
             let Some(next) = paging.and_then(|p| p.cursors).and_then(|c| c.after) else {
                 return Ok(points);
             };

@@ -311,3 +311,57 @@ async fn the_page_cache_stays_within_its_byte_budget() {
     let (_, h, _) = get(&app, &last, &[]).await;
     assert_eq!(h.get("x-templar-cache").unwrap(), "hit");
 }
+
+#[test]
+fn signed_garbage_is_refused_or_ignored_and_stores_nothing() {
+    use proptest::prelude::*;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (env, server) = rt.block_on(common::start_live(SimOptions {
+        accounts: 1,
+        templates: 5,
+        ..Default::default()
+    }));
+    let rows =
+        |env: &Env| ["messages", "template_events", "contacts", "templates"].map(|t| env.count(t));
+    // `serve` syncs and pulls usage at start: let it finish first.
+    rt.block_on(common::wait_for("the catch-up runs", || {
+        env.count("templates") == 5 && env.count("job_runs") == 1
+    }));
+    let before = rows(&env);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 300,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let bodies = prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..200)
+            .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        "\\{\"object\":\"whatsapp_business_account\",\"entry\":\\[.{0,40}\\]\\}",
+        "\\{\"message\":\\{.{0,40}\\}\\}",
+    ];
+    let key = std::sync::atomic::AtomicUsize::new(0);
+    runner
+        .run(&bodies, |body| {
+            let key = key.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (meta, kapso) = rt.block_on(async {
+                (
+                    common::post_meta(&env.http, &server.url, &body).await,
+                    common::post_kapso(
+                        &env.http,
+                        &server.url,
+                        "whatsapp.message.received",
+                        &format!("k{key}"),
+                        &body,
+                    )
+                    .await,
+                )
+            });
+            for s in [meta, kapso] {
+                prop_assert!(s == 200 || s == 400, "{s} for {body:?}");
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(rows(&env), before, "nothing stored from garbage");
+    rt.block_on(server.stop());
+}
