@@ -209,7 +209,7 @@ async fn distinct_periods(base: &str, clients: usize) {
     let mut tasks = Vec::new();
     for i in 0..clients {
         let from =
-            chrono::NaiveDate::from_ymd_opt(2016, 1, 1).unwrap() + chrono::Days::new(i as u64);
+            chrono::NaiveDate::from_ymd_opt(2017, 1, 1).unwrap() + chrono::Days::new(i as u64);
         let url = format!("{base}/analytics?from={from}&to=2026-11-30");
         let client = client.clone();
         tasks.push(tokio::spawn(async move {

@@ -298,7 +298,13 @@ async fn finish(
             let mut r = partial;
             tally(&plan, &mut r);
             r.duration_ms = started.elapsed().as_millis() as u64;
-            sync_runs::insert(conn, &run_row(id, &opts2, &r, key.now))?;
+            let row = run_row(id, &opts2, &r, key.now);
+            let quiet = r.created + r.changed + r.removed + r.skipped == 0;
+            if opts2.mode == SyncMode::Pending && quiet {
+                sync_runs::insert_quiet_pending(conn, &row)?;
+            } else {
+                sync_runs::insert(conn, &row)?;
+            }
             Ok(r)
         })
         .await

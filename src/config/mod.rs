@@ -8,6 +8,7 @@ mod accounts;
 mod notify;
 mod raw;
 mod reports;
+mod retention;
 mod schedule;
 mod secret;
 mod server;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 pub use accounts::AccountConfig;
 pub use notify::{EmailConfig, NamePattern, NotifyConfig, NotifyKind, NOTIFY_EVENTS};
 pub use reports::ReportConfig;
+pub use retention::RetentionConfig;
 pub use schedule::CronSchedule;
 pub use secret::{process_env, EnvLookup, Secret};
 pub use server::ServerConfig;
@@ -63,6 +65,7 @@ pub struct Config {
     pub notify: Vec<NotifyConfig>,
     pub reports: Vec<ReportConfig>,
     pub server: ServerConfig,
+    pub retention: RetentionConfig,
 }
 
 impl Config {
@@ -184,6 +187,7 @@ fn validate(
     let notify = notify::validate(raw.notify, &accounts, env)?;
     let reports = reports::validate(raw.reports, &accounts, &notify, base_dir)?;
     let server = server::validate(raw.server)?;
+    let retention = retention::validate(raw.retention)?;
     Ok(Config {
         path: None,
         database,
@@ -196,6 +200,7 @@ fn validate(
         notify,
         reports,
         server,
+        retention,
     })
 }
 

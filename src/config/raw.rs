@@ -22,6 +22,8 @@ pub(super) struct RawConfig {
     pub(super) reports: Vec<RawReport>,
     #[serde(default)]
     pub(super) server: super::server::RawServer,
+    #[serde(default)]
+    pub(super) retention: super::retention::RawRetention,
 }
 
 #[derive(Deserialize)]

@@ -61,6 +61,7 @@ diesel::table! {
         removed -> Integer,
         skipped -> Integer,
         error -> Nullable<Text>,
+        repeats -> Integer,
     }
 }
 

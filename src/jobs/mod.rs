@@ -9,12 +9,14 @@
 //! | [`reports`] | each `[[report]]`'s `schedule` |
 //! | [`period_totals`] | a minute past each UTC midnight |
 //! | [`digest`] | each `[[notify]]` channel's `digest` |
+//! | [`retention`] | 03:17 UTC daily |
 
 pub mod digest;
 pub mod full_sync;
 pub mod pending_check;
 pub mod period_totals;
 pub mod reports;
+pub mod retention;
 pub mod usage_pull;
 
 use std::sync::atomic::AtomicBool;
@@ -51,6 +53,11 @@ pub async fn run(ctx: SyncContext, notifier: Notifier, shutdown: watch::Receiver
         shutdown.clone(),
     ));
     tasks.spawn(period_totals::run(ctx.db.clone(), shutdown.clone()));
+    tasks.spawn(retention::run(
+        ctx.db.clone(),
+        ctx.config.clone(),
+        shutdown.clone(),
+    ));
     tasks.spawn(digest::run(notifier, shutdown));
     while tasks.join_next().await.is_some() {}
 }

@@ -365,3 +365,77 @@ fn signed_garbage_is_refused_or_ignored_and_stores_nothing() {
     assert_eq!(rows(&env), before, "nothing stored from garbage");
     rt.block_on(server.stop());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_removes_raw_records_and_no_total_moves() {
+    let env = App::with_sim(SimOptions {
+        accounts: 2,
+        templates: 30,
+        ..Default::default()
+    })
+    .section("retention", "messages_days", 1)
+    .section("retention", "sync_runs_days", 1)
+    .section("retention", "webhook_receipts_days", 1)
+    .start()
+    .await;
+    env.sync().await;
+    let app = common::app(&env);
+    common::with_traffic(&env, &app, 48).await;
+    let export = |env: &Env| {
+        let out = env.cli(&[
+            "export",
+            "--by",
+            "template",
+            "--format",
+            "json",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2027-12-31",
+        ]);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        common::stdout(&out)
+    };
+    let (_, _, analytics) = get(&app, "/api/analytics?from=2026-01-01&to=2027-12-31", &[]).await;
+    let before = (export(&env), analytics);
+    assert!(env.count("messages") > 100 && env.count("webhook_receipts") > 0);
+
+    let later = common::now() + chrono::Duration::days(10);
+    let purged = templar::jobs::retention::purge(&env.db, &env.config, later)
+        .await
+        .unwrap();
+    assert!(purged.messages > 100, "{purged:?}");
+    assert_eq!(env.count("messages"), 0);
+    assert_eq!(env.count("sync_runs"), 0);
+    assert_eq!(env.count("webhook_receipts"), 0);
+    assert!(env.count("template_events") > 0, "template history is kept");
+    let app = common::app(&env);
+    let (_, _, analytics) = get(&app, "/api/analytics?from=2026-01-01&to=2027-12-31", &[]).await;
+    assert_eq!((export(&env), analytics), before, "every total is the same");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quiet_pending_checks_share_one_row() {
+    let env = App::new(1, 30).start().await;
+    env.sync().await;
+    for _ in 0..4 {
+        env.sync_with(templar::sync::SyncMode::Pending, false).await;
+    }
+    assert_eq!(env.count("sync_runs WHERE kind = 'pending'"), 1);
+    assert_eq!(
+        env.count("sync_runs WHERE kind = 'pending' AND repeats = 4"),
+        1
+    );
+    // A check that finds a change gets its own row.
+    let id = env.template_with_status("PENDING").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.post(
+        &format!("/_sim/templates/{id}/status"),
+        serde_json::json!({"status": "APPROVED"}),
+    )
+    .await;
+    env.sync_with(templar::sync::SyncMode::Pending, false).await;
+    assert_eq!(env.count("sync_runs WHERE kind = 'pending'"), 2);
+}

@@ -8,6 +8,7 @@ pub mod job_runs;
 pub mod messages;
 pub mod notifications;
 pub mod products;
+pub mod retention;
 pub mod stats;
 pub mod sync_runs;
 pub mod templates;

@@ -39,6 +39,37 @@ pub struct SyncRun {
     pub removed: i32,
     pub skipped: i32,
     pub error: Option<String>,
+    /// Quiet pending checks this row stands for (they found nothing to change).
+    pub repeats: i32,
+}
+
+/// Records a pending check that changed nothing: it extends the account's latest row when
+/// that is a quiet pending check too (one row per quiet stretch, not one every two minutes).
+pub fn insert_quiet_pending(conn: &mut SqliteConnection, run: &NewSyncRun) -> QueryResult<()> {
+    let latest: Option<SyncRun> = sync_runs::table
+        .filter(sync_runs::account_id.eq(run.account_id))
+        .order(sync_runs::id.desc())
+        .select(SyncRun::as_select())
+        .first(conn)
+        .optional()?;
+    match latest {
+        Some(l)
+            if l.kind == "pending"
+                && l.error.is_none()
+                && l.created + l.changed + l.removed + l.skipped == 0 =>
+        {
+            diesel::update(sync_runs::table.find(l.id))
+                .set((
+                    sync_runs::finished_at.eq(run.finished_at),
+                    sync_runs::repeats.eq(sync_runs::repeats + 1),
+                    sync_runs::requests.eq(sync_runs::requests + run.requests),
+                    sync_runs::seen.eq(run.seen),
+                ))
+                .execute(conn)
+                .map(|_| ())
+        }
+        _ => insert(conn, run),
+    }
 }
 
 /// Records a run.

@@ -1,0 +1,65 @@
+//! Removing raw records past their retention, one small batch per call, so a purge never holds
+//! the write lock for long. Roll-ups and template history are never touched.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+
+/// Rows removed per batch (one short transaction each).
+pub const BATCH: i64 = 2000;
+
+/// Deletes up to [`BATCH`] messages of one account (or, with `None`, of no account) from
+/// before `day` (`YYYY-MM-DD`); returns how many.
+pub fn messages_before(
+    conn: &mut SqliteConnection,
+    account_id: Option<i32>,
+    day: &str,
+) -> QueryResult<usize> {
+    // `IS` matches NULL too; both forms use the (account_id, day) index.
+    diesel::sql_query(
+        "DELETE FROM messages WHERE id IN (SELECT id FROM messages \
+         WHERE account_id IS ? AND day < ? LIMIT ?)",
+    )
+    .bind::<Nullable<Integer>, _>(account_id)
+    .bind::<Text, _>(day)
+    .bind::<BigInt, _>(BATCH)
+    .execute(conn)
+}
+
+/// Deletes up to [`BATCH`] sync runs of one account that started before `before`.
+pub fn sync_runs_before(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    before: i64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM sync_runs WHERE id IN (SELECT id FROM sync_runs \
+         WHERE account_id = ? AND started_at < ? LIMIT ?)",
+    )
+    .bind::<Integer, _>(account_id)
+    .bind::<BigInt, _>(before)
+    .bind::<BigInt, _>(BATCH)
+    .execute(conn)
+}
+
+/// Deletes up to [`BATCH`] notifications delivered or dead before `before` (pending ones stay).
+pub fn notifications_before(conn: &mut SqliteConnection, before: i64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications \
+         WHERE delivered_at < ? UNION ALL SELECT id FROM notifications WHERE dead_at < ? LIMIT ?)",
+    )
+    .bind::<BigInt, _>(before)
+    .bind::<BigInt, _>(before)
+    .bind::<BigInt, _>(BATCH)
+    .execute(conn)
+}
+
+/// Deletes up to [`BATCH`] webhook receipts (Kapso idempotency keys) older than `before`.
+pub fn receipts_before(conn: &mut SqliteConnection, before: i64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM webhook_receipts WHERE key IN (SELECT key FROM webhook_receipts \
+         WHERE received_at < ? LIMIT ?)",
+    )
+    .bind::<BigInt, _>(before)
+    .bind::<BigInt, _>(BATCH)
+    .execute(conn)
+}
