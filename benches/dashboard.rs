@@ -205,6 +205,7 @@ fn main() {
 
 /// `clients` concurrent GETs of `/analytics`, each over a ten-year period of its own.
 async fn distinct_periods(base: &str, clients: usize) {
+    let started = Instant::now();
     let client = reqwest::Client::new();
     let mut tasks = Vec::new();
     for i in 0..clients {
@@ -214,11 +215,19 @@ async fn distinct_periods(base: &str, clients: usize) {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
             let r = client.get(&url).send().await.unwrap();
-            assert!(r.status().is_success(), "{url}: {}", r.status());
-            r.bytes().await.unwrap().len()
+            let status = r.status().as_u16();
+            let _ = r.bytes().await;
+            status
         }));
     }
+    let mut answered = std::collections::BTreeMap::new();
     for t in tasks {
-        t.await.unwrap();
+        *answered.entry(t.await.unwrap()).or_insert(0) += 1;
     }
+    // Builds wait their turn (server.page_builds); one that waits past the request deadline
+    // gets 408 rather than holding memory.
+    println!(
+        "128 distinct ten-year /analytics pages in {:.1} s, answers by status: {answered:?}",
+        started.elapsed().as_secs_f64()
+    );
 }
