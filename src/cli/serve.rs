@@ -76,18 +76,16 @@ pub async fn serve(
     let writer = Writer::start(db.clone(), config.database.clone(), resolver);
     let app = web::router(AppState::new(db, config.clone(), writer, metrics, ctx));
     tracing::info!("templar listening on http://{}", listener.local_addr()?);
+    warn_about_file_limit(config.server.max_connections);
     let limits = config.server.clone();
-    accept(listener, app, &limits, shutdown).await;
+    let deadline = accept(listener, app, &limits, shutdown).await;
     let _ = stop_tx.send(true);
-    // Jobs and deliveries stop at the signal; what they committed stays.
+    // Jobs and deliveries stop at the signal; what they committed stays. One deadline for all.
     let rest = async {
         let _ = jobs.await;
         let _ = notify.await;
     };
-    if tokio::time::timeout(limits.shutdown_timeout, rest)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout_at(deadline, rest).await.is_err() {
         tracing::warn!("scheduled jobs did not stop in time; exiting anyway");
     }
     tracing::info!("templar stopped");
@@ -104,7 +102,7 @@ async fn accept(
     app: axum::Router,
     limits: &crate::config::ServerConfig,
     shutdown: impl std::future::Future<Output = ()>,
-) {
+) -> tokio::time::Instant {
     use hyper::server::conn::http1;
     use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::service::TowerToHyperService;
@@ -134,6 +132,7 @@ async fn accept(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let stream = WriteDeadline::new(stream, limits.request_timeout);
         let service = TowerToHyperService::new(app.clone());
         let mut close = closed.clone();
         let header_timeout = limits.header_timeout;
@@ -155,18 +154,123 @@ async fn accept(
         while conns.try_join_next().is_some() {}
     }
     drop(listener);
+    let deadline = tokio::time::Instant::now() + limits.shutdown_timeout;
     let _ = closing.send(true);
     let open = conns.len();
     let drained = async { while conns.join_next().await.is_some() {} };
-    if tokio::time::timeout(limits.shutdown_timeout, drained)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout_at(deadline, drained).await.is_err() {
         tracing::warn!(
             "{} of {open} connections still open after {} s; closing them",
             conns.len(),
             limits.shutdown_timeout.as_secs_f64()
         );
         conns.abort_all();
+    }
+    deadline
+}
+
+/// A connection whose writes must make progress within `limit`: a client that stops reading
+/// its answer is dropped rather than holding its connection slot, and whatever its response
+/// holds (an export's database connection), for ever.
+struct WriteDeadline<IO> {
+    io: IO,
+    limit: std::time::Duration,
+    stalled: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<IO> WriteDeadline<IO> {
+    fn new(io: IO, limit: std::time::Duration) -> Self {
+        WriteDeadline {
+            io,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// Turns a pending write into an error once it has been pending for `limit`.
+    fn watch<T>(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        polled: std::task::Poll<std::io::Result<T>>,
+    ) -> std::task::Poll<std::io::Result<T>> {
+        use std::future::Future;
+        use std::task::Poll;
+        match polled {
+            Poll::Ready(r) => {
+                self.stalled = None;
+                Poll::Ready(r)
+            }
+            Poll::Pending => {
+                let limit = self.limit;
+                let sleep = self
+                    .stalled
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                match sleep.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the client stopped reading",
+                    ))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+}
+
+impl<IO: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for WriteDeadline<IO> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<IO: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for WriteDeadline<IO> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.io).poll_write(cx, buf);
+        self.watch(cx, polled)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let polled = std::pin::Pin::new(&mut self.io).poll_flush(cx);
+        self.watch(cx, polled)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// Warns when `server.max_connections` would run into the process's open-file limit (each
+/// connection is a file descriptor; SQLite, logs and upstream calls need some too): past it,
+/// accepting fails, and so does everything else that opens a file.
+fn warn_about_file_limit(max_connections: usize) {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse::<usize>().ok())
+        });
+    if let Some(soft) = soft.filter(|s| max_connections + 128 > *s) {
+        tracing::warn!(
+            "server.max_connections is {max_connections} but this process may open only {soft} \
+             files (ulimit -n): raise the limit (systemd: LimitNOFILE=) or lower \
+             max_connections to {}",
+            soft.saturating_sub(128)
+        );
     }
 }

@@ -48,6 +48,20 @@ pub fn has_session(req: &Request) -> bool {
     cookie(req, COOKIE).is_some()
 }
 
+/// Whether the request carries `Authorization: Bearer` with the configured dashboard token
+/// (constant time); never true without a token configured.
+pub fn valid_bearer(state: &AppState, req: &Request) -> bool {
+    let Some(token) = &state.config.dashboard.token else {
+        return false;
+    };
+    let expected = session_value(token.expose());
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| signing::verify(t.as_bytes(), b"templar dashboard session", &expected))
+}
+
 /// Lets a request through if no login is needed or it carries a valid session or bearer token.
 pub async fn require_login(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(token) = &state.config.dashboard.token else {

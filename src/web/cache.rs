@@ -24,6 +24,8 @@ use super::AppState;
 const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 /// Pages (and misses) tracked at most; the least recently asked for go first.
 const CAPACITY: usize = 4096;
+/// Longest address whose page is kept (longer ones are built each time).
+const MAX_KEY: usize = 2048;
 /// Largest page body the cache buffers (pages are paged; the largest are well under 1 MB).
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
@@ -93,6 +95,14 @@ impl PageCache {
             slots: Arc::default(),
             budget,
             builds: Arc::new(tokio::sync::Semaphore::new(builds.max(1))),
+        }
+    }
+
+    /// Drops `key`'s slot (an answer that is not kept leaves no key behind).
+    fn forget(&self, key: &str) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, _, size)) = slots.map.remove(key) {
+            slots.bytes -= size;
         }
     }
 
@@ -171,6 +181,10 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         return next.run(req).await;
     };
     let key = req.uri().to_string();
+    // Keys count against memory too: a long address is built, not kept.
+    if key.len() > MAX_KEY {
+        return next.run(req).await;
+    }
     let slot = cache.slot(&key);
     let mut guard = slot.lock().await;
     if let Some(e) = guard.as_ref().filter(|e| fresh(e, version, arrived)) {
@@ -183,6 +197,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let _building = cache.builds.acquire().await;
     let resp = next.run(req).await;
     if resp.status() != StatusCode::OK {
+        cache.forget(&key);
         return resp;
     }
     let (parts, body) = resp.into_parts();

@@ -43,27 +43,27 @@ impl Hosts {
     }
 }
 
-/// The host part of `host[:port]` or `[v6]:port`.
+/// The host part of `host[:port]` or `[v6]:port`; a port that is not digits keeps the whole
+/// (so `host:80@evil` matches nothing).
 fn hostname(authority: &str) -> &str {
     match authority.strip_prefix('[') {
         Some(rest) => rest.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+        None => match authority.rsplit_once(':') {
+            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => authority,
+        },
     }
 }
 
 /// Requests authenticated otherwise: webhooks by their signature, API clients by a bearer
-/// token (which a cross-site page cannot attach without a CORS preflight that is never
-/// granted), and health probes, which reveal nothing.
-fn exempt(req: &Request) -> bool {
+/// token that verifies (any value would do for a rebound page, which counts as same-origin),
+/// and health probes, which reveal nothing.
+fn exempt(state: &AppState, req: &Request) -> bool {
     let path = req.uri().path();
     path.starts_with("/webhooks/")
         || path == "/healthz"
         || path == "/livez"
-        || req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("Bearer "))
+        || super::auth::valid_bearer(state, req)
 }
 
 /// Whether a state-changing request comes from a page of this site: `Sec-Fetch-Site:
@@ -84,13 +84,17 @@ fn same_origin(headers: &HeaderMap) -> bool {
 /// Refuses requests for another host (421) and cross-site state changes (403), then adds the
 /// security headers to whatever the routes answer.
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !exempt(&req) {
+    if !exempt(&state, &req) {
         let host = req
             .headers()
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
             .or_else(|| req.uri().authority().map(|a| a.as_str()));
-        if !host.is_some_and(|h| state.hosts.allows(h)) {
+        // An absolute-form target names a host too: both must be this server.
+        let target = req.uri().authority().map(|a| a.as_str());
+        if !host.is_some_and(|h| state.hosts.allows(h))
+            || target.is_some_and(|t| !state.hosts.allows(t))
+        {
             return refuse(
                 StatusCode::MISDIRECTED_REQUEST,
                 "this server does not answer to that host name (set `public_url` to the address \
@@ -185,5 +189,6 @@ mod tests {
         assert!(hosts.allows("templar.example"));
         assert!(!hosts.allows("rebind.attacker.example:8080"));
         assert!(!hosts.allows("10.0.0.1:8080"));
+        assert!(!hosts.allows("127.0.0.1:8080@evil.example"));
     }
 }

@@ -72,7 +72,8 @@ impl PageQuery {
             category: get(&self.category),
             language: get(&self.language),
             quality: get(&self.quality),
-            name_contains: get(&self.q),
+            // Template names are short; a longer search is cut rather than handed to LIKE.
+            name_contains: get(&self.q).map(|q| q.chars().take(200).collect()),
             include_deleted: deleted,
         }
     }

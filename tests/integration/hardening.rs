@@ -25,6 +25,14 @@ async fn a_rebound_host_name_is_refused_on_the_open_dashboard() {
         let (s, _, _) = get(&app, path, &[("host", "rebind.attacker.example:8080")]).await;
         assert_eq!(s, 421, "{path}");
     }
+    // A bearer header is no pass unless it verifies (a rebound page may set any).
+    let (s, _, _) = get(
+        &app,
+        "/",
+        &[("host", "rebind.attacker.example:8080"), ("authorization", "Bearer x")],
+    )
+    .await;
+    assert_eq!(s, 421);
     for host in ["127.0.0.1:8080", "localhost:8080", "LOCALHOST"] {
         let (s, _, _) = get(&app, "/", &[("host", host)]).await;
         assert_eq!(s, 200, "{host}");
@@ -406,7 +414,11 @@ async fn retention_removes_raw_records_and_no_total_moves() {
         .unwrap();
     assert!(purged.messages > 100, "{purged:?}");
     assert_eq!(env.count("messages"), 0);
-    assert_eq!(env.count("sync_runs"), 0);
+    assert_eq!(
+        env.count("sync_runs"),
+        1,
+        "only the newest run stays (its id is a cursor)"
+    );
     assert_eq!(env.count("webhook_receipts"), 0);
     assert!(env.count("template_events") > 0, "template history is kept");
     let app = common::app(&env);
@@ -438,4 +450,41 @@ async fn quiet_pending_checks_share_one_row() {
     .await;
     env.sync_with(templar::sync::SyncMode::Pending, false).await;
     assert_eq!(env.count("sync_runs WHERE kind = 'pending'"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_that_stop_reading_lose_their_connection() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 5,
+        ..Default::default()
+    })
+    .section("server", "request_timeout_secs", 1)
+    .section("server", "max_connections", 3)
+    .start()
+    .await;
+    let server = common::serve(&env.config, listener).await;
+    let addr = server.url.trim_start_matches("http://").to_string();
+    // Every slot taken by a client that pipelines requests for megabytes and reads nothing.
+    let mut hogs = Vec::new();
+    for _ in 0..3 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let many = "GET /assets/app.css HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(3000);
+        let _ = tokio::time::timeout(Duration::from_secs(2), s.write_all(many.as_bytes())).await;
+        hogs.push(s);
+    }
+    // A well-behaved client gets a slot once the stalled writes pass their deadline.
+    let r = tokio::time::timeout(
+        Duration::from_secs(10),
+        env.http.get(format!("{}/livez", server.url)).send(),
+    )
+    .await
+    .expect("answered once a stalled client is dropped")
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    drop(hogs);
+    server.stop().await;
 }

@@ -1,5 +1,7 @@
 //! Removing raw records past their retention, one small batch per call, so a purge never holds
-//! the write lock for long. Roll-ups and template history are never touched.
+//! the write lock for long. Roll-ups and template history are never touched. The newest row of
+//! `sync_runs` and `notifications` always stays: SQLite would give its id to the next row, and
+//! those ids are cursors and delivery ids.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
@@ -33,7 +35,8 @@ pub fn sync_runs_before(
 ) -> QueryResult<usize> {
     diesel::sql_query(
         "DELETE FROM sync_runs WHERE id IN (SELECT id FROM sync_runs \
-         WHERE account_id = ? AND started_at < ? LIMIT ?)",
+         WHERE account_id = ? AND started_at < ? \
+         AND id < (SELECT MAX(id) FROM sync_runs) LIMIT ?)",
     )
     .bind::<Integer, _>(account_id)
     .bind::<BigInt, _>(before)
@@ -44,8 +47,9 @@ pub fn sync_runs_before(
 /// Deletes up to [`BATCH`] notifications delivered or dead before `before` (pending ones stay).
 pub fn notifications_before(conn: &mut SqliteConnection, before: i64) -> QueryResult<usize> {
     diesel::sql_query(
-        "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications \
-         WHERE delivered_at < ? UNION ALL SELECT id FROM notifications WHERE dead_at < ? LIMIT ?)",
+        "DELETE FROM notifications WHERE id < (SELECT MAX(id) FROM notifications) \
+         AND id IN (SELECT id FROM notifications WHERE delivered_at < ? \
+         UNION ALL SELECT id FROM notifications WHERE dead_at < ? LIMIT ?)",
     )
     .bind::<BigInt, _>(before)
     .bind::<BigInt, _>(before)
