@@ -29,7 +29,10 @@ async fn a_rebound_host_name_is_refused_on_the_open_dashboard() {
     let (s, _, _) = get(
         &app,
         "/",
-        &[("host", "rebind.attacker.example:8080"), ("authorization", "Bearer x")],
+        &[
+            ("host", "rebind.attacker.example:8080"),
+            ("authorization", "Bearer x"),
+        ],
     )
     .await;
     assert_eq!(s, 421);
