@@ -20,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{SimTemplate, SimWaba, Via};
-pub use traffic::{DayStats, SimMessage, Webhook};
+pub use traffic::{user_id_of, DayStats, SimMessage, Webhook};
 
 /// How to start the simulator.
 #[derive(Debug, Clone)]
@@ -49,16 +49,6 @@ impl Default for SimOptions {
             messages_per_hour: 16,
         }
     }
-}
-
-/// The business-scoped user id the simulator gives the customer with phone number `phone`
-/// (digits): stable, and the same for every WABA, as for one business portfolio.
-pub fn user_id_of(phone: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in phone.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("US.{}", h % 10_000_000_000_000_000_000)
 }
 
 /// A kind of injected fault.

@@ -280,7 +280,7 @@ impl World {
     /// Notes that `from` (a phone number) wrote to `pnid` at `at`: their 24-hour window opens,
     /// whether they are then addressed by number or by business-scoped user id.
     pub(super) fn record_inbound(&mut self, pnid: &str, from: &str, at: i64) {
-        for key in [from.to_string(), super::user_id_of(from)] {
+        for key in [from.to_string(), user_id_of(from)] {
             let slot = self.inbound.entry((pnid.to_string(), key)).or_insert(at);
             *slot = (*slot).max(at);
         }
@@ -300,7 +300,7 @@ impl World {
         let wamid = format!("wamid.IN{:016X}", self.rng.random::<u64>());
         // Since 2026 every sender has a business-scoped user id; one who shows a username may
         // come without a phone number.
-        let user_id = super::user_id_of(from);
+        let user_id = user_id_of(from);
         let phone = (!hide_phone).then_some(from);
         match w.via {
             Via::Meta => {
@@ -442,4 +442,14 @@ pub fn steps(m: &SimMessage) -> Vec<(&'static str, i64)> {
         out.push(("failed", at));
     }
     out
+}
+
+/// The business-scoped user id the simulator gives the customer with phone number `phone`
+/// (digits): stable, and the same for every WABA, as for one business portfolio.
+pub fn user_id_of(phone: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in phone.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("US.{}", h % 10_000_000_000_000_000_000)
 }
