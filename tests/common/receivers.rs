@@ -1,12 +1,11 @@
 //! Local receivers for notification tests: an HTTP endpoint that verifies templar's signature
-//! (and can be told to fail), and a minimal SMTP server that keeps what it is sent.
+//! (and can be told to fail), and a real SMTP server that keeps what it is sent.
 
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// What an HTTP receiver got.
 #[derive(Default)]
@@ -71,68 +70,61 @@ pub async fn http(secret: Option<&str>) -> (String, Arc<Mutex<Inbox>>) {
 pub struct Mail {
     pub from: String,
     pub to: Vec<String>,
-    pub data: String,
+    /// The message as sent, headers and body, for a MIME parser.
+    pub data: Vec<u8>,
 }
 
-/// Starts a minimal SMTP server (no TLS, no auth); returns its port and mailbox.
+/// One SMTP session of the test server (mailin clones it per connection).
+#[derive(Clone)]
+struct Session {
+    mailbox: Arc<Mutex<Vec<Mail>>>,
+    current: Option<Mail>,
+}
+
+impl mailin_embedded::Handler for Session {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        from: &str,
+        _is8bit: bool,
+        to: &[String],
+    ) -> mailin_embedded::Response {
+        self.current = Some(Mail {
+            from: from.to_string(),
+            to: to.to_vec(),
+            data: Vec::new(),
+        });
+        mailin_embedded::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if let Some(mail) = &mut self.current {
+            mail.data.extend_from_slice(buf);
+        }
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> mailin_embedded::Response {
+        if let Some(mail) = self.current.take() {
+            self.mailbox.lock().unwrap().push(mail);
+        }
+        mailin_embedded::response::OK
+    }
+}
+
+/// Starts a real SMTP server (the `mailin-embedded` crate; no TLS, no auth) on its own thread;
+/// returns its port and mailbox.
 pub async fn smtp() -> (u16, Arc<Mutex<Vec<Mail>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let mailbox = Arc::new(Mutex::new(Vec::new()));
-    let boxed = mailbox.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                return;
-            };
-            let boxed = boxed.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write
-                    .write_all(b"220 localhost ESMTP test\r\n")
-                    .await
-                    .unwrap();
-                let (mut from, mut to, mut data, mut in_data) =
-                    (String::new(), Vec::new(), String::new(), false);
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if in_data {
-                        if line == "." {
-                            in_data = false;
-                            boxed.lock().unwrap().push(Mail {
-                                from: from.clone(),
-                                to: to.clone(),
-                                data: std::mem::take(&mut data),
-                            });
-                            write.write_all(b"250 OK queued\r\n").await.unwrap();
-                        } else {
-                            data.push_str(line.strip_prefix('.').unwrap_or(&line));
-                            data.push('\n');
-                        }
-                        continue;
-                    }
-                    let upper = line.to_ascii_uppercase();
-                    let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-                        b"250-localhost\r\n250 8BITMIME\r\n"
-                    } else if upper.starts_with("MAIL FROM:") {
-                        from = line[10..].trim().to_string();
-                        b"250 OK\r\n"
-                    } else if upper.starts_with("RCPT TO:") {
-                        to.push(line[8..].trim().to_string());
-                        b"250 OK\r\n"
-                    } else if upper == "DATA" {
-                        in_data = true;
-                        b"354 end with .\r\n"
-                    } else if upper == "QUIT" {
-                        write.write_all(b"221 bye\r\n").await.unwrap();
-                        return;
-                    } else {
-                        b"250 OK\r\n"
-                    };
-                    write.write_all(reply).await.unwrap();
-                }
-            });
-        }
+    let mut server = mailin_embedded::Server::new(Session {
+        mailbox: mailbox.clone(),
+        current: None,
+    });
+    server.with_name("localhost").with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        let _ = server.serve();
     });
     (port, mailbox)
 }

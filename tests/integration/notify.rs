@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use mail_parser::MimeHeaders;
+
 use serde_json::json;
 use templar::notify::worker::Notifier;
 use templar::sim::SimOptions;
@@ -12,6 +14,48 @@ use crate::common::receivers::{self, Inbox};
 use crate::common::{self, wait_for, App, Channel, Env};
 
 const SECRET: &str = "receiver-secret";
+const PUBLIC_URL: &str = "https://templar.example.com";
+
+/// Reads a notification mail with a MIME parser as a mail client would: the headers relays and
+/// spam filters look for, a plain-text and an HTML part, and links that work from a phone.
+fn check_mail(raw: &[u8], name: &str, link: &str) {
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("a parseable message");
+    let subject = msg.subject().unwrap_or_default();
+    assert!(
+        subject.starts_with("[templar] Approved:") && subject.contains(name),
+        "{subject}"
+    );
+    let id = msg.message_id().expect("a Message-ID");
+    assert!(id.ends_with("@example.com"), "in the sender's domain: {id}");
+    assert!(msg.date().is_some(), "a Date header");
+    assert_eq!(
+        msg.header_raw("Auto-Submitted").map(str::trim),
+        Some("auto-generated")
+    );
+    let kinds: Vec<String> = msg
+        .parts
+        .iter()
+        .filter_map(|p| p.content_type())
+        .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()))
+        .collect();
+    for kind in ["multipart/alternative", "text/plain", "text/html"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+    }
+    let text = msg.body_text(0).expect("a text part");
+    assert!(text.contains(link), "{text}");
+    let html = scraper::Html::parse_document(&msg.body_html(0).expect("an HTML part"));
+    let links: Vec<String> = html
+        .select(&scraper::Selector::parse("a[href]").unwrap())
+        .filter_map(|a| a.value().attr("href").map(str::to_string))
+        .collect();
+    assert!(links.iter().any(|l| l == link), "{links:?}");
+    assert!(
+        links.iter().all(|l| l.starts_with(PUBLIC_URL)),
+        "absolute links to public_url: {links:?}"
+    );
+}
 
 fn notifier(env: &Env) -> Notifier {
     Notifier {
@@ -68,6 +112,7 @@ async fn an_approval_by_webhook_reaches_every_channel_once() {
         .notify(Channel::webhook("hook", &hook_url, SECRET))
         .notify(Channel::slack("chat", &slack_url))
         .notify(Channel::email("mail", smtp_port))
+        .set("public_url", PUBLIC_URL)
         .start()
         .await;
     // The first sync sees 30 templates for the first time: nobody hears about that.
@@ -136,13 +181,8 @@ async fn an_approval_by_webhook_reaches_every_channel_once() {
         "{text}"
     );
     let mail = mails.lock().unwrap()[0].clone();
-    assert!(mail.to[0].contains("team@example.com"));
-    assert!(
-        mail.data.contains("Subject: [templar] Approved:") && mail.data.contains(name),
-        "{}",
-        mail.data
-    );
-    assert!(mail.data.contains("text/html") && mail.data.contains("text/plain"));
+    assert_eq!(mail.to, ["team@example.com"]);
+    check_mail(&mail.data, name, &format!("{PUBLIC_URL}/templates/{id}"));
     server.stop().await;
 }
 

@@ -26,12 +26,35 @@ pub fn subject(p: &Payload) -> String {
     format!("[templar] {}", p.title)
 }
 
+/// `<templar.event-12.5f0c…@example.com>`: the payload's id for a reader, random for uniqueness
+/// (a retry after a failed send is a new message).
+fn message_id(payload_id: &str, domain: &str) -> String {
+    let readable: String = payload_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!(
+        "<templar.{readable}.{:016x}@{domain}>",
+        rand::random::<u64>()
+    )
+}
+
 pub async fn send(cfg: &EmailConfig, p: &Payload) -> Result<(), String> {
     let from: Mailbox = cfg
         .from
         .parse()
         .map_err(|e| format!("`from` {}: {e}", cfg.from))?;
-    let mut builder = Message::builder().from(from).subject(subject(p));
+    let domain = from.email.domain().to_string();
+    // `Date` is added by lettre; relays and spam filters also want a `Message-ID` in the
+    // sender's domain, and `Auto-Submitted` keeps vacation replies from answering a robot.
+    let mut builder = Message::builder()
+        .from(from)
+        .subject(subject(p))
+        .message_id(Some(message_id(&p.id, &domain)))
+        .raw_header(header::HeaderValue::new(
+            header::HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ));
     for to in &cfg.to {
         builder = builder.to(to.parse().map_err(|e| format!("`to` {to}: {e}"))?);
     }
