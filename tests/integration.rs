@@ -16,6 +16,7 @@ mod integration {
     mod hardening;
     mod migrations;
     mod notify;
+    mod operations;
     mod send;
     mod sync;
     mod template_events;

@@ -1,5 +1,6 @@
 //! The command line: one clap subcommand per file; doc comments are the `--help` text.
 
+mod db;
 mod demo;
 mod export;
 mod migrate;
@@ -62,6 +63,9 @@ pub enum Command {
     /// Try notification channels, and see what was delivered, what waits and what died.
     #[command(subcommand)]
     Notify(notify::NotifyCommand),
+    /// Back up or check the database, also while `serve` runs.
+    #[command(subcommand)]
+    Db(db::DbCommand),
     /// Apply database migrations (they also run on every start).
     Migrate(migrate::MigrateArgs),
     /// Serve a seeded fake of Meta's and Kapso's APIs on a local port, for trying templar,
@@ -75,6 +79,7 @@ pub fn init_tracing(cli: &Cli) {
     let default = match cli.command {
         Command::Templates(_)
         | Command::Migrate(_)
+        | Command::Db(_)
         | Command::Notify(_)
         | Command::Export(_)
         | Command::Send(_)
@@ -101,6 +106,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Send(args) => send::send(load(config)?, args).await,
         Command::Window(args) => send::window(load(config)?, args).await,
         Command::Migrate(args) => migrate::run(load(config)?, args),
+        Command::Db(cmd) => db::run(load(config)?, cmd),
         Command::Notify(cmd) => notify::run(load(config)?, cmd).await,
         Command::Export(args) => export::run(load(config)?, args).await,
         Command::Simulate(args) => simulate::run(args).await,

@@ -1,6 +1,7 @@
 //! The database: a pool of SQLite connections with the right PRAGMAs, embedded migrations, and
 //! the one place where synchronous diesel crosses into tokio ([`Db::run`], [`Db::write`]).
 
+pub mod maintenance;
 pub mod models;
 pub mod prepared;
 pub mod schema;
@@ -32,6 +33,8 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
     #[error("migrations failed: {0}")]
     Migration(String),
+    #[error("{0}")]
+    Maintenance(String),
     #[error("database task panicked or was cancelled")]
     Join,
 }

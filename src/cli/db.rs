@@ -1,0 +1,81 @@
+//! `templar db`: back up and check the SQLite database, also while `serve` runs.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::db::Db;
+
+/// The `db` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum DbCommand {
+    /// Write a consistent copy of the database to FILE, safe while `serve` runs.
+    ///
+    /// The copy is one snapshot (SQLite's `VACUUM INTO`), compacted, checked, and then moved
+    /// over FILE, so an older backup at FILE is replaced only by a complete one. Restore by
+    /// stopping templar and copying FILE back to `database`.
+    Backup {
+        /// Where to write the copy (its folder must exist).
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+    },
+    /// Check the database: SQLite's integrity check, rows pointing to missing rows, and
+    /// migrations not yet applied. Reads only. Exit status 1 if a problem is found.
+    Check,
+}
+
+pub fn run(config: Config, cmd: DbCommand) -> anyhow::Result<ExitCode> {
+    if !config.database.exists() {
+        anyhow::bail!(
+            "{} does not exist yet (`templar migrate` or any command that syncs creates it)",
+            config.database.display()
+        );
+    }
+    let db = Db::open_without_migrating(&config.database)?;
+    match cmd {
+        DbCommand::Backup { file } => {
+            if same_file(&file, &config.database) {
+                anyhow::bail!(
+                    "{} is the database itself; choose another file",
+                    file.display()
+                );
+            }
+            let started = Instant::now();
+            eprintln!("backing up {} ...", config.database.display());
+            let backup = db.backup_to(&file)?;
+            println!(
+                "backed up {} to {} ({:.1} MB, checked) in {:.1} s",
+                config.database.display(),
+                backup.path.display(),
+                backup.bytes as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        DbCommand::Check => {
+            let health = db.check()?;
+            for p in &health.problems {
+                println!("problem: {p}");
+            }
+            if health.pending_migrations > 0 {
+                println!(
+                    "{} migrations are not applied yet (`templar migrate` applies them)",
+                    health.pending_migrations
+                );
+            }
+            if health.problems.is_empty() {
+                println!("{}: ok", config.database.display());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}
+
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
