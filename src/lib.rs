@@ -21,6 +21,7 @@ pub mod signing;
 pub mod sim;
 pub mod sources;
 pub mod sync;
+pub mod text;
 pub mod usage;
 pub mod views;
 pub mod web;

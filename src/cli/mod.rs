@@ -3,6 +3,7 @@
 mod db;
 mod demo;
 mod export;
+mod logging;
 mod migrate;
 mod notify;
 mod send;
@@ -11,7 +12,7 @@ mod simulate;
 mod sync;
 mod templates;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -73,10 +74,10 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
 }
 
-/// Sets up logging to stderr: `RUST_LOG` if set, else info for long-running commands and
-/// warnings only for quick ones.
-pub fn init_tracing(cli: &Cli) {
-    let default = match cli.command {
+/// The log level when `RUST_LOG` is not set: info for long-running commands, warnings only
+/// for quick ones whose output is their result.
+fn default_level(command: &Command) -> &'static str {
+    match command {
         Command::Templates(_)
         | Command::Migrate(_)
         | Command::Db(_)
@@ -85,36 +86,37 @@ pub fn init_tracing(cli: &Cli) {
         | Command::Send(_)
         | Command::Window(_) => "warn",
         _ => "info",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
-}
-
-/// Runs the parsed command.
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let config = cli.config.as_deref();
-    match cli.command {
-        Command::Demo(args) => demo::run(args).await,
-        Command::Serve => serve::run(load(config)?).await,
-        Command::Sync(args) => sync::run(load(config)?, args).await,
-        Command::Templates(cmd) => templates::run(load(config)?, cmd).await,
-        Command::Send(args) => send::send(load(config)?, args).await,
-        Command::Window(args) => send::window(load(config)?, args).await,
-        Command::Migrate(args) => migrate::run(load(config)?, args),
-        Command::Db(cmd) => db::run(load(config)?, cmd),
-        Command::Notify(cmd) => notify::run(load(config)?, cmd).await,
-        Command::Export(args) => export::run(load(config)?, args).await,
-        Command::Simulate(args) => simulate::run(args).await,
     }
 }
 
-fn load(flag: Option<&Path>) -> Result<Config, ConfigError> {
-    Config::locate_and_load(flag)
+/// Runs the parsed command. Logging starts once the config says how to write it.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let level = default_level(&cli.command);
+    let flag = cli.config.as_deref();
+    let load = || -> anyhow::Result<Config> {
+        let config = Config::locate_and_load(flag)?;
+        logging::init(level, config.log_format);
+        Ok(config)
+    };
+    match cli.command {
+        Command::Demo(args) => {
+            logging::init(level, logging::from_env()?);
+            demo::run(args).await
+        }
+        Command::Simulate(args) => {
+            logging::init(level, logging::from_env()?);
+            simulate::run(args).await
+        }
+        Command::Serve => serve::run(load()?).await,
+        Command::Sync(args) => sync::run(load()?, args).await,
+        Command::Templates(cmd) => templates::run(load()?, cmd).await,
+        Command::Send(args) => send::send(load()?, args).await,
+        Command::Window(args) => send::window(load()?, args).await,
+        Command::Migrate(args) => migrate::run(load()?, args),
+        Command::Db(cmd) => db::run(load()?, cmd),
+        Command::Notify(cmd) => notify::run(load()?, cmd).await,
+        Command::Export(args) => export::run(load()?, args).await,
+    }
 }
 
 /// Opens the configured database, running migrations.

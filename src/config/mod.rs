@@ -58,6 +58,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Base URL for links in notifications.
     pub public_url: String,
+    /// How logs are written to stderr.
+    pub log_format: LogFormat,
     pub sync: SyncConfig,
     pub accounts: Vec<AccountConfig>,
     pub webhooks: WebhooksConfig,
@@ -180,6 +182,12 @@ fn validate(
         .unwrap_or_else(|| format!("http://{listen}"));
     reqwest::Url::parse(&public_url)
         .map_err(|e| ConfigError::new("public_url", format!("`{public_url}` is not a URL: {e}")))?;
+    let log_format = match env("TEMPLAR_LOG_FORMAT").or(raw.log_format) {
+        None => LogFormat::Text,
+        Some(f) => LogFormat::parse(&f).ok_or_else(|| {
+            ConfigError::new("log_format", format!("`{f}` is not \"text\" or \"json\""))
+        })?,
+    };
     let sync = sync::validate(raw.sync)?;
     let accounts = accounts::validate(raw.accounts, env)?;
     let webhooks = webhooks::validate(raw.webhooks, env)?;
@@ -193,6 +201,7 @@ fn validate(
         database,
         listen,
         public_url: public_url.trim_end_matches('/').to_string(),
+        log_format,
         sync,
         accounts,
         webhooks,
@@ -202,6 +211,24 @@ fn validate(
         server,
         retention,
     })
+}
+
+/// `log_format`: lines for people (the default) or one JSON object per line for a log
+/// pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(s: &str) -> Option<LogFormat> {
+        match s {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
 }
 
 impl Config {

@@ -8,6 +8,7 @@ pub(super) struct RawConfig {
     pub(super) database: Option<String>,
     pub(super) listen: Option<String>,
     pub(super) public_url: Option<String>,
+    pub(super) log_format: Option<String>,
     #[serde(default)]
     pub(super) sync: RawSync,
     #[serde(default, rename = "account")]

@@ -41,7 +41,7 @@ impl Graph {
             .ok_or_else(|| {
                 SourceError::Unknown(format!(
                     "upstream answered without a message id; the message may have been sent: {}",
-                    truncate(&v.to_string(), 200)
+                    crate::text::excerpt(&v.to_string(), 200)
                 ))
             })?
             .to_string();
@@ -65,7 +65,7 @@ impl Graph {
         let id = crate::ingest::id_of(v.get("id").unwrap_or(&Value::Null)).ok_or_else(|| {
             SourceError::Unknown(format!(
                 "upstream answered without a template id; it may have been created: {}",
-                truncate(&v.to_string(), 200)
+                crate::text::excerpt(&v.to_string(), 200)
             ))
         })?;
         Ok(Created {
@@ -114,11 +114,4 @@ impl Graph {
 /// The digits of a phone number: `+1 (555) 010-2030` becomes `15550102030`.
 pub fn digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    match s.char_indices().nth(n) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
 }

@@ -164,7 +164,12 @@ async fn commit(
     now: i64,
 ) -> Response {
     for what in &parsed.ignored {
-        tracing::info!(source, "webhook: ignored {what}");
+        // `what` may quote upstream text (an unknown status or event): an excerpt only.
+        tracing::info!(
+            source,
+            "webhook: ignored {}",
+            crate::text::excerpt(what, 60)
+        );
     }
     if parsed.events.is_empty() {
         state.metrics.inc(
