@@ -61,6 +61,8 @@ pub struct SyncContext {
     pub db: Db,
     pub config: Arc<Config>,
     pub client: reqwest::Client,
+    /// Where the runs' durations go (`serve`'s `/metrics`; a CLI run's are dropped).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Why a run did not happen at all.
@@ -153,9 +155,21 @@ where
     for (index, account) in selected.iter().enumerate() {
         let permits = permits.clone();
         let job = run(ctx.clone(), account.clone(), opts.clone());
+        let (metrics, name, mode) = (
+            ctx.metrics.clone(),
+            account.name.clone(),
+            opts.mode.as_str(),
+        );
         let task = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            job.await
+            let started = std::time::Instant::now();
+            let report = job.await;
+            metrics.observe(
+                "templar_sync_run_seconds",
+                &[("account", &name), ("mode", mode)],
+                started.elapsed().as_secs_f64(),
+            );
+            report
         });
         by_task.insert(task.id(), index);
     }

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::config::AccountConfig;
 use crate::db::models::accounts;
-use crate::db::models::{products, usage};
+use crate::db::models::{job_runs, products, usage};
 use crate::domain::SourceKind;
 use crate::ingest::apply::{self, Resolver};
 use crate::ingest::{kapso, IngestEvent};
@@ -105,9 +105,22 @@ async fn pull(ctx: &SyncContext, account: &AccountConfig, now: DateTime<Utc>) ->
         SourceKind::Kapso => history(ctx, &source, account, account_id, now, &mut report).await,
     };
     report.requests = source.requests();
-    if let Err(e) = result {
-        tracing::warn!(account = %account.name, "usage pull of {} failed: {e}", account.name);
-        report.error = Some(e);
+    match result {
+        Err(e) => {
+            tracing::warn!(account = %account.name, "usage pull of {} failed: {e}", account.name);
+            report.error = Some(e);
+        }
+        Ok(()) => {
+            // Per account, for `/metrics` (seconds since the last successful usage pull).
+            let (job, at) = (job_runs::usage_job(&account.name), now.timestamp());
+            if let Err(e) = ctx
+                .db
+                .write(move |c| job_runs::succeeded(c, &job, at))
+                .await
+            {
+                tracing::warn!(account = %account.name, "could not record the usage pull: {e}");
+            }
+        }
     }
     report
 }

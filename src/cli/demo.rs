@@ -81,6 +81,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         db,
         config: std::sync::Arc::new(config.clone()),
         client: crate::sources::http_client(),
+        metrics: Default::default(),
     };
     // Serve first, so the webhooks of the replayed days below have somewhere to go.
     let server = tokio::spawn(super::serve::serve(

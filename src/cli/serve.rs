@@ -62,6 +62,7 @@ pub async fn serve(
         db: db.clone(),
         config: config.clone(),
         client: client.clone(),
+        metrics: metrics.clone(),
     };
     jobs::period_totals::refresh(&db).await;
     let notifier = Notifier {

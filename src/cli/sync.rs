@@ -34,6 +34,7 @@ pub async fn run(config: Config, args: SyncArgs) -> anyhow::Result<ExitCode> {
         db,
         config: Arc::new(config),
         client: crate::sources::http_client(),
+        metrics: Default::default(),
     };
     if args.usage {
         return usage(&ctx, &args).await;

@@ -183,6 +183,13 @@ impl Notifier {
                         "templar_notifications_total",
                         &[("channel", channel), ("outcome", "delivered")],
                     );
+                    // Queued to delivered, in whole seconds (the outbox keeps seconds).
+                    let waited = (crate::clock::now().timestamp() - row.created_at).max(0);
+                    metrics.observe(
+                        "templar_notification_delivery_seconds",
+                        &[("channel", channel)],
+                        waited as f64,
+                    );
                     writes.push((row.id, attempts, Ok(()), None));
                 }
                 Err(e) => {

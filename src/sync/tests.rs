@@ -17,6 +17,7 @@ async fn a_panicking_account_run_is_recorded_as_that_accounts_failure() {
         db: Db::open(&config.database).unwrap(),
         config: Arc::new(config),
         client: reqwest::Client::new(),
+        metrics: Default::default(),
     };
     let opts = SyncOptions {
         mode: SyncMode::Full,

@@ -195,7 +195,17 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let version = cache.version().unwrap_or(version);
     let started = Instant::now();
     let _building = cache.builds.acquire().await;
+    let page = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let build = Instant::now();
     let resp = next.run(req).await;
+    state.metrics.observe(
+        "templar_page_build_seconds",
+        &[("page", &page)],
+        build.elapsed().as_secs_f64(),
+    );
     if resp.status() != StatusCode::OK {
         cache.forget(&key);
         return resp;

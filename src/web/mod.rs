@@ -8,6 +8,7 @@ mod error;
 mod export;
 pub mod fmt;
 mod guard;
+mod metrics;
 pub mod pages;
 pub mod query;
 mod send;
@@ -137,7 +138,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sync", post(pages::sync::run))
         .route("/templates/{id}/send", post(send::form))
         .route("/api/send", post(send::api))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics::metrics))
         .route("/export.csv", get(export::csv))
         .route("/export.json", get(export::json))
         .route_layer(middleware::from_fn_with_state(
@@ -187,11 +188,19 @@ async fn track(
         "templar_http_requests_total",
         &[("route", &route), ("status", &class)],
     );
-    m.add(
-        "templar_http_request_seconds_sum",
+    let seconds = started.elapsed().as_secs_f64();
+    m.observe(
+        "templar_http_request_seconds",
         &[("route", &route)],
-        started.elapsed().as_secs_f64(),
+        seconds,
     );
+    if let Some(source) = route.strip_prefix("/webhooks/") {
+        m.observe(
+            "templar_webhook_request_seconds",
+            &[("source", source)],
+            seconds,
+        );
+    }
     resp
 }
 
@@ -227,47 +236,4 @@ async fn healthz(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
-}
-
-async fn metrics(State(state): State<AppState>) -> Response {
-    use diesel::prelude::*;
-    #[derive(QueryableByName)]
-    struct RunCount {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        account: String,
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        ok: bool,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    // Sync runs come from the database: they include the CLI's runs and survive restarts.
-    let runs: Vec<(String, bool, i64)> = state
-        .db
-        .run(|c| {
-            diesel::sql_query(
-                "SELECT a.name AS account, r.error IS NULL AS ok, COUNT(*) AS n \
-                 FROM sync_runs r JOIN accounts a ON a.id = r.account_id GROUP BY a.name, r.error IS NULL",
-            )
-            .load::<RunCount>(c)
-        })
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| (r.account, r.ok, r.n))
-        .collect();
-    let mut out = state.metrics.render();
-    out.push_str(&format!(
-        "# HELP templar_page_cache_bytes Bytes of built dashboard pages kept.\n\
-         # TYPE templar_page_cache_bytes gauge\ntemplar_page_cache_bytes {}\n",
-        state.pages.bytes()
-    ));
-    out.push_str("# HELP templar_sync_runs_total Sync runs by account and outcome.\n# TYPE templar_sync_runs_total counter\n");
-    for (account, ok, n) in runs {
-        let outcome = if ok { "ok" } else { "failed" };
-        out.push_str(&format!(
-            "templar_sync_runs_total{{{}}} {n}\n",
-            crate::metrics::label_key(&[("account", &account), ("outcome", outcome)])
-        ));
-    }
-    ([("content-type", "text/plain; version=0.0.4")], out).into_response()
 }

@@ -62,6 +62,7 @@ impl Env {
             db: self.db.clone(),
             config: Arc::new(self.config.clone()),
             client: templar::sources::http_client(),
+            metrics: Default::default(),
         }
     }
 
@@ -358,18 +359,14 @@ pub fn app_on(db: &Db, config: &Config) -> axum::Router {
         config.database.clone(),
         Arc::new(templar::ingest::apply::Resolver::from_config(&config)),
     );
+    let metrics = templar::metrics::Metrics::default();
     let ctx = SyncContext {
         db: db.clone(),
         config: config.clone(),
         client: templar::sources::http_client(),
+        metrics: metrics.clone(),
     };
-    let state = templar::web::AppState::new(
-        db.clone(),
-        config,
-        writer,
-        templar::metrics::Metrics::default(),
-        ctx,
-    );
+    let state = templar::web::AppState::new(db.clone(), config, writer, metrics, ctx);
     templar::web::router(state)
 }
 

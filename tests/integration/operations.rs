@@ -319,3 +319,218 @@ async fn text_logs_to_a_file_have_no_colour_codes_and_bad_formats_are_refused() 
     let err = common::stderr(&out);
     assert!(err.contains("log_format") && err.contains("yaml"), "{err}");
 }
+
+/// `/metrics` read through an exposition-format parser, after checking that the parser kept
+/// every sample line (it skips lines it cannot read).
+async fn scrape(env: &common::Env, url: &str) -> prometheus_parse::Scrape {
+    let text = env
+        .http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let samples: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let histogram_series: std::collections::BTreeSet<String> = samples
+        .iter()
+        .filter(|l| l.contains("_bucket{"))
+        .map(|l| l.split(",le=").next().unwrap().to_string())
+        .collect();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    let bucket_lines = samples.iter().filter(|l| l.contains("_bucket{")).count();
+    assert_eq!(
+        scrape.samples.len(),
+        samples.len() - bucket_lines + histogram_series.len(),
+        "every line parsed:\n{text}"
+    );
+    scrape
+}
+
+/// The value of `name` with exactly these labels (a gauge, counter or untyped sample).
+fn value(s: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    s.samples
+        .iter()
+        .find(|x| x.metric == name && labels.iter().all(|(k, v)| x.labels.get(k) == Some(v)))
+        .map(|x| match x.value {
+            prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => panic!("{name} is a histogram"),
+        })
+}
+
+fn gauge(s: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    value(s, name, labels).unwrap_or_else(|| panic!("{name}{labels:?} in /metrics"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_tell_an_operator_what_to_alert_on() {
+    let (hook_url, hook) = common::receivers::http(None).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let env = common::App::with_sim(SimOptions {
+        accounts: 3,
+        templates: 30,
+        webhook_url: Some(format!("http://{}", listener.local_addr().unwrap())),
+        ..Default::default()
+    })
+    // The third account's API cannot be reached: it never syncs.
+    .account(2, "base_url", "http://127.0.0.1:9")
+    .notify(common::Channel::webhook("hook", &hook_url, "s").with("events", vec!["approved"]))
+    .notify(
+        common::Channel::webhook("down", "http://127.0.0.1:9/hook", "s")
+            .with("events", vec!["approved"])
+            .with("max_attempts", 1),
+    )
+    .start()
+    .await;
+    let third = env.config.accounts[2].name.clone();
+    env.sync().await;
+    templar::usage::run(&env.ctx(), Some("acme"), common::now()).await;
+    // `serve` catches up on the full sync at start: the third account never succeeded.
+    let server = common::serve(&env.config, listener).await;
+    common::wait_for("the catch-up sync", || env.count("sync_runs") >= 6).await;
+
+    let before = scrape(&env, &server.url).await;
+    assert_eq!(
+        gauge(
+            &before,
+            "templar_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        ),
+        1.0
+    );
+    assert_eq!(gauge(&before, "templar_database_up", &[]), 1.0);
+    // Template counts equal the database's, status by status.
+    use diesel::prelude::*;
+    use templar::db::schema::{accounts as a, templates as t};
+    let stored: Vec<(String, i64)> = t::table
+        .inner_join(a::table)
+        .filter(a::name.eq("acme"))
+        .filter(t::deleted_at.is_null())
+        .group_by(t::status)
+        .select((t::status, diesel::dsl::count_star()))
+        .load(&mut env.db.conn().unwrap())
+        .unwrap();
+    assert!(!stored.is_empty());
+    for (status, n) in &stored {
+        let labels = [("account", "acme"), ("status", status.as_str())];
+        assert_eq!(
+            gauge(&before, "templar_templates", &labels),
+            *n as f64,
+            "{status}"
+        );
+    }
+    let paused = |s: &prometheus_parse::Scrape| {
+        gauge(
+            s,
+            "templar_templates",
+            &[("account", "acme"), ("status", "PAUSED")],
+        )
+    };
+    // Freshness: acme synced and pulled just now; the third never synced and failed twice.
+    let age = |s: &prometheus_parse::Scrape, name: &str, account: &str| {
+        gauge(s, name, &[("account", account)])
+    };
+    assert!(age(&before, "templar_full_sync_age_seconds", "acme") < 600.0);
+    assert!(age(&before, "templar_usage_pull_age_seconds", "acme") < 600.0);
+    assert!(age(&before, "templar_usage_pull_age_seconds", "globex").is_infinite());
+    assert!(age(&before, "templar_full_sync_age_seconds", &third).is_infinite());
+    assert_eq!(
+        age(&before, "templar_sync_consecutive_failures", &third),
+        2.0
+    );
+    assert_eq!(
+        age(&before, "templar_sync_consecutive_failures", "acme"),
+        0.0
+    );
+    let waiting = age(
+        &before,
+        "templar_oldest_pending_template_age_seconds",
+        "acme",
+    );
+    assert!((0.0..600.0).contains(&waiting), "{waiting}");
+    // The catch-up run was this process's: its duration is in the histogram.
+    let runs = value(
+        &before,
+        "templar_sync_run_seconds_count",
+        &[("account", &third), ("mode", "full")],
+    );
+    assert_eq!(runs, Some(1.0));
+
+    // An approval reaches `hook` and dies on `down`; a pause shows in the counts.
+    let pending = env.template_with_status("PENDING").await;
+    let id = pending["id"].as_str().unwrap();
+    env.post(
+        &format!("/_sim/templates/{id}/status"),
+        serde_json::json!({"status": "APPROVED"}),
+    )
+    .await;
+    let approved = env.template_with_status("APPROVED").await;
+    let approved_id = approved["id"].as_str().unwrap();
+    env.post(
+        &format!("/_sim/templates/{approved_id}/status"),
+        serde_json::json!({"status": "PAUSED"}),
+    )
+    .await;
+    let mut after = scrape(&env, &server.url).await;
+    for _ in 0..200 {
+        let dead = value(&after, "templar_notifications_dead", &[("channel", "down")]);
+        if hook.lock().unwrap().accepted.len() == 1
+            && dead == Some(1.0)
+            && paused(&after) > paused(&before)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        after = scrape(&env, &server.url).await;
+    }
+    assert_eq!(paused(&after), paused(&before) + 1.0);
+    assert_eq!(
+        gauge(&after, "templar_notifications_dead", &[("channel", "down")]),
+        1.0
+    );
+    assert_eq!(
+        gauge(
+            &after,
+            "templar_notifications_pending",
+            &[("channel", "hook")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        gauge(
+            &after,
+            "templar_notifications_oldest_pending_age_seconds",
+            &[("channel", "hook")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &after,
+            "templar_notification_delivery_seconds_count",
+            &[("channel", "hook")]
+        ),
+        Some(1.0)
+    );
+    let webhooks = value(
+        &after,
+        "templar_webhook_request_seconds_count",
+        &[("source", "meta")],
+    );
+    assert!(webhooks >= Some(2.0), "{webhooks:?}");
+    assert_eq!(
+        gauge(
+            &after,
+            "templar_notifications_total",
+            &[("channel", "hook"), ("outcome", "delivered")]
+        ),
+        1.0
+    );
+    server.stop().await;
+}

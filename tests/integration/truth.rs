@@ -276,6 +276,7 @@ async fn messages_that_arrive_before_their_template_count_for_it_once_it_is_know
         db: fresh.clone(),
         config: std::sync::Arc::new(config.clone()),
         client: templar::sources::http_client(),
+        metrics: Default::default(),
     };
     let sync_fresh = || async {
         let opts = templar::sync::SyncOptions {

@@ -5,6 +5,11 @@ use diesel::upsert::excluded;
 
 use crate::db::schema::job_runs;
 
+/// The `job_runs` key of one account's usage pull.
+pub fn usage_job(account: &str) -> String {
+    format!("usage:{account}")
+}
+
 /// Records that `job` finished without error at `at`.
 pub fn succeeded(conn: &mut SqliteConnection, job: &str, at: i64) -> QueryResult<()> {
     diesel::insert_into(job_runs::table)

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod attention;
 pub mod events;
+pub mod gauges;
 pub mod job_runs;
 pub mod messages;
 pub mod notifications;
