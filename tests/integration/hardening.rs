@@ -336,7 +336,8 @@ fn signed_garbage_is_refused_or_ignored_and_stores_nothing() {
         |env: &Env| ["messages", "template_events", "contacts", "templates"].map(|t| env.count(t));
     // `serve` syncs and pulls usage at start: let it finish first.
     rt.block_on(common::wait_for("the catch-up runs", || {
-        env.count("templates") == 5 && env.count("job_runs") == 1
+        // The usage pull's two rows: acme's pull, then the job's.
+        env.count("templates") == 5 && env.count("job_runs") == 2
     }));
     let before = rows(&env);
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {

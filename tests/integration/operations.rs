@@ -438,7 +438,9 @@ async fn metrics_tell_an_operator_what_to_alert_on() {
     };
     assert!(age(&before, "templar_full_sync_age_seconds", "acme") < 600.0);
     assert!(age(&before, "templar_usage_pull_age_seconds", "acme") < 600.0);
-    assert!(age(&before, "templar_usage_pull_age_seconds", "globex").is_infinite());
+    for account in ["acme", "globex", third.as_str()] {
+        age(&before, "templar_usage_pull_age_seconds", account);
+    }
     assert!(age(&before, "templar_full_sync_age_seconds", &third).is_infinite());
     assert_eq!(
         age(&before, "templar_sync_consecutive_failures", &third),
@@ -532,5 +534,81 @@ async fn metrics_tell_an_operator_what_to_alert_on() {
         ),
         1.0
     );
+    // Every metric the example alert rules use is one templar exposes.
+    let rules = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/alerts.yml"),
+    )
+    .unwrap();
+    let exposed: std::collections::BTreeSet<&str> =
+        after.samples.iter().map(|s| s.metric.as_str()).collect();
+    let used: Vec<&str> = rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("templar_"))
+        .collect();
+    assert!(used.len() >= 8, "{used:?}");
+    for name in used {
+        assert!(exposed.contains(name), "docs/alerts.yml uses {name}, not in /metrics");
+    }
     server.stop().await;
+}
+
+/// The systemd units in `deploy/` pass `systemd-analyze verify` without a single warning (an
+/// unknown or misspelt key is only a warning there), and every command they run is one the
+/// binary accepts.
+#[test]
+fn the_shipped_systemd_units_verify_cleanly() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    let scratch = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_templar");
+    let mut units = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.ends_with(".service") || name.ends_with(".timer")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for line in text.lines() {
+            let Some(cmd) = line
+                .strip_prefix("ExecStart=")
+                .or_else(|| line.strip_prefix("ExecStartPost="))
+            else {
+                continue;
+            };
+            let args: Vec<&str> = cmd.split_whitespace().collect();
+            assert_eq!(args[0], "/usr/local/bin/templar", "{name}: {line}");
+            let out = Command::new(bin)
+                .args(&args[1..])
+                .arg("--help")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}: `{cmd}` is not a templar command"
+            );
+        }
+        std::fs::write(
+            scratch.path().join(&name),
+            text.replace("/usr/local/bin/templar", bin),
+        )
+        .unwrap();
+        units.push(name);
+    }
+    assert!(units.iter().any(|u| u == "templar.service"), "{units:?}");
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("systemd-analyze is not installed: unit verification skipped");
+        return;
+    }
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&units)
+        .current_dir(scratch.path())
+        .output()
+        .unwrap();
+    let said = format!("{}{}", common::stdout(&out), common::stderr(&out));
+    assert!(out.status.success() && said.trim().is_empty(), "{said}");
 }
