@@ -153,7 +153,7 @@ async fn serve_process(env: &common::Env, vars: &[(&str, &str)]) -> Served {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let child = cmd.spawn().unwrap();
+    let mut child = cmd.spawn().unwrap();
     let url = format!("http://127.0.0.1:{port}");
     for _ in 0..400 {
         if env.http.get(format!("{url}/livez")).send().await.is_ok() {
@@ -161,6 +161,8 @@ async fn serve_process(env: &common::Env, vars: &[(&str, &str)]) -> Served {
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!(
         "serve did not start: {}",
         std::fs::read_to_string(&log).unwrap()
@@ -547,7 +549,10 @@ async fn metrics_tell_an_operator_what_to_alert_on() {
         .collect();
     assert!(used.len() >= 8, "{used:?}");
     for name in used {
-        assert!(exposed.contains(name), "docs/alerts.yml uses {name}, not in /metrics");
+        assert!(
+            exposed.contains(name),
+            "docs/alerts.yml uses {name}, not in /metrics"
+        );
     }
     server.stop().await;
 }
