@@ -23,6 +23,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(templar::cli::run(cli)) {
         Ok(code) => code,
+        Err(e) if templar::cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(templar::cli::exit_code(&e))

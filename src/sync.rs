@@ -76,7 +76,7 @@ pub enum SyncError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    UnknownAccount(#[from] crate::config::UnknownAccount),
 }
 
 /// Holds the run lock (an OS file lock beside the database) until dropped: one sync at a time

@@ -43,28 +43,28 @@ pub fn run(config: Config, cmd: DbCommand) -> anyhow::Result<ExitCode> {
             let started = Instant::now();
             eprintln!("backing up {} ...", config.database.display());
             let backup = db.backup_to(&file)?;
-            println!(
+            say!(
                 "backed up {} to {} ({:.1} MB, checked) in {:.1} s",
                 config.database.display(),
                 backup.path.display(),
                 backup.bytes as f64 / 1e6,
                 started.elapsed().as_secs_f64()
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         DbCommand::Check => {
             let health = db.check()?;
             for p in &health.problems {
-                println!("problem: {p}");
+                say!("problem: {p}")?;
             }
             if health.pending_migrations > 0 {
-                println!(
+                say!(
                     "{} migrations are not applied yet (`templar migrate` applies them)",
                     health.pending_migrations
-                );
+                )?;
             }
             if health.problems.is_empty() {
-                println!("{}: ok", config.database.display());
+                say!("{}: ok", config.database.display())?;
                 Ok(ExitCode::SUCCESS)
             } else {
                 Ok(ExitCode::FAILURE)

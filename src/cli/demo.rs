@@ -95,7 +95,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         dry_run: false,
     };
     let report = run_once(&ctx, &opts, clock::now()).await?;
-    print!("{}", super::sync::render(&report));
+    say_raw!("{}", super::sync::render(&report))?;
     eprintln!("replaying {HISTORY_HOURS} simulated hours of reviews and traffic...");
     sim.advance(HISTORY_HOURS * 3600);
     // Give the simulator's webhook sender a moment, then pull analytics and history.
@@ -117,7 +117,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
     });
 
-    println!(
+    say!(
         "\ntemplar demo is running at http://{}\n\
          its config: {}\n\
          try:  templar --config {} templates list --status PENDING\n\
@@ -146,7 +146,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .first()
             .map(|a| a.name.clone())
             .unwrap_or_default(),
-    );
+    )?;
     server.await??;
     Ok(ExitCode::SUCCESS)
 }

@@ -20,19 +20,19 @@ pub fn run(config: Config, args: MigrateArgs) -> anyhow::Result<ExitCode> {
     let db = Db::open_without_migrating(&config.database)?;
     if args.revert_all {
         let reverted = db.revert_all()?;
-        println!(
+        say!(
             "reverted {} migrations in {}",
             reverted.len(),
             config.database.display()
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let applied = db.migrate()?;
     if applied.is_empty() {
-        println!("{} is up to date", config.database.display());
+        say!("{} is up to date", config.database.display())?;
     } else {
         for v in &applied {
-            println!("applied {v}");
+            say!("applied {v}")?;
         }
     }
     Ok(ExitCode::SUCCESS)

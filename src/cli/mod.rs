@@ -1,5 +1,22 @@
 //! The command line: one clap subcommand per file; doc comments are the `--help` text.
 
+/// `println!` that returns the write's error instead of panicking, so a closed pipe
+/// (`templar export | head`) ends the command quietly (see [`exit_code`]).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `print!` that returns the write's error (see [`say`]).
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod db;
 mod demo;
 mod export;
@@ -17,7 +34,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, UnknownAccount};
 use crate::db::Db;
 
 /// Watches your WhatsApp message templates on Meta's Cloud API and Kapso: syncs them into
@@ -42,8 +59,16 @@ pub struct Cli {
 pub enum Command {
     /// Start the built-in simulator and a live templar against it; no account or token needed.
     Demo(demo::DemoArgs),
-    /// Run the scheduler (full sync on `sync.schedule`, pending checks on
-    /// `sync.pending_schedule`) and the HTTP server (`/healthz`).
+    /// Run the scheduled jobs and the HTTP server on `listen` until SIGTERM or Ctrl-C.
+    ///
+    /// Jobs: full sync (`sync.schedule`), pending checks (`sync.pending_schedule`), usage pulls
+    /// (`sync.usage_schedule`), `[[report]]`s, digests, period totals and retention; an
+    /// overdue full sync or usage pull runs at start.
+    ///
+    /// HTTP: the dashboard (`/`, `/templates`, `/analytics`, `/accounts/NAME`) and its JSON
+    /// under `/api/` (plus `POST /api/send`), exports (`/export.csv`, `/export.json`), webhooks
+    /// from Meta and Kapso (`/webhooks/meta`, `/webhooks/kapso`), `/metrics` (Prometheus),
+    /// `/healthz` (database reachable) and `/livez`. Logs go to stderr (`log_format`).
     Serve,
     /// Reconcile templates with Meta and Kapso now and print a summary per account.
     ///
@@ -84,7 +109,8 @@ fn default_level(command: &Command) -> &'static str {
         | Command::Notify(_)
         | Command::Export(_)
         | Command::Send(_)
-        | Command::Window(_) => "warn",
+        | Command::Window(_)
+        | Command::Sync(_) => "warn",
         _ => "info",
     }
 }
@@ -124,9 +150,26 @@ pub(crate) fn open_db(config: &Config) -> anyhow::Result<Db> {
     Ok(Db::open(&config.database)?)
 }
 
+/// Whether the command stopped because whoever read its output went away (`| head`): not an
+/// error to report.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Usage and config errors exit 2; everything else 1.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
-    if e.downcast_ref::<ConfigError>().is_some() || e.downcast_ref::<UsageError>().is_some() {
+    let unknown_account = e.downcast_ref::<UnknownAccount>().is_some()
+        || matches!(
+            e.downcast_ref::<crate::sync::SyncError>(),
+            Some(crate::sync::SyncError::UnknownAccount(_))
+        );
+    if unknown_account
+        || e.downcast_ref::<ConfigError>().is_some()
+        || e.downcast_ref::<UsageError>().is_some()
+    {
         2
     } else {
         1

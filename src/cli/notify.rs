@@ -76,10 +76,10 @@ async fn test(config: &Config, only: Option<&str>) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for ch in channels {
         match channels::send(ch, &sample, "test", &client).await {
-            Ok(()) => println!("{:12} {:7}  delivered", ch.name, ch.kind.as_str()),
+            Ok(()) => say!("{:12} {:7}  delivered", ch.name, ch.kind.as_str())?,
             Err(e) => {
                 failed += 1;
-                println!("{:12} {:7}  FAILED: {e}", ch.name, ch.kind.as_str());
+                say!("{:12} {:7}  FAILED: {e}", ch.name, ch.kind.as_str())?;
             }
         }
     }
@@ -97,10 +97,23 @@ async fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         .await?;
     if json {
         let doc = serde_json::json!({"pending": pending, "delivered": delivered, "dead": dead, "recent": recent});
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        say!("{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{pending} pending, {delivered} delivered, {dead} dead");
+    if config.notify.is_empty() {
+        say!(
+            "no notification channels are configured: add a [[notify]] table to {} \
+             (README, Notifications); nothing is queued meanwhile",
+            config
+                .path
+                .as_deref()
+                .map_or("the config".into(), |p| p.display().to_string())
+        )?;
+        if recent.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    say!("{pending} pending, {delivered} delivered, {dead} dead")?;
     for n in &recent {
         let state = match (n.delivered_at, n.dead_at) {
             (Some(at), _) => format!("delivered {}", clock::human(at)),
@@ -114,9 +127,9 @@ async fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         let title = serde_json::from_str::<Payload>(&n.payload)
             .map(|p| p.title)
             .unwrap_or_default();
-        println!("  {:10} {:16} {state}  {title}", n.channel, n.kind);
+        say!("  {:10} {:16} {state}  {title}", n.channel, n.kind)?;
         if let (None, Some(e)) = (n.delivered_at, &n.last_error) {
-            println!("  {:10} {:16} last error: {e}", "", "");
+            say!("  {:10} {:16} last error: {e}", "", "")?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -105,28 +105,26 @@ pub async fn send(config: Config, args: SendArgs) -> anyhow::Result<ExitCode> {
     match send::send(&config, &db, http_client(), &req, now).await {
         Ok(sent) => {
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&sent)?);
+                say!("{}", serde_json::to_string_pretty(&sent)?)?;
             } else {
                 let what = sent.template.as_deref().unwrap_or("text message");
-                println!(
+                say!(
                     "sent {what} to {} from {}\nmessage id  {}\nstatus      {}",
                     sent.wa_id.as_deref().unwrap_or(&sent.to),
                     sent.from,
                     sent.message_id,
                     sent.message_status.as_deref().unwrap_or("accepted")
-                );
+                )?;
                 if let Some(note) = send::status_note(sent.message_status.as_deref()) {
-                    println!("            {note}");
+                    say!("            {note}")?;
                 }
-                println!(
-                    "Delivery and reads show up in the dashboard as the status webhooks arrive."
-                );
+                say!("Delivery and reads show up in the dashboard as the status webhooks arrive.")?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&e)?);
+                say!("{}", serde_json::to_string_pretty(&e)?)?;
             } else {
                 eprintln!("error: {e}");
             }
@@ -154,11 +152,11 @@ pub async fn window(config: Config, args: WindowArgs) -> anyhow::Result<ExitCode
                 eprintln!("warning: {warn}");
             }
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&w)?);
+                say!("{}", serde_json::to_string_pretty(&w)?)?;
             } else {
-                println!("{}", w.describe(now));
+                say!("{}", w.describe(now))?;
                 if let Some(by) = &w.seen_by {
-                    println!("(last message as seen by {by})");
+                    say!("(last message as seen by {by})")?;
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -79,15 +79,15 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let sim = Sim::start(opts, listener, clock::now().timestamp()).await?;
-    println!("simulator listening on {}", sim.url());
+    say!("simulator listening on {}", sim.url())?;
     if let Some(path) = &args.write_config {
         sim.write_config(path)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        println!(
+        say!(
             "wrote {}: run `templar --config {} sync`",
             path.display(),
             path.display()
-        );
+        )?;
     }
     tokio::signal::ctrl_c().await?;
     Ok(ExitCode::SUCCESS)

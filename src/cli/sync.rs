@@ -50,9 +50,9 @@ pub async fn run(config: Config, args: SyncArgs) -> anyhow::Result<ExitCode> {
     };
     let report = run_once(&ctx, &opts, clock::now()).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        print!("{}", render(&report));
+        say_raw!("{}", render(&report))?;
     }
     Ok(if report.failed() {
         ExitCode::FAILURE
@@ -138,7 +138,7 @@ async fn usage(ctx: &SyncContext, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     }
     let reports = crate::usage::run(ctx, args.account.as_deref(), clock::now()).await;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        say!("{}", serde_json::to_string_pretty(&reports)?)?;
     } else {
         let width = reports
             .iter()
@@ -155,8 +155,8 @@ async fn usage(ctx: &SyncContext, args: &SyncArgs) -> anyhow::Result<ExitCode> {
                 None => format!("{} messages from history", r.messages),
             };
             match &r.error {
-                None => println!("{:width$}  {:5}  ok      {what}", r.account, r.source),
-                Some(e) => println!("{:width$}  {:5}  FAILED  {what}: {e}", r.account, r.source),
+                None => say!("{:width$}  {:5}  ok      {what}", r.account, r.source)?,
+                Some(e) => say!("{:width$}  {:5}  FAILED  {what}: {e}", r.account, r.source)?,
             }
         }
     }

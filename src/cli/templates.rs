@@ -117,9 +117,9 @@ pub async fn run(config: Config, cmd: TemplatesCommand) -> anyhow::Result<ExitCo
                 .map(|(r, a, s)| TemplateView::new(r, a, s))
                 .collect();
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&views)?);
+                say!("{}", serde_json::to_string_pretty(&views)?)?;
             } else {
-                print!("{}", table(&views));
+                say_raw!("{}", table(&views))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -134,12 +134,14 @@ pub async fn run(config: Config, cmd: TemplatesCommand) -> anyhow::Result<ExitCo
             let name = args.name.clone();
             let found = db
                 .run(move |c| {
-                    let rows: Vec<_> = tpl::list(c, &q)?
-                        .into_iter()
-                        .filter(|(r, _, _)| r.name == name)
-                        .collect();
+                    let all = tpl::list(c, &q)?;
+                    let names: std::collections::BTreeSet<String> =
+                        all.iter().map(|(r, _, _)| r.name.clone()).collect();
+                    let rows: Vec<_> = all.into_iter().filter(|(r, _, _)| r.name == name).collect();
                     if rows.len() != 1 {
-                        return Ok(Err(rows));
+                        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                        let hint = crate::text::closest(&name, &names).map(str::to_string);
+                        return Ok(Err((rows, hint)));
                     }
                     let (row, account, source) = rows.into_iter().next().ok_or(diesel::NotFound)?;
                     let events = tpl::events_of(c, row.id)?;
@@ -148,13 +150,16 @@ pub async fn run(config: Config, cmd: TemplatesCommand) -> anyhow::Result<ExitCo
                 .await?;
             let (row, account, source, events) = match found {
                 Ok(one) => one,
-                Err(rows) if rows.is_empty() => {
-                    anyhow::bail!("no template named `{}`{}", args.name, scope(&args))
+                Err((rows, hint)) if rows.is_empty() => {
+                    let hint = hint
+                        .map(|h| format!("; did you mean `{h}`?"))
+                        .unwrap_or_default();
+                    anyhow::bail!("no template named `{}`{}{hint}", args.name, scope(&args))
                 }
-                Err(rows) => {
+                Err((rows, _)) => {
                     let options: Vec<String> = rows
                         .iter()
-                        .map(|(r, a, _)| format!("{} in {a}", r.language))
+                        .map(|(r, a, _)| format!("language `{}` in {a}", r.language))
                         .collect();
                     return Err(UsageError(format!(
                         "`{}` exists {} times ({}); pass --language and/or --account",
@@ -170,12 +175,12 @@ pub async fn run(config: Config, cmd: TemplatesCommand) -> anyhow::Result<ExitCo
                 events: events.into_iter().map(EventView::from).collect(),
             };
             if args.json {
-                println!(
+                say!(
                     "{}",
                     serde_json::to_string_pretty(&detail).context("encoding JSON")?
-                );
+                )?;
             } else {
-                print!("{}", show(&detail));
+                say_raw!("{}", show(&detail))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -254,41 +259,51 @@ pub fn table(views: &[TemplateView]) -> String {
 /// The human view of one template and its history.
 pub fn show(d: &TemplateDetail) -> String {
     let t = &d.template;
-    let mut out = format!(
-        "{} ({})  {}  id {}\naccount   {} ({}, WABA {})\nstatus    {}{}\ncategory  {}{}\nquality   {}\n",
-        t.name,
-        t.language,
-        t.parameter_format.as_deref().unwrap_or(""),
-        t.id,
-        t.account,
-        t.source,
-        t.waba_id,
-        t.status,
-        match (&t.deleted_at, &t.rejected_reason) {
-            (Some(at), _) => format!("  (deleted upstream {at})"),
-            (None, Some(r)) => format!("  (reason: {r})"),
-            _ => String::new(),
-        },
-        t.category,
-        t.previous_category.as_ref().map(|p| format!("  (was {p})")).unwrap_or_default(),
-        t.quality.as_deref().unwrap_or("-"),
+    let mut out = format!("{}\n", t.name);
+    let mut line = |label: &str, value: String| out.push_str(&format!("  {label:<11}{value}\n"));
+    line("language", t.language.clone());
+    line("id", format!("{} (Meta's template id)", t.id));
+    line(
+        "account",
+        format!("{} ({}, WABA {})", t.account, t.source, t.waba_id),
     );
-    out.push_str(&format!("first seen {}\n", t.first_seen_at));
-    if let Some(body) = t
-        .components
-        .as_array()
-        .and_then(|cs| cs.iter().find(|c| c["type"] == "BODY"))
-        .and_then(|b| b["text"].as_str())
-    {
-        out.push_str(&format!("body      {body}\n"));
+    line(
+        "status",
+        format!(
+            "{}{}",
+            t.status,
+            match (&t.deleted_at, &t.rejected_reason) {
+                (Some(at), _) => format!("  (deleted upstream {})", human(at)),
+                (None, Some(r)) => format!("  (reason: {r})"),
+                _ => String::new(),
+            }
+        ),
+    );
+    line(
+        "category",
+        format!(
+            "{}{}",
+            t.category,
+            t.previous_category
+                .as_ref()
+                .map(|p| format!("  (was {p})"))
+                .unwrap_or_default()
+        ),
+    );
+    line("quality", t.quality.clone().unwrap_or_else(|| "-".into()));
+    if let Some(f) = &t.parameter_format {
+        line("parameters", f.to_lowercase());
     }
-    out.push_str("\nhistory:\n");
+    line("first seen", human(&t.first_seen_at));
+    out.push_str("content:\n");
+    for c in t.components.as_array().into_iter().flatten() {
+        out.push_str(&component(c));
+    }
+    out.push_str("history:\n");
     for e in &d.events {
-        let at = chrono::DateTime::parse_from_rfc3339(&e.at)
-            .map(|t| clock::human(t.timestamp()))
-            .unwrap_or_else(|_| e.at.clone());
         out.push_str(&format!(
-            "  {at}  {:8} {:>10} -> {:<10} via {}{}\n",
+            "  {}  {:8} {:>10} -> {:<10} via {}{}\n",
+            human(&e.at),
             e.field,
             e.from.as_deref().unwrap_or("(new)"),
             e.to,
@@ -300,4 +315,37 @@ pub fn show(d: &TemplateDetail) -> String {
         ));
     }
     out
+}
+
+/// One time format for the CLI: `2026-12-01 16:40 UTC`.
+fn human(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| clock::human(t.timestamp()))
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
+/// One component as a line: its type (and format), its text, and its buttons.
+fn component(c: &serde_json::Value) -> String {
+    let kind = c["type"].as_str().unwrap_or("?");
+    let label = match c["format"].as_str() {
+        Some(f) => format!("{kind} ({f})"),
+        None => kind.to_string(),
+    };
+    let text = match c["buttons"].as_array() {
+        Some(buttons) => buttons
+            .iter()
+            .map(|b| {
+                let target = b["url"].as_str().or(b["phone_number"].as_str());
+                format!(
+                    "[{}] {}{}",
+                    b["type"].as_str().unwrap_or("?"),
+                    b["text"].as_str().unwrap_or(""),
+                    target.map(|t| format!(" -> {t}")).unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" | "),
+        None => c["text"].as_str().unwrap_or("(media)").to_string(),
+    };
+    format!("  {label:<15}{text}\n")
 }

@@ -213,6 +213,25 @@ fn validate(
     })
 }
 
+/// An account name (from `--account`, a form, a query) that the config does not have: bad
+/// usage, not a bad config.
+#[derive(Debug, thiserror::Error)]
+pub struct UnknownAccount {
+    pub name: String,
+    pub known: Vec<String>,
+}
+
+impl std::fmt::Display for UnknownAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no account named `{}`", self.name)?;
+        let known: Vec<&str> = self.known.iter().map(String::as_str).collect();
+        if let Some(close) = crate::text::closest(&self.name, &known) {
+            write!(f, "; did you mean `{close}`?")?;
+        }
+        write!(f, " Configured: {}", known.join(", "))
+    }
+}
+
 /// `log_format`: lines for people (the default) or one JSON object per line for a log
 /// pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,20 +251,14 @@ impl LogFormat {
 }
 
 impl Config {
-    /// The account called `name`, or an error listing the ones that exist.
-    pub fn account(&self, name: &str) -> Result<&AccountConfig, ConfigError> {
+    /// The account called `name`, or an error naming the closest and listing the others.
+    pub fn account(&self, name: &str) -> Result<&AccountConfig, UnknownAccount> {
         self.accounts
             .iter()
             .find(|a| a.name == name)
-            .ok_or_else(|| {
-                let known: Vec<&str> = self.accounts.iter().map(|a| a.name.as_str()).collect();
-                ConfigError::new(
-                    "--account",
-                    format!(
-                        "no account named `{name}`; configured: {}",
-                        known.join(", ")
-                    ),
-                )
+            .ok_or_else(|| UnknownAccount {
+                name: name.to_string(),
+                known: self.accounts.iter().map(|a| a.name.clone()).collect(),
             })
     }
 }

@@ -230,7 +230,7 @@ pub enum ExportError {
     Usage(String),
     #[error("database: {0}")]
     Db(#[from] diesel::result::Error),
-    #[error("writing: {0}")]
+    #[error("writing the export")]
     Io(#[from] std::io::Error),
 }
 

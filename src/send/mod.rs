@@ -102,7 +102,7 @@ fn address(body: &mut Value, to: &str) {
 fn account<'a>(config: &'a Config, name: &str) -> Result<&'a AccountConfig, SendError> {
     config
         .account(name)
-        .map_err(|e| SendError::new(ErrorKind::Invalid, e.message))
+        .map_err(|e| SendError::new(ErrorKind::Invalid, e.to_string()))
 }
 
 /// The phone number to send from: the asked one (which must be the account's), else the first.
@@ -273,7 +273,7 @@ pub async fn send(
                     w.describe(now)
                 ),
             );
-            e.templates = suggestions(db, &account.name, None).await?;
+            (e.templates, e.more_templates) = suggestions(db, &account.name, None).await?;
             return Err(e);
         }
     }
@@ -283,9 +283,10 @@ pub async fn send(
             let mut err = upstream_error(e);
             if err.kind == ErrorKind::WindowClosed {
                 let lang = template.as_ref().map(|t| t.language.clone());
-                err.templates = suggestions(db, &account.name, lang.as_deref())
-                    .await
-                    .unwrap_or_default();
+                (err.templates, err.more_templates) =
+                    suggestions(db, &account.name, lang.as_deref())
+                        .await
+                        .unwrap_or_default();
             }
             return Err(err);
         }

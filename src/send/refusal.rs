@@ -29,7 +29,17 @@ pub struct SendError {
     /// Approved templates to use instead, when the window is closed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub templates: Vec<Suggestion>,
+    /// Approved templates not listed in `templates` (it keeps the first [`SUGGESTED`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more_templates: usize,
 }
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Approved templates listed in a refusal at most; the rest are counted.
+pub const SUGGESTED: usize = 15;
 
 /// The kinds of [`SendError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,6 +74,13 @@ impl std::fmt::Display for SendError {
                     t.name, t.language, t.category, t.parameters
                 )?;
             }
+            if self.more_templates > 0 {
+                write!(
+                    f,
+                    "\n  ... and {} more (`templar templates list --status APPROVED --account ...`)",
+                    self.more_templates
+                )?;
+            }
         }
         Ok(())
     }
@@ -78,6 +95,7 @@ impl SendError {
             message: message.into(),
             code: None,
             templates: Vec::new(),
+            more_templates: 0,
         }
     }
 
@@ -103,6 +121,7 @@ pub(crate) fn upstream_error(e: SourceError) -> SendError {
                 message,
                 code: u.code,
                 templates: Vec::new(),
+                more_templates: 0,
             }
         }
         SourceError::RateLimited { message, .. } => SendError::new(
@@ -148,7 +167,7 @@ pub(crate) async fn suggestions(
     db: &Db,
     account: &str,
     language: Option<&str>,
-) -> Result<Vec<Suggestion>, SendError> {
+) -> Result<(Vec<Suggestion>, usize), SendError> {
     let q = ListQuery {
         account: Some(account.to_string()),
         status: Some("APPROVED".into()),
@@ -179,6 +198,7 @@ pub(crate) async fn suggestions(
             &b.language,
         ))
     });
-    out.truncate(15);
-    Ok(out)
+    let more = out.len().saturating_sub(SUGGESTED);
+    out.truncate(SUGGESTED);
+    Ok((out, more))
 }

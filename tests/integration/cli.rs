@@ -162,3 +162,177 @@ async fn list_filters_and_json_fields() {
     assert!(!rows.is_empty(), "the search found something: {text}");
     assert!(rows.iter().all(|l| l.contains("order")), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::BufRead;
+    let env = start(2, 200).await;
+    env.sync().await;
+    for args in [
+        vec!["templates", "list", "--json"],
+        vec!["templates", "list"],
+        vec!["export", "--by", "template", "--format", "jsonl"],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_templar"))
+            .arg("--config")
+            .arg(env.config_path())
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one line, then hang up, as `| head -1` does.
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert_eq!(common::stderr(&out), "", "{args:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_account_is_bad_usage_everywhere_with_a_suggestion() {
+    let env = start(2, 10).await;
+    env.sync().await;
+    for args in [
+        vec!["sync", "--account", "acm"],
+        vec!["sync", "--pending", "--account", "acm"],
+        vec!["export", "--account", "acm"],
+        vec!["templates", "list", "--account", "acm"],
+        vec!["window", "--account", "acm", "--to", "+15551234567"],
+        vec![
+            "send",
+            "--account",
+            "acm",
+            "--to",
+            "+15551234567",
+            "--text",
+            "hi",
+        ],
+    ] {
+        let out = env.cli(&args);
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("no account named `acm`; did you mean `acme`?"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("config error"), "{args:?}: {err}");
+    }
+    // Nothing close: no guess, the list.
+    let out = env.cli(&["sync", "--account", "zzzz"]);
+    let err = common::stderr(&out);
+    assert!(
+        !err.contains("did you mean") && err.contains("acme, globex"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn templates_show_prints_every_part_labelled_and_suggests_a_name() {
+    let env = start(1, 20).await;
+    env.sync().await;
+    let state = env.sim_state().await;
+    let t = state["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| {
+            let kinds: Vec<&str> = t["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|c| c["type"].as_str())
+                .collect();
+            kinds.contains(&"FOOTER") && kinds.contains(&"BUTTONS")
+        })
+        .expect("a template with a footer and buttons")
+        .clone();
+    let name = t["name"].as_str().unwrap();
+    let out = env.cli(&["templates", "show", name]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    let field = |label: &str| {
+        text.lines()
+            .find_map(|l| l.trim_start().strip_prefix(label))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| panic!("no `{label}` line in:\n{text}"))
+    };
+    assert_eq!(field("language"), t["language"].as_str().unwrap());
+    assert!(field("id").starts_with(t["id"].as_str().unwrap()));
+    let body = t["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "BODY")
+        .unwrap()["text"]
+        .as_str()
+        .unwrap();
+    assert_eq!(field("BODY"), body);
+    assert!(!field("FOOTER").is_empty());
+    let buttons = field("BUTTONS");
+    assert!(buttons.starts_with('['), "{buttons}");
+    // A typo gets the closest name.
+    let typo = &name[..name.len() - 1];
+    let out = env.cli(&["templates", "show", typo]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stderr(&out).contains(&format!("did you mean `{name}`?")),
+        "{}",
+        common::stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn small_cli_answers_say_what_is_true() {
+    let env = start(1, 120).await;
+    // `sync` prints its table and no log lines by default.
+    let out = env.cli(&["sync"]);
+    assert!(out.status.success());
+    assert_eq!(common::stderr(&out), "");
+    assert!(common::stdout(&out).starts_with("acme"));
+    // No channel configured: said, not "0 pending".
+    let out = env.cli(&["notify", "status"]);
+    assert!(out.status.success());
+    assert!(common::stdout(&out).starts_with("no notification channels are configured"));
+    // A refused free-form send lists 15 approved templates and counts the rest.
+    let approved = env.cli(&["templates", "list", "--status", "APPROVED", "--json"]);
+    let approved: serde_json::Value = serde_json::from_slice(&approved.stdout).unwrap();
+    let approved = approved.as_array().unwrap().len();
+    assert!(approved > 15, "{approved}");
+    let out = env.cli(&[
+        "send",
+        "--account",
+        "acme",
+        "--to",
+        "+15550009999",
+        "--text",
+        "hello",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = common::stderr(&out);
+    let listed = err
+        .lines()
+        .filter(|l| l.starts_with("  ") && l.contains("): "))
+        .count();
+    assert_eq!(listed, 15, "{err}");
+    assert!(
+        err.contains(&format!("... and {} more", approved - 15)),
+        "{err}"
+    );
+    // `serve --help` names what it serves.
+    let out = env.cli(&["serve", "--help"]);
+    let help = common::stdout(&out);
+    for path in [
+        "/webhooks/meta",
+        "/webhooks/kapso",
+        "/metrics",
+        "/healthz",
+        "/api/",
+    ] {
+        assert!(help.contains(path), "{path} in serve --help");
+    }
+}

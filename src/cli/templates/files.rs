@@ -68,10 +68,12 @@ pub(crate) async fn create(config: Config, args: CreateArgs) -> anyhow::Result<E
         }
     };
     if args.dry_run {
-        println!(
+        say!(
             "{} ({}, {}) is valid; not sent (--dry-run)",
-            def.name, def.language, def.category
-        );
+            def.name,
+            def.language,
+            def.category
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let db = crate::cli::open_db(&config)?;
@@ -107,15 +109,15 @@ pub(crate) async fn create(config: Config, args: CreateArgs) -> anyhow::Result<E
             Ok(ExitCode::FAILURE)
         }
         (error, id) => {
-            println!(
+            say!(
                 "created {} ({}) in {} (WABA {waba}): id {}, {}",
                 d.name,
                 d.language,
                 account.name,
                 id.as_deref().unwrap_or("?"),
                 d.status.as_deref().unwrap_or("PENDING")
-            );
-            println!("Meta reviews it now; templar notifies subscribers when it is approved or rejected.");
+            )?;
+            say!("Meta reviews it now; templar notifies subscribers when it is approved or rejected.")?;
             if let Some(e) = error {
                 eprintln!("warning: {e}");
             }
@@ -201,12 +203,12 @@ pub(crate) async fn apply(config: Config, args: ApplyArgs) -> anyhow::Result<Exi
         };
         let steps = plan::plan(&defs, &remote, args.prune);
         if !args.json {
-            println!(
+            say!(
                 "{} (WABA {waba}){}:",
                 account.name,
                 if args.dry_run { ", dry run" } else { "" }
-            );
-            print!("{}", plan::render(&steps));
+            )?;
+            say_raw!("{}", plan::render(&steps))?;
         }
         let done = if args.dry_run {
             Vec::new()
@@ -224,8 +226,9 @@ pub(crate) async fn apply(config: Config, args: ApplyArgs) -> anyhow::Result<Exi
                     if args.json {
                         return;
                     }
-                    match &d.error {
-                        None => println!(
+                    // The apply goes on whatever happens to stdout: it is changing upstream.
+                    let _ = match &d.error {
+                        None => say!(
                             "    {} {} ({}){}",
                             d.action,
                             d.name,
@@ -235,11 +238,13 @@ pub(crate) async fn apply(config: Config, args: ApplyArgs) -> anyhow::Result<Exi
                                 .map(|s| format!(": now {s}"))
                                 .unwrap_or_default()
                         ),
-                        Some(e) => println!(
+                        Some(e) => say!(
                             "    FAILED to {} {} ({}): {e}",
-                            d.action, d.name, d.language
+                            d.action,
+                            d.name,
+                            d.language
                         ),
-                    }
+                    };
                 },
             )
             .await
@@ -249,9 +254,9 @@ pub(crate) async fn apply(config: Config, args: ApplyArgs) -> anyhow::Result<Exi
                                        "dry_run": args.dry_run, "steps": steps, "done": done}));
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say!("{}", serde_json::to_string_pretty(&report)?)?;
     } else if args.dry_run {
-        println!("dry run: nothing was changed");
+        say!("dry run: nothing was changed")?;
     }
     Ok(if failures > 0 {
         ExitCode::FAILURE
