@@ -81,13 +81,19 @@ impl PageQuery {
     /// Everything but the period and the page, encoded for a link to this page with another
     /// period.
     pub fn keep(&self) -> String {
+        let pairs = self.kept();
+        encode(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    /// Everything but the period and the page, as pairs (hidden fields of the period form).
+    pub fn kept(&self) -> Vec<(String, String)> {
         let mut pairs = self.filters();
         for (k, v) in [("sort", &self.sort), ("dir", &self.dir)] {
             if let Some(v) = given(v) {
                 pairs.insert(k.to_string(), v.to_string());
             }
         }
-        encode(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        pairs.into_iter().collect()
     }
 }
 

@@ -501,6 +501,46 @@ impl Page {
             .collect()
     }
 
+    /// What submitting the GET form matching `css` sends, as a browser builds it: every named
+    /// input's value and every select's chosen option, with `set` changing or adding fields.
+    pub fn form_query(&self, css: &str, set: &[(&str, &str)]) -> String {
+        let form_sel = scraper::Selector::parse(css).expect("a valid selector");
+        let form = self
+            .0
+            .select(&form_sel)
+            .next()
+            .expect("the form is on the page");
+        let fields = scraper::Selector::parse("input[name], select[name]").unwrap();
+        let option = scraper::Selector::parse("option").unwrap();
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for e in form.select(&fields) {
+            let name = e.value().attr("name").unwrap().to_string();
+            let value = if e.value().name() == "select" {
+                let options: Vec<_> = e.select(&option).collect();
+                let chosen = options
+                    .iter()
+                    .find(|o| o.value().attr("selected").is_some())
+                    .or(options.first())
+                    .expect("a select has options");
+                chosen
+                    .value()
+                    .attr("value")
+                    .map(str::to_string)
+                    .unwrap_or_else(|| chosen.text().collect())
+            } else {
+                e.value().attr("value").unwrap_or("").to_string()
+            };
+            pairs.push((name, value));
+        }
+        for (k, v) in set {
+            match pairs.iter_mut().find(|(n, _)| n == k) {
+                Some(p) => p.1 = v.to_string(),
+                None => pairs.push((k.to_string(), v.to_string())),
+            }
+        }
+        serde_urlencoded::to_string(&pairs).unwrap()
+    }
+
     /// The `attr` of every element matching `css`.
     pub fn attrs(&self, css: &str, attr: &str) -> Vec<String> {
         let sel = scraper::Selector::parse(css).expect("a valid selector");

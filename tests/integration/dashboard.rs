@@ -373,3 +373,86 @@ async fn unknown_paths_and_methods_answer_in_the_layout_or_as_json() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["error"], "Not found");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_control_keeps_the_rest_of_the_page_state() {
+    let env = common::start(2, 60).await;
+    env.sync().await;
+    let app = app(&env);
+    let selected = |page: &Page, name: &str| {
+        page.texts(&format!(
+            "form.filters select[name={name}] option[selected]"
+        ))
+    };
+    // Apply a custom period on a filtered, sorted list: the filters and the sort stay.
+    let (s, _, html) = get(
+        &app,
+        "/templates?status=APPROVED&account=acme&sort=status&dir=desc&days=7",
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200);
+    let page = Page::parse(&html);
+    let applied = page.form_query(
+        "header form.period",
+        &[("from", "2026-11-01"), ("to", "2026-11-10")],
+    );
+    let (s, _, html) = get(&app, &format!("/templates?{applied}"), &[]).await;
+    assert_eq!(s, 200, "{applied}");
+    let page = Page::parse(&html);
+    assert_eq!(selected(&page, "status"), ["APPROVED"], "{applied}");
+    assert_eq!(selected(&page, "account"), ["acme"]);
+    assert_eq!(
+        page.attrs("header form.period input[name=to]", "value"),
+        ["2026-11-10"]
+    );
+    // A preset chip keeps them too.
+    let chip = page.attrs("header form.period a.chip", "href")[0].clone();
+    assert!(
+        chip.contains("status=APPROVED")
+            && chip.contains("account=acme")
+            && chip.contains("sort=status"),
+        "{chip}"
+    );
+    // Filtering keeps the custom period (both ends) and the sort.
+    let filtered = page.form_query("form.filters", &[("category", "UTILITY")]);
+    let (_, _, html) = get(&app, &format!("/templates?{filtered}"), &[]).await;
+    let page = Page::parse(&html);
+    assert_eq!(
+        page.attrs("header form.period input[name=from]", "value"),
+        ["2026-11-01"]
+    );
+    assert_eq!(
+        page.attrs("header form.period input[name=to]", "value"),
+        ["2026-11-10"],
+        "{filtered}"
+    );
+    assert_eq!(selected(&page, "category"), ["UTILITY"]);
+    assert!(
+        filtered.contains("sort=status") && filtered.contains("dir=desc"),
+        "{filtered}"
+    );
+
+    // Analytics: choosing an account for a custom period keeps its end.
+    let (_, _, html) = get(&app, "/analytics?from=2026-11-01&to=2026-11-10", &[]).await;
+    let chosen = Page::parse(&html).form_query("form.filters", &[("account", "acme")]);
+    let (_, _, html) = get(&app, &format!("/analytics?{chosen}"), &[]).await;
+    let page = Page::parse(&html);
+    assert_eq!(
+        page.attrs("header form.period input[name=to]", "value"),
+        ["2026-11-10"],
+        "{chosen}"
+    );
+    assert_eq!(selected(&page, "account"), ["acme"]);
+
+    // A page past the end shows the last page, and says so truthfully.
+    let (s, _, html) = get(&app, "/templates?page=999", &[]).await;
+    assert_eq!(s, 200);
+    let said = Page::parse(&html).texts(".pager span");
+    let last = said
+        .iter()
+        .find_map(|t| t.strip_prefix("Page "))
+        .expect("a pager");
+    let (n, of) = last.split_once(" of ").unwrap();
+    assert_eq!(n, of, "{said:?}");
+}

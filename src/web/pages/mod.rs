@@ -28,6 +28,9 @@ pub struct Layout {
     /// The current query string without the period (for period links).
     #[serde(skip)]
     pub keep: String,
+    /// The same, as pairs: hidden fields of the period form, so Apply keeps them.
+    #[serde(skip)]
+    pub kept: Vec<(String, String)>,
     #[serde(skip)]
     pub csrf: String,
     #[serde(skip)]
@@ -56,6 +59,15 @@ impl Layout {
         }
     }
 
+    /// The period as hidden form fields (`days`, or `from` and `to`), so a filter form keeps
+    /// a custom period exactly.
+    pub fn period_fields(&self) -> Vec<(&'static str, String)> {
+        match self.preset {
+            Some(d) => vec![("days", d.to_string())],
+            None => vec![("from", self.period.from_s()), ("to", self.period.to_s())],
+        }
+    }
+
     /// The period as query parameters (for links to other pages and exports).
     pub fn period_query(&self) -> String {
         match self.preset {
@@ -74,6 +86,7 @@ impl Layout {
             period: Period::last(today(), 30),
             preset: Some(30),
             keep: String::new(),
+            kept: Vec::new(),
             csrf: String::new(),
             version: env!("CARGO_PKG_VERSION"),
             asset: super::asset_version(),
@@ -109,12 +122,14 @@ pub fn layout(
 ) -> Result<Layout, WebError> {
     let (period, preset) = period(q)?;
     let keep = q.keep();
+    let kept = q.kept();
     Ok(Layout {
         title: title.into(),
         nav,
         period,
         preset,
         keep,
+        kept,
         csrf: super::auth::csrf_token(state),
         version: env!("CARGO_PKG_VERSION"),
         asset: super::asset_version(),

@@ -62,12 +62,15 @@ pub fn list(
     let f = q.list_query();
     let sort = q.sort.as_deref().unwrap_or("name").to_string();
     let desc = q.dir.as_deref() == Some("desc");
-    let page = q
+    let asked = q
         .page
         .as_deref()
         .and_then(|p| p.parse::<i64>().ok())
         .unwrap_or(1)
         .max(1);
+    // Past the last page (a bookmark after templates went away): the last page instead.
+    let last = ((tpl::count(conn, &f)? + PAGE - 1) / PAGE).max(1);
+    let page = asked.min(last);
     let by_sql = match sort.as_str() {
         "name" => Some(Sort::Name),
         "language" => Some(Sort::Language),

@@ -141,6 +141,11 @@ pub(crate) fn briefs_query(q: &ListQuery) -> BriefQuery<'static> {
     query
 }
 
+/// How many templates match.
+pub fn count(conn: &mut SqliteConnection, q: &ListQuery) -> QueryResult<i64> {
+    briefs_query(q).count().get_result(conn)
+}
+
 /// One page of matching templates in SQL order, and how many match in all.
 pub fn page(
     conn: &mut SqliteConnection,
@@ -150,7 +155,7 @@ pub fn page(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<Brief>, i64)> {
-    let total: i64 = briefs_query(q).count().get_result(conn)?;
+    let total = count(conn, q)?;
     let query = briefs_query(q);
     let query = match (sort, desc) {
         (Sort::Name, false) => query.order((templates::name.asc(), templates::language.asc())),
