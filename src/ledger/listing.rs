@@ -16,6 +16,8 @@ use crate::domain::{EventSource, RemoteTemplate};
 /// One change a run made (or, with `--dry-run`, would make), for people to read.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ChangeLine {
+    /// Meta's template id (the dashboard's `/templates/{id}`).
+    pub id: String,
     pub template: String,
     pub language: String,
     pub field: String,
@@ -32,7 +34,7 @@ pub struct Plan {
     /// (row id, last status).
     pub deletes: Vec<(i32, String)>,
     /// Names for reporting: row id -> (name, language).
-    names: HashMap<i32, (String, String)>,
+    names: HashMap<i32, (String, String, String)>,
 }
 
 impl Plan {
@@ -54,8 +56,9 @@ impl Plan {
         let name = |id: &i32| self.names.get(id).cloned().unwrap_or_default();
         let mut out = Vec::new();
         for (id, _, changes) in &self.updates {
-            let (template, language) = name(id);
+            let (tid, template, language) = name(id);
             out.extend(changes.iter().map(|c| ChangeLine {
+                id: tid.clone(),
                 template: template.clone(),
                 language: language.clone(),
                 field: c.field.into(),
@@ -64,8 +67,9 @@ impl Plan {
             }));
         }
         for (id, status) in &self.deletes {
-            let (template, language) = name(id);
+            let (id, template, language) = name(id);
             out.push(ChangeLine {
+                id,
                 template,
                 language,
                 field: "status".into(),
@@ -79,15 +83,23 @@ impl Plan {
     fn update(&mut self, row: &TemplateRow, state: TemplateState) {
         if row.state() != state || row.deleted_at.is_some() {
             let changes = rules::field_changes(row, &state);
-            self.names
-                .insert(row.id, (state.name.clone(), state.language.clone()));
+            let names = (
+                row.template_id.clone(),
+                state.name.clone(),
+                state.language.clone(),
+            );
+            self.names.insert(row.id, names);
             self.updates.push((row.id, state, changes));
         }
     }
 
-    fn delete(&mut self, row_id: i32, status: &str, name: &str, language: &str) {
-        self.names
-            .insert(row_id, (name.to_string(), language.to_string()));
+    fn delete(&mut self, row_id: i32, template_id: &str, status: &str, name: &str, language: &str) {
+        let names = (
+            template_id.to_string(),
+            name.to_string(),
+            language.to_string(),
+        );
+        self.names.insert(row_id, names);
         self.deletes.push((row_id, status.to_string()));
     }
 }
@@ -128,7 +140,7 @@ pub fn deletions(live: &[tpl::LiveRow], seen: &HashSet<String>, run_started: i64
             continue;
         }
         if !seen.contains(template_id) && *last_changed_at <= run_started {
-            p.delete(*id, status, name, language);
+            p.delete(*id, template_id, status, name, language);
         }
     }
     p
@@ -212,9 +224,13 @@ pub fn record_one(
     match (seen, row) {
         (Some(state), None) => plan.inserts.push(state),
         (Some(state), Some(row)) => plan.update(row, state),
-        (None, Some(row)) if row.deleted_at.is_none() => {
-            plan.delete(row.id, &row.status, &row.name, &row.language)
-        }
+        (None, Some(row)) if row.deleted_at.is_none() => plan.delete(
+            row.id,
+            &row.template_id,
+            &row.status,
+            &row.name,
+            &row.language,
+        ),
         (None, _) => {}
     }
     apply(conn, account_id, &plan, now, source)

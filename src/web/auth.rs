@@ -105,16 +105,9 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Only a path on this site: a login must not redirect elsewhere. Browsers read `/\evil` and
-/// `/<tab>/evil` as `//evil`, another host, so backslashes and control characters are refused
-/// along with `//` and anything that is not a path.
+/// Only a path on this site: a login must not redirect elsewhere (see [`super::flash::local_path`]).
 fn safe_next(next: Option<String>) -> String {
-    next.filter(|n| {
-        n.starts_with('/')
-            && !n.starts_with("//")
-            && !n.chars().any(|c| c == '\\' || c.is_control())
-    })
-    .unwrap_or_else(|| "/".into())
+    super::flash::local_path(next.as_deref())
 }
 
 pub async fn login_form(Query(q): Query<NextQuery>) -> Response {

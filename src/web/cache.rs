@@ -181,8 +181,9 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         return next.run(req).await;
     };
     let key = req.uri().to_string();
-    // Keys count against memory too: a long address is built, not kept.
-    if key.len() > MAX_KEY {
+    // Keys count against memory too: a long address is built, not kept. A page carrying a
+    // form's one-time message is built for that one request.
+    if key.len() > MAX_KEY || req.uri().query().is_some_and(|q| q.contains("flash=")) {
         return next.run(req).await;
     }
     let slot = cache.slot(&key);

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod charts;
 mod error;
 mod export;
+pub mod flash;
 pub mod fmt;
 mod guard;
 mod metrics;
@@ -63,6 +64,8 @@ pub struct Shared {
     pub kapso_key: Option<crate::signing::Key>,
     /// The host names this server answers to.
     pub hosts: guard::Hosts,
+    /// What a form did, for the page it returns to.
+    pub flashes: flash::Flashes,
 }
 
 impl AppState {
@@ -104,6 +107,7 @@ impl AppState {
             metrics,
             sync,
             csrf_key: Arc::new(hex::encode(key)),
+            flashes: flash::Flashes::default(),
         }))
     }
 }
@@ -135,7 +139,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), cache::layer));
     let dashboard = Router::new()
         .merge(cached)
-        .route("/sync", post(pages::sync::run))
+        .route("/sync", post(pages::sync::run).get(pages::sync::get))
         .route("/templates/{id}/send", post(send::form))
         .route("/api/send", post(send::api))
         .route("/metrics", get(metrics::metrics))

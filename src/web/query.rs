@@ -26,6 +26,8 @@ pub struct PageQuery {
     pub sort: Option<String>,
     pub dir: Option<String>,
     pub page: Option<String>,
+    /// A message left by the form that led here (`web/flash.rs`).
+    pub flash: Option<String>,
 }
 
 fn given(v: &Option<String>) -> Option<&str> {

@@ -13,12 +13,13 @@ use serde_json::{json, Value};
 
 use super::auth::csrf_ok;
 use super::error::WebError;
+use super::flash::{self, Flash, FlashItem};
 use super::pages::{layout, Layout};
 use super::query::SendForm;
 use super::AppState;
 use crate::clock;
 use crate::db::models::templates as tpl;
-use crate::send::{self, params, Content, ErrorKind, SendError, SendRequest, Sent};
+use crate::send::{self, params, Content, ErrorKind, SendError, SendRequest};
 use crate::signing;
 
 /// The JSON body of `POST /api/send`.
@@ -136,25 +137,27 @@ pub async fn api(
     }
 }
 
-/// The outcome page of the Send test form.
+/// The Send test form again, with what was typed and why it was not sent.
 #[derive(Template)]
 #[template(path = "send.html")]
 pub struct SendPage {
     pub layout: Layout,
     pub template_id: String,
     pub template_name: String,
-    pub sent: Option<Sent>,
-    pub error: Option<SendError>,
-    pub note: Option<&'static str>,
+    pub to: String,
+    /// (label, field name, value typed, example) per parameter.
+    pub fields: Vec<(String, String, String, String)>,
+    pub error: SendError,
 }
 
 /// `POST /templates/{id}/send`: fields `csrf`, `to`, and `p0`, `p1`, … in the order of the
-/// template's parameters.
+/// template's parameters. Sent: back to the template's page, which says so. Not sent: the form
+/// again, filled in, with the reason.
 pub async fn form(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Form(f): Form<SendForm>,
-) -> Result<impl IntoResponse, WebError> {
+) -> Result<Response, WebError> {
     if !csrf_ok(&state, &f.csrf) {
         return Err(WebError::BadRequest(
             "The form expired or did not come from this dashboard; reload the page and try again."
@@ -203,19 +206,58 @@ pub async fn form(
         now,
     )
     .await;
-    let (sent, error) = match result {
-        Ok(s) => (Some(s), None),
-        Err(e) => (None, Some(e)),
-    };
-    let page = SendPage {
-        layout: layout(&state, "Send test", "templates", &Default::default())?,
-        template_id: id,
-        template_name: format!("{name} ({language})"),
-        note: sent
-            .as_ref()
-            .and_then(|s| send::status_note(s.message_status.as_deref())),
-        sent,
-        error,
-    };
-    Ok(Html(page.render()?))
+    match result {
+        Ok(sent) => {
+            let status = sent.message_status.as_deref();
+            let mut items = vec![FlashItem {
+                text: format!("Message id {}", sent.message_id),
+                href: None,
+            }];
+            if let Some(note) = send::status_note(status) {
+                items.push(FlashItem {
+                    text: note.to_string(),
+                    href: None,
+                });
+            }
+            items.push(FlashItem {
+                text: "Delivery and reads show up here as the status webhooks arrive.".into(),
+                href: None,
+            });
+            let message = Flash {
+                tone: "ok",
+                title: format!(
+                    "Sent to {} from {} ({})",
+                    sent.to,
+                    sent.from,
+                    status.unwrap_or("accepted")
+                ),
+                items,
+            };
+            let back = format!("/templates/{id}");
+            Ok(flash::redirect(&back, &state.flashes.put(message)))
+        }
+        Err(error) => {
+            let fields = slots
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    (
+                        s.label(),
+                        format!("p{i}"),
+                        f.param(i).unwrap_or_default().to_string(),
+                        s.example.clone().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            let page = SendPage {
+                layout: layout(&state, "Send test", "templates", &Default::default())?,
+                template_id: id,
+                template_name: format!("{name} ({language})"),
+                to: f.to.clone(),
+                fields,
+                error,
+            };
+            Ok((status_of(page.error.kind), Html(page.render()?)).into_response())
+        }
+    }
 }

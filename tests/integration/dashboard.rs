@@ -277,19 +277,53 @@ async fn sync_now_needs_the_csrf_token() {
     assert_eq!(env.count("sync_runs"), 0, "nothing ran");
     let (_, _, html) = get(&app, "/", &[]).await;
     let csrf = common::csrf_token(&html);
-    let (s, _, html) = post_form(&app, "/sync", &format!("account=acme&csrf={csrf}"), &[]).await;
+    // Pressed on acme's page: back there, with what the run did.
+    let form = format!("account=acme&csrf={csrf}&back=%2Faccounts%2Facme%3Fdays%3D7");
+    let (s, h, _) = post_form(&app, "/sync", &form, &[]).await;
+    assert_eq!(s, 303);
+    let to = h.get("location").unwrap().to_str().unwrap().to_string();
+    assert!(to.starts_with("/accounts/acme?days=7&flash="), "{to}");
+    let (s, _, html) = get(&app, &to, &[]).await;
     assert_eq!(s, 200);
-    // One row: the account, and its result.
-    let rows = Page::parse(&html).texts("table tbody tr");
-    assert_eq!(rows.len(), 1, "{rows:?}");
+    let page = Page::parse(&html);
+    assert_eq!(page.texts(".flash h2"), ["Synced acme: nothing changed"]);
+    let lines = page.texts(".flash li");
+    assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
-        rows[0].starts_with("acme") && rows[0].ends_with("ok"),
-        "{rows:?}"
+        lines[0].starts_with("acme: ok, 10 seen, 10 new"),
+        "{lines:?}"
     );
     assert_eq!(env.count("sync_runs"), 1, "one account synced");
-    let (s, _, _) = post_form(&app, "/sync", &format!("csrf={csrf}"), &[]).await;
-    assert_eq!(s, 200);
+    // Shown once: the same address again has no message.
+    let (_, _, html) = get(&app, &to, &[]).await;
+    assert!(Page::parse(&html).texts(".flash").is_empty());
+
+    // A change made upstream is listed, linked to its template; a foreign `back` goes home.
+    let pending = env.template_with_status("PENDING").await;
+    let id = pending["id"].as_str().unwrap();
+    env.post(
+        &format!("/_sim/templates/{id}/status"),
+        json!({"status": "APPROVED"}),
+    )
+    .await;
+    let form = format!("csrf={csrf}&back=%2F%2Fevil.example%2F");
+    let (s, h, _) = post_form(&app, "/sync", &form, &[]).await;
+    assert_eq!(s, 303);
+    let to = h.get("location").unwrap().to_str().unwrap().to_string();
+    assert!(to.starts_with("/?flash="), "{to}");
+    let (_, _, html) = get(&app, &to, &[]).await;
+    let page = Page::parse(&html);
+    assert_eq!(page.texts(".flash h2"), ["Synced 2 accounts: 1 change"]);
+    assert!(page
+        .attrs(".flash li a", "href")
+        .contains(&format!("/templates/{id}")));
     assert_eq!(env.count("sync_runs"), 3, "then all of them");
+    // The old result address leads somewhere.
+    let (s, h, _) = get(&app, "/sync?days=7", &[]).await;
+    assert_eq!(
+        (s, h.get("location").unwrap().to_str().unwrap()),
+        (303, "/")
+    );
 
     let (_, _, metrics) = get(&app, "/metrics", &[]).await;
     assert!(
@@ -297,7 +331,7 @@ async fn sync_now_needs_the_csrf_token() {
         "{metrics}"
     );
     assert!(
-        metrics.contains(r#"templar_http_requests_total{route="/sync",status="2xx"} 2"#),
+        metrics.contains(r#"templar_http_requests_total{route="/sync",status="3xx"} 3"#),
         "{metrics}"
     );
     assert!(metrics.contains("templar_http_request_seconds_sum{route=\"/\"}"));
@@ -359,8 +393,8 @@ async fn unknown_paths_and_methods_answer_in_the_layout_or_as_json() {
         ["Overview", "Templates", "Analytics"]
     );
 
-    // A form target opened as a link (GET /sync) is a 405 page, not an empty answer.
-    let (s, _, html) = get(&app, "/sync", &[]).await;
+    // A form target opened as a link (GET /logout) is a 405 page, not an empty answer.
+    let (s, _, html) = get(&app, "/logout", &[]).await;
     assert_eq!(s, 405);
     assert_eq!(Page::parse(&html).texts("h1"), ["405 · Method not allowed"]);
 

@@ -66,9 +66,9 @@ async fn a_state_change_from_another_site_is_refused_even_with_the_csrf_token() 
     }
     assert_eq!(env.count("sync_runs"), 1, "no refused request ran a sync");
     let (s, _, _) = post_form(&app, "/sync", &form, &[("sec-fetch-site", "same-origin")]).await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 303);
     let (s, _, _) = post_form(&app, "/sync", &form, &[("origin", "http://127.0.0.1:8080")]).await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 303);
 }
 
 #[tokio::test(flavor = "multi_thread")]

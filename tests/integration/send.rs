@@ -731,14 +731,37 @@ async fn send_over_http_takes_the_token_and_the_page_has_a_send_test_form() {
     for i in 0..n {
         form.push_str(&format!("&p{i}=x{i}"));
     }
-    let (s, _, page) = common::post_form(&app, &format!("/templates/{id}/send"), &form, &[]).await;
-    assert_eq!(s, 200, "{page}");
+    // A bad number: the form comes back filled in, with the reason, and nothing is sent.
+    let bad = form.replace("%2B15550003333", "12");
+    let (s, _, page) = common::post_form(&app, &format!("/templates/{id}/send"), &bad, &[]).await;
+    assert_eq!(s, 400, "{page}");
     let parsed = common::Page::parse(&page);
-    assert_eq!(parsed.texts("span.badge.ok"), ["sent"], "{page}");
-    let id_shown = parsed.texts("dd code");
+    assert_eq!(parsed.texts("span.badge.bad"), ["not sent"]);
+    assert_eq!(
+        parsed.attrs("form.sendform input[name=to]", "value"),
+        ["12"]
+    );
+    for i in 0..n {
+        let typed = parsed.attrs(&format!("form.sendform input[name=p{i}]"), "value");
+        assert_eq!(typed, [format!("x{i}")]);
+    }
+    assert_eq!(stat(&open.sim_stats().await, "sends"), 0);
+    // Sent: back on the template's page, which says so once.
+    let (s, h, _) = common::post_form(&app, &format!("/templates/{id}/send"), &form, &[]).await;
+    assert_eq!(s, 303);
+    let to = h.get("location").unwrap().to_str().unwrap().to_string();
+    assert!(to.starts_with(&format!("/templates/{id}?flash=")), "{to}");
+    let (_, _, page) = common::get(&app, &to, &[]).await;
+    let parsed = common::Page::parse(&page);
+    let title = parsed.texts(".flash h2");
     assert!(
-        id_shown[0].starts_with("wamid."),
-        "the message id: {id_shown:?}"
+        title.len() == 1 && title[0].starts_with("Sent to "),
+        "{title:?}"
+    );
+    let lines = parsed.texts(".flash li");
+    assert!(
+        lines[0].starts_with("Message id wamid."),
+        "the message id: {lines:?}"
     );
     let (s, _, _) = common::post_form(
         &app,

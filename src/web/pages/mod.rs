@@ -42,6 +42,9 @@ pub struct Layout {
     #[serde(skip)]
     pub login: bool,
     pub generated_at: String,
+    /// What the form that led here did, shown once.
+    #[serde(skip)]
+    pub flash: Option<crate::web::flash::Flash>,
 }
 
 impl Layout {
@@ -92,6 +95,7 @@ impl Layout {
             asset: super::asset_version(),
             login: false,
             generated_at: clock::human(clock::now().timestamp()),
+            flash: None,
         }
     }
 }
@@ -135,5 +139,6 @@ pub fn layout(
         asset: super::asset_version(),
         login: state.config.dashboard.token.is_some(),
         generated_at: clock::human(clock::now().timestamp()),
+        flash: q.flash.as_deref().and_then(|id| state.flashes.take(id)),
     })
 }
