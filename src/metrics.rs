@@ -32,6 +32,11 @@ const FAMILIES: &[(&str, Kind, &str)] = &[
         "Events applied from webhooks by source and kind.",
     ),
     (
+        "templar_sync_runs_total",
+        Kind::Counter,
+        "This process's sync runs by account and outcome (ok, partial, failed).",
+    ),
+    (
         "templar_notifications_total",
         Kind::Counter,
         "Notification deliveries by channel and outcome.",

@@ -169,6 +169,11 @@ where
                 &[("account", &name), ("mode", mode)],
                 started.elapsed().as_secs_f64(),
             );
+            let outcome = report.outcome_now();
+            metrics.inc(
+                "templar_sync_runs_total",
+                &[("account", &name), ("outcome", outcome)],
+            );
             report
         });
         by_task.insert(task.id(), index);

@@ -1,5 +1,6 @@
 //! `templar db`: back up and check the SQLite database, also while `serve` runs.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -34,9 +35,10 @@ pub fn run(config: Config, cmd: DbCommand) -> anyhow::Result<ExitCode> {
     let db = Db::open_without_migrating(&config.database)?;
     match cmd {
         DbCommand::Backup { file } => {
-            if same_file(&file, &config.database) {
+            if belongs_to_database(&file, &config.database) {
                 anyhow::bail!(
-                    "{} is the database itself; choose another file",
+                    "{} is the database itself or one of its own files (-wal, -shm, lock); \
+                     choose another file",
                     file.display()
                 );
             }
@@ -73,9 +75,22 @@ pub fn run(config: Config, cmd: DbCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
+/// Whether `target` is the database or a file SQLite or templar keeps beside it
+/// (`templar.db-wal`, `templar.db-shm`, `templar.db.sync-lock`...): writing there would corrupt
+/// the live database.
+fn belongs_to_database(target: &std::path::Path, database: &std::path::Path) -> bool {
+    let resolve = |p: &std::path::Path| -> Option<(PathBuf, String)> {
+        let p = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let name = p.file_name()?.to_string_lossy().into_owned();
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let dir = dir.canonicalize().unwrap_or(dir);
+        Some((dir, name))
+    };
+    match (resolve(target), resolve(database)) {
+        (Some((td, tn)), Some((dd, dn))) => td == dd && tn.starts_with(&dn),
         _ => false,
     }
 }

@@ -182,16 +182,24 @@ fn validate(
         .unwrap_or_else(|| format!("http://{listen}"));
     reqwest::Url::parse(&public_url)
         .map_err(|e| ConfigError::new("public_url", format!("`{public_url}` is not a URL: {e}")))?;
-    let log_format = match env("TEMPLAR_LOG_FORMAT").or(raw.log_format) {
-        None => LogFormat::Text,
-        Some(f) => LogFormat::parse(&f).ok_or_else(|| {
-            ConfigError::new("log_format", format!("`{f}` is not \"text\" or \"json\""))
-        })?,
+    let log_format = match (env("TEMPLAR_LOG_FORMAT"), raw.log_format) {
+        (None, None) => LogFormat::Text,
+        (from_env, from_file) => {
+            let key = if from_env.is_some() {
+                "TEMPLAR_LOG_FORMAT"
+            } else {
+                "log_format"
+            };
+            let f = from_env.or(from_file).unwrap_or_default();
+            LogFormat::parse(&f).ok_or_else(|| {
+                ConfigError::new(key, format!("`{f}` is not \"text\" or \"json\""))
+            })?
+        }
     };
     let sync = sync::validate(raw.sync)?;
     let accounts = accounts::validate(raw.accounts, env)?;
     let webhooks = webhooks::validate(raw.webhooks, env)?;
-    let dashboard = webhooks::validate_dashboard(raw.dashboard, listen, env)?;
+    let dashboard = webhooks::validate_dashboard(raw.dashboard, listen, &public_url, env)?;
     let notify = notify::validate(raw.notify, &accounts, env)?;
     let reports = reports::validate(raw.reports, &accounts, &notify, base_dir)?;
     let server = server::validate(raw.server)?;

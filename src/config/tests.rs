@@ -134,3 +134,36 @@ fn an_unknown_key_named_like_a_secret_still_says_it_is_unknown() {
         .unwrap_err();
     assert!(e.message.contains("unknown field `token`"), "{e}");
 }
+
+#[test]
+fn a_public_url_other_machines_reach_needs_a_dashboard_token() {
+    let e = parse(&format!(
+        "public_url = \"https://templar.example.com\"\n{META}"
+    ))
+    .unwrap_err();
+    assert_eq!(e.key, "dashboard.token_env");
+    assert!(e.message.contains("public_url"), "{}", e.message);
+    for local in [
+        "http://localhost:9000",
+        "http://127.0.0.1:8080",
+        "http://[::1]:8080",
+    ] {
+        parse(&format!("public_url = \"{local}\"\n{META}")).unwrap();
+    }
+    parse(&format!(
+        "public_url = \"https://templar.example.com\"\n[dashboard]\ntoken = \"t\"\n{META}"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn a_bad_log_format_names_where_it_came_from() {
+    let e = parse(&format!("log_format = \"yaml\"\n{META}")).unwrap_err();
+    assert_eq!(e.key, "log_format");
+    let env = |k: &str| (k == "TEMPLAR_LOG_FORMAT").then(|| "xml".to_string());
+    let e = Config::parse(META, Path::new("/cfg"), &env).unwrap_err();
+    assert_eq!(e.key, "TEMPLAR_LOG_FORMAT");
+    let json = |k: &str| (k == "TEMPLAR_LOG_FORMAT").then(|| "json".to_string());
+    let c = Config::parse(META, Path::new("/cfg"), &json).unwrap();
+    assert_eq!(c.log_format, LogFormat::Json);
+}

@@ -72,10 +72,13 @@ pub(super) fn validate(
     Ok(WebhooksConfig { meta, kapso })
 }
 
-/// The dashboard's token: required unless `serve` listens on a loopback address.
+/// The dashboard's token: required unless `serve` listens on a loopback address and
+/// `public_url` names this machine too (a reverse proxy in front of a loopback `listen` would
+/// otherwise publish the dashboard and its Send test to anyone).
 pub(super) fn validate_dashboard(
     raw: RawDashboard,
     listen: SocketAddr,
+    public_url: &str,
     env: EnvLookup<'_>,
 ) -> Result<DashboardConfig, ConfigError> {
     let token = secret(
@@ -91,6 +94,24 @@ pub(super) fn validate_dashboard(
             format!(
                 "missing: `listen` is {listen}, not a loopback address, so the dashboard needs a \
                  login token"
+            ),
+        ));
+    }
+    let public_host = reqwest::Url::parse(public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let local = public_host == "localhost"
+        || public_host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if token.is_none() && !local {
+        return Err(ConfigError::new(
+            "dashboard.token_env",
+            format!(
+                "missing: `public_url` is {public_url}, reachable from other machines through \
+                 your proxy, so the dashboard needs a login token"
             ),
         ));
     }

@@ -61,12 +61,9 @@ impl Db {
                 dir.display()
             )));
         }
-        let partial = dir.join(format!(
-            ".{}.partial-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let _ = std::fs::remove_file(&partial);
+        // A fixed name, so a backup killed half-way is cleaned up by the next one.
+        let partial = dir.join(format!(".{}.partial", name.to_string_lossy()));
+        remove_partial(&partial);
         let written = self.vacuum_into(&partial).and_then(|()| {
             let problems = quick_check(&partial)?;
             if problems.is_empty() {
@@ -79,11 +76,11 @@ impl Db {
             }
         });
         if let Err(e) = written {
-            let _ = std::fs::remove_file(&partial);
+            remove_partial(&partial);
             return Err(e);
         }
         std::fs::rename(&partial, dest).map_err(|e| {
-            let _ = std::fs::remove_file(&partial);
+            remove_partial(&partial);
             DbError::Maintenance(format!("cannot move the copy to {}: {e}", dest.display()))
         })?;
         let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
@@ -131,6 +128,14 @@ impl Db {
             pending_migrations,
         })
     }
+}
+
+/// Removes an unfinished copy and the journal SQLite may have left beside it.
+fn remove_partial(partial: &Path) {
+    let _ = std::fs::remove_file(partial);
+    let mut journal = partial.as_os_str().to_owned();
+    journal.push("-journal");
+    let _ = std::fs::remove_file(journal);
 }
 
 /// `PRAGMA quick_check` on a file of its own (the fresh copy).

@@ -74,6 +74,8 @@ fn database_gauges(
     config: &crate::config::Config,
     now: i64,
 ) {
+    // Accounts removed from the config keep their rows; their gauges would never move again.
+    let configured = |name: &str| accounts.contains(&name);
     let by = |pick: fn(&gauges::TemplateGroup) -> &str, known: &[&str]| {
         let mut counts = std::collections::BTreeMap::<(String, String), i64>::new();
         for a in accounts {
@@ -81,7 +83,7 @@ fn database_gauges(
                 counts.insert(((*a).to_string(), (*k).to_string()), 0);
             }
         }
-        for t in &g.templates {
+        for t in g.templates.iter().filter(|t| configured(&t.account)) {
             *counts
                 .entry((t.account.clone(), pick(t).to_string()))
                 .or_default() += t.n;
@@ -118,21 +120,8 @@ fn database_gauges(
             out.sample(name, &[("account", &account), (label, &value)], n as f64);
         }
     }
-    account_gauges(out, g, now);
+    account_gauges(out, g, accounts, now);
     outbox_gauges(out, g, config, now);
-    out.header(
-        "templar_sync_runs_total",
-        "counter",
-        "Sync runs recorded in the database (any process) by account and outcome.",
-    );
-    for r in &g.runs {
-        let outcome = if r.ok { "ok" } else { "failed" };
-        out.sample(
-            "templar_sync_runs_total",
-            &[("account", &r.account), ("outcome", outcome)],
-            r.n as f64,
-        );
-    }
 }
 
 /// Seconds since `at`; +Inf for never (an alert on "older than" then fires for "never" too).
@@ -140,7 +129,7 @@ fn age(at: Option<i64>, now: i64) -> f64 {
     at.map_or(f64::INFINITY, |t| (now - t).max(0) as f64)
 }
 
-fn account_gauges(out: &mut Exposition, g: &Gauges, now: i64) {
+fn account_gauges(out: &mut Exposition, g: &Gauges, configured: &[&str], now: i64) {
     type Pick = fn(&gauges::AccountHealth, i64) -> f64;
     let families: [(&str, &str, Pick); 4] = [
         (
@@ -160,13 +149,17 @@ fn account_gauges(out: &mut Exposition, g: &Gauges, now: i64) {
         ),
         (
             "templar_sync_consecutive_failures",
-            "Failed sync runs of the account since its last successful one.",
+            "Failed full syncs of the account since its last successful one.",
             |a, _| a.failures_in_a_row as f64,
         ),
     ];
     for (name, help, pick) in families {
         out.header(name, "gauge", help);
-        for a in &g.accounts {
+        for a in g
+            .accounts
+            .iter()
+            .filter(|a| configured.contains(&a.account.as_str()))
+        {
             out.sample(name, &[("account", &a.account)], pick(a, now));
         }
     }

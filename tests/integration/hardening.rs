@@ -6,14 +6,19 @@ use templar::sim::SimOptions;
 use crate::common::{self, get, post_form, App, Env};
 
 async fn env(public_url: &str) -> Env {
-    App::with_sim(SimOptions {
+    let app = App::with_sim(SimOptions {
         accounts: 1,
         templates: 10,
         ..Default::default()
     })
-    .set("public_url", public_url.to_string())
-    .start()
-    .await
+    .set("public_url", public_url.to_string());
+    // A public_url other machines reach needs the dashboard's login.
+    let app = if public_url.contains("localhost") {
+        app
+    } else {
+        app.dashboard_token("hardening-token")
+    };
+    app.start().await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -40,9 +45,26 @@ async fn a_rebound_host_name_is_refused_on_the_open_dashboard() {
         let (s, _, _) = get(&app, "/", &[("host", host)]).await;
         assert_eq!(s, 200, "{host}");
     }
-    // A name the operator set in public_url is this server too.
-    let env = self::env("https://templar.example.com").await;
-    let (s, _, _) = get(&common::app(&env), "/", &[("host", "templar.example.com")]).await;
+    // A name the operator set in public_url is this server too; such a dashboard is reachable
+    // through the proxy, so it needs its login.
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 5,
+        ..Default::default()
+    })
+    .set("public_url", "https://templar.example.com")
+    .dashboard_token("proxy-token")
+    .start()
+    .await;
+    let app = common::app(&env);
+    let host = [("host", "templar.example.com")];
+    let (s, _, _) = get(&app, "/", &host).await;
+    assert_eq!(s, 303, "the login page first");
+    let auth = [
+        ("host", "templar.example.com"),
+        ("authorization", "Bearer proxy-token"),
+    ];
+    let (s, _, _) = get(&app, "/", &auth).await;
     assert_eq!(s, 200);
 }
 

@@ -113,6 +113,7 @@ async fn an_approval_by_webhook_reaches_every_channel_once() {
         .notify(Channel::slack("chat", &slack_url))
         .notify(Channel::email("mail", smtp_port))
         .set("public_url", PUBLIC_URL)
+        .dashboard_token("notify-test-token")
         .start()
         .await;
     // The first sync sees 30 templates for the first time: nobody hears about that.

@@ -98,10 +98,29 @@ async fn backup_and_check_refuse_what_they_cannot_do_with_a_clear_error() {
         common::stderr(&out)
     );
     assert!(!env.dir.path().join("nope").exists());
-    // The database itself.
-    let out = env.cli(&["db", "backup", env.config.database.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(common::stderr(&out).contains("the database itself"));
+    // The database itself, or a file SQLite keeps beside it (writing there corrupts it).
+    let db = env.config.database.to_str().unwrap().to_string();
+    for target in [
+        db.clone(),
+        format!("{db}-wal"),
+        format!("{db}-shm"),
+        format!("{db}.sync-lock"),
+    ] {
+        let out = env.cli(&["db", "backup", &target]);
+        assert_eq!(out.status.code(), Some(1), "{target}");
+        assert!(
+            common::stderr(&out).contains("the database itself"),
+            "{target}"
+        );
+    }
+    // What a backup killed half-way left is cleaned up by the next one.
+    let stale = env.dir.path().join(".fresh.db.partial");
+    std::fs::write(&stale, b"half a copy").unwrap();
+    std::fs::write(env.dir.path().join(".fresh.db.partial-journal"), b"x").unwrap();
+    let fresh = env.dir.path().join("fresh.db");
+    let out = env.cli(&["db", "backup", fresh.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(!stale.exists() && !env.dir.path().join(".fresh.db.partial-journal").exists());
     // A database that was never created.
     let never = env.dir.path().join("never.db");
     let out = cli_on(&env, &never, &["db", "check"]);
@@ -319,7 +338,10 @@ async fn text_logs_to_a_file_have_no_colour_codes_and_bad_formats_are_refused() 
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = common::stderr(&out);
-    assert!(err.contains("log_format") && err.contains("yaml"), "{err}");
+    assert!(
+        err.contains("TEMPLAR_LOG_FORMAT") && err.contains("yaml"),
+        "{err}"
+    );
 }
 
 /// `/metrics` read through an exposition-format parser, after checking that the parser kept
@@ -448,6 +470,10 @@ async fn metrics_tell_an_operator_what_to_alert_on() {
         age(&before, "templar_sync_consecutive_failures", &third),
         2.0
     );
+    // Pending checks are not full syncs: they neither add to nor reset the count.
+    env.sync_with(templar::sync::SyncMode::Pending, false).await;
+    let now = scrape(&env, &server.url).await;
+    assert_eq!(age(&now, "templar_sync_consecutive_failures", &third), 2.0);
     assert_eq!(
         age(&before, "templar_sync_consecutive_failures", "acme"),
         0.0
@@ -536,6 +562,12 @@ async fn metrics_tell_an_operator_what_to_alert_on() {
         ),
         1.0
     );
+    // An account taken out of the config leaves no gauge behind to alert on forever.
+    let mut fewer = env.config.clone();
+    fewer.accounts.retain(|a| a.name != third);
+    let (_, _, text) = common::get(&common::app_on(&env.db, &fewer), "/metrics", &[]).await;
+    assert!(!text.contains(&format!("account=\"{third}\"")), "{text}");
+    assert!(text.contains("templar_full_sync_age_seconds{account=\"acme\"}"));
     // Every metric the example alert rules use is one templar exposes.
     let rules = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/alerts.yml"),

@@ -71,9 +71,10 @@ pub fn accounts(conn: &mut SqliteConnection) -> QueryResult<Vec<AccountHealth>> 
            (SELECT MAX(r.finished_at) FROM sync_runs r \
             WHERE r.account_id = a.id AND r.kind = 'full' AND r.error IS NULL) AS last_full_sync, \
            (SELECT j.succeeded_at FROM job_runs j WHERE j.job = 'usage:' || a.name) AS last_usage_pull, \
-           (SELECT COUNT(*) FROM sync_runs r WHERE r.account_id = a.id AND r.error IS NOT NULL \
-              AND r.id > COALESCE((SELECT MAX(s.id) FROM sync_runs s \
-                                   WHERE s.account_id = a.id AND s.error IS NULL), 0)) AS failures_in_a_row \
+           (SELECT COUNT(*) FROM sync_runs r WHERE r.account_id = a.id AND r.kind = 'full' \
+              AND r.error IS NOT NULL \
+              AND r.id > COALESCE((SELECT MAX(s.id) FROM sync_runs s WHERE s.account_id = a.id \
+                                   AND s.kind = 'full' AND s.error IS NULL), 0)) AS failures_in_a_row \
          FROM accounts a ORDER BY a.name",
     )
     .load(conn)
@@ -90,31 +91,11 @@ pub fn outbox(conn: &mut SqliteConnection) -> QueryResult<Vec<Outbox>> {
     .load(conn)
 }
 
-/// Sync runs so far by account and result (a counter kept by the table itself).
-#[derive(QueryableByName, Debug)]
-pub struct RunCount {
-    #[diesel(sql_type = Text)]
-    pub account: String,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    pub ok: bool,
-    #[diesel(sql_type = BigInt)]
-    pub n: i64,
-}
-
-pub fn runs(conn: &mut SqliteConnection) -> QueryResult<Vec<RunCount>> {
-    diesel::sql_query(
-        "SELECT a.name AS account, r.error IS NULL AS ok, SUM(r.repeats) AS n \
-         FROM sync_runs r JOIN accounts a ON a.id = r.account_id GROUP BY a.name, r.error IS NULL",
-    )
-    .load(conn)
-}
-
 /// Everything `/metrics` reads from the database, in one read transaction.
 pub struct Gauges {
     pub templates: Vec<TemplateGroup>,
     pub accounts: Vec<AccountHealth>,
     pub outbox: Vec<Outbox>,
-    pub runs: Vec<RunCount>,
 }
 
 pub fn read(conn: &mut SqliteConnection) -> QueryResult<Gauges> {
@@ -123,7 +104,6 @@ pub fn read(conn: &mut SqliteConnection) -> QueryResult<Gauges> {
             templates: templates(c)?,
             accounts: accounts(c)?,
             outbox: outbox(c)?,
-            runs: runs(c)?,
         })
     })
 }

@@ -26,20 +26,22 @@ pub fn subject(p: &Payload) -> String {
     format!("[templar] {}", p.title)
 }
 
-/// `<templar.event-12.5f0c…@example.com>`: the payload's id for a reader, random for uniqueness
-/// (a retry after a failed send is a new message).
-fn message_id(payload_id: &str, domain: &str) -> String {
-    let readable: String = payload_id
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
+/// `<templar.event-12.d-345@example.com>`: the payload's id and the delivery's, so a retry after
+/// a send the relay did accept has the same id and mail clients show it once.
+fn message_id(payload_id: &str, delivery: &str, domain: &str) -> String {
+    let safe = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect()
+    };
     format!(
-        "<templar.{readable}.{:016x}@{domain}>",
-        rand::random::<u64>()
+        "<templar.{}.d-{}@{domain}>",
+        safe(payload_id),
+        safe(delivery)
     )
 }
 
-pub async fn send(cfg: &EmailConfig, p: &Payload) -> Result<(), String> {
+pub async fn send(cfg: &EmailConfig, p: &Payload, delivery: &str) -> Result<(), String> {
     let from: Mailbox = cfg
         .from
         .parse()
@@ -50,7 +52,7 @@ pub async fn send(cfg: &EmailConfig, p: &Payload) -> Result<(), String> {
     let mut builder = Message::builder()
         .from(from)
         .subject(subject(p))
-        .message_id(Some(message_id(&p.id, &domain)))
+        .message_id(Some(message_id(&p.id, delivery, &domain)))
         .raw_header(header::HeaderValue::new(
             header::HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-generated".into(),
@@ -110,4 +112,15 @@ pub async fn send(cfg: &EmailConfig, p: &Payload) -> Result<(), String> {
         .await
         .map(|_| ())
         .map_err(|e| format!("SMTP {}:{}: {e}", cfg.host, cfg.port))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_retried_delivery_keeps_its_message_id() {
+        let a = super::message_id("event:12", "345", "example.com");
+        assert_eq!(a, "<templar.event-12.d-345@example.com>");
+        assert_eq!(a, super::message_id("event:12", "345", "example.com"));
+        assert_ne!(a, super::message_id("event:12", "346", "example.com"));
+    }
 }

@@ -32,7 +32,9 @@ pub async fn send(
         NotifyKind::Slack { url } => {
             tokio::time::timeout(TIMEOUT, slack::send(client, url, payload)).await
         }
-        NotifyKind::Email(cfg) => tokio::time::timeout(TIMEOUT, email::send(cfg, payload)).await,
+        NotifyKind::Email(cfg) => {
+            tokio::time::timeout(TIMEOUT, email::send(cfg, payload, delivery)).await
+        }
     };
     sent.unwrap_or_else(|_| Err(format!("no answer within {} s", TIMEOUT.as_secs())))
 }

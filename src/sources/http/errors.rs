@@ -45,6 +45,9 @@ pub(crate) fn is_auth_code(code: i64) -> bool {
 /// Graph codes Meta documents as transient.
 pub(crate) const TRANSIENT_CODES: &[i64] = &[1, 2, 131000, 131016, 133004, 131057];
 
+/// The most of an upstream error message templar keeps (characters).
+const MAX_MESSAGE: usize = 300;
+
 impl UpstreamError {
     /// Decodes an error body; never fails (an undecodable body becomes its first bytes).
     pub fn decode(status: StatusCode, body: &[u8]) -> UpstreamError {
@@ -87,7 +90,8 @@ impl UpstreamError {
         UpstreamError {
             status: status.as_u16(),
             code,
-            message,
+            // Upstream's words reach logs, `sync_runs.error` and pages: bounded, whatever it sent.
+            message: crate::text::excerpt(&message, MAX_MESSAGE),
             transient,
         }
     }
@@ -122,3 +126,26 @@ pub const PAIR_RATE_LIMIT: i64 = 131056;
 
 /// Cloud API throughput reached for the phone number.
 pub const THROUGHPUT_LIMIT: i64 = 130429;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_error_message_is_kept_short() {
+        let long = "x".repeat(50_000);
+        let body = format!(
+            r#"{{"error": {{"message": "{long}", "code": 100, "error_data": {{"details": "{long}"}}}}}}"#
+        );
+        let e = UpstreamError::decode(StatusCode::BAD_REQUEST, body.as_bytes());
+        assert!(
+            e.message.chars().count() <= MAX_MESSAGE + 1,
+            "{}",
+            e.message.len()
+        );
+        assert_eq!(e.code, Some(100));
+        let body = format!(r#"{{"error": "{long}"}}"#);
+        let e = UpstreamError::decode(StatusCode::BAD_REQUEST, body.as_bytes());
+        assert!(e.message.chars().count() <= MAX_MESSAGE + 1);
+    }
+}
