@@ -110,6 +110,27 @@ async fn errors(c: &Client) -> Vec<String> {
         .collect()
 }
 
+/// Where `.ci/test` installs axe-core.
+const AXE: &str = "target/axe/node_modules/axe-core/axe.min.js";
+
+/// The serious and critical accessibility violations axe-core finds in the page: rule, what it
+/// says, and the first element it points at.
+async fn accessibility(c: &Client, axe: &str) -> Vec<String> {
+    let script = format!(
+        "{axe}\nconst done = arguments[arguments.length - 1];\n\
+         axe.run(document, {{resultTypes: ['violations']}}).then(r => done(r.violations\n\
+           .filter(v => v.impact === 'serious' || v.impact === 'critical')\n\
+           .map(v => v.id + ': ' + v.help + ' at ' + (v.nodes[0] ? v.nodes[0].target.join(' ') : ''))));"
+    );
+    let found = c.execute_async(&script, vec![]).await.expect("axe ran");
+    found
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
 async fn screenshot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
@@ -166,8 +187,11 @@ async fn every_page_works_in_a_real_browser() {
         ("analytics", "/analytics?days=90".into()),
         ("account", "/accounts/acme".into()),
     ];
+    let axe = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(AXE))
+        .unwrap_or_else(|e| panic!("{AXE}: {e}; `bash .ci/test` installs axe-core"));
     let mut links = BTreeSet::new();
-    for (name, path) in &pages {
+    for ((name, path), width) in pages.iter().flat_map(|p| [(p, 1440), (p, 390)]) {
+        c.set_window_size(width, 900).await.unwrap();
         c.goto(&format!("{}{path}", server.url)).await.unwrap();
         let title = c.title().await.unwrap();
         assert!(title.ends_with("templar"), "{path}: {title}");
@@ -184,7 +208,21 @@ async fn every_page_works_in_a_real_browser() {
             .await
             .unwrap();
         assert_eq!(display, "flex", "{path}: the stylesheet loaded");
-        screenshot(&c, name).await;
+        // Nothing wider than the window: wide tables scroll inside their card.
+        let overflow = c
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{path} at {width} px scrolls sideways by {overflow} px"
+        );
+        let serious = accessibility(&c, &axe).await;
+        assert!(serious.is_empty(), "{path} at {width} px: {serious:#?}");
+        screenshot(&c, &format!("{name}-{width}")).await;
         let found = errors(&c).await;
         assert!(found.is_empty(), "{path}: {found:?}");
     }

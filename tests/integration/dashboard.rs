@@ -490,3 +490,81 @@ async fn every_control_keeps_the_rest_of_the_page_state() {
     let (n, of) = last.split_once(" of ").unwrap();
     assert_eq!(n, of, "{said:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn charts_have_legends_true_gaps_readable_ticks_and_an_empty_state() {
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 30,
+        ..Default::default()
+    })
+    .start()
+    .await;
+    env.sync().await;
+    let app = app(&env);
+    with_traffic(&env, &app, 30).await;
+    // Ten days, most of them before any message was sent.
+    let to = common::now().date_naive();
+    let from = to - chrono::Duration::days(9);
+    let (s, _, html) = get(&app, &format!("/analytics?from={from}&to={to}"), &[]).await;
+    assert_eq!(s, 200);
+    let page = Page::parse(&html);
+    let legends = page.texts("figure.linechart ul.legend");
+    assert_eq!(
+        legends,
+        ["delivery rate read rate", "sent delivered read failed"],
+        "every multi-series chart names its series"
+    );
+    // Each series has its own marker and dash, not only a colour.
+    let keys = page.attrs("figure.linechart ul.legend li svg line", "class");
+    let mut distinct = keys.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 4, "{keys:?}");
+    // Y ticks never repeat.
+    let svg = scraper::Html::parse_document(&html);
+    let charts: Vec<_> = svg
+        .select(&scraper::Selector::parse("svg.chart").unwrap())
+        .collect();
+    let ticks = scraper::Selector::parse("text.axis[text-anchor=end][dominant-baseline]").unwrap();
+    for chart in &charts {
+        let labels: Vec<String> = chart.select(&ticks).map(|t| t.text().collect()).collect();
+        let mut unique = labels.clone();
+        unique.dedup();
+        assert!(labels.len() >= 2 && labels == unique, "{labels:?}");
+    }
+    // A rate is drawn only where messages were sent: days without are gaps, not 0 %.
+    let readouts = scraper::Selector::parse("g.col title").unwrap();
+    let days: Vec<String> = charts[0]
+        .select(&readouts)
+        .map(|t| t.text().collect())
+        .collect();
+    assert_eq!(days.len(), 10, "a readout per day");
+    let undefined = days
+        .iter()
+        .filter(|d| d.contains("delivery rate —"))
+        .count();
+    assert!(undefined >= 5, "{days:?}");
+    let line = scraper::Selector::parse("path.line.s2").unwrap();
+    let d = charts[0]
+        .select(&line)
+        .next()
+        .unwrap()
+        .value()
+        .attr("d")
+        .unwrap();
+    let points = d.matches(['M', 'L']).count();
+    assert_eq!(points, 10 - undefined, "{d}");
+    // The readout of a day names every series.
+    assert!(days
+        .iter()
+        .all(|d| ["delivery rate", "read rate"].iter().all(|s| d.contains(s))));
+
+    // A period with no messages says so instead of drawing empty axes.
+    let (_, _, html) = get(&app, "/analytics?from=2020-01-01&to=2020-01-31", &[]).await;
+    let page = Page::parse(&html);
+    assert!(page.attrs("svg.chart", "viewBox").is_empty());
+    let empty = page.texts("p.empty");
+    assert_eq!(empty.len(), 2, "{empty:?}");
+    assert!(empty[1].starts_with("No messages in this period"));
+}

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::{layout, Layout};
 use crate::db::models::{events, templates as tpl};
 use crate::report::{self, Scope, Totals};
-use crate::web::charts::{lines, Series};
+use crate::web::charts::{lines, Scale, Series};
 use crate::web::error::{ApiError, WebError};
 use crate::web::fmt::{self, Show};
 use crate::web::query::PageQuery;
@@ -102,21 +102,16 @@ fn build(
             Series {
                 label: "delivery rate",
                 class: "s2",
-                values: daily
-                    .iter()
-                    .map(|(_, x)| x.delivery_rate().unwrap_or(0.0))
-                    .collect(),
+                values: daily.iter().map(|(_, x)| x.delivery_rate()).collect(),
             },
             Series {
                 label: "read rate",
                 class: "s3",
-                values: daily
-                    .iter()
-                    .map(|(_, x)| x.read_rate().unwrap_or(0.0))
-                    .collect(),
+                values: daily.iter().map(|(_, x)| x.read_rate()).collect(),
             },
         ],
-        true,
+        Scale::Rate,
+        "No messages sent in this period, so no rates.",
     );
     let volume_chart = super::overview::daily_chart(&daily);
 

@@ -281,11 +281,16 @@ fn build(
     })
 }
 
-/// Sent, delivered, read and failed per day.
+/// Sent, delivered, read and failed per day, with its legend; a sentence on a quiet period.
 pub fn daily_chart(series: &[(String, Totals)]) -> String {
-    use crate::web::charts::{lines, Series};
+    use crate::web::charts::{lines, Scale, Series};
     let days: Vec<String> = series.iter().map(|(d, _)| d.clone()).collect();
-    let pick = |f: fn(&Totals) -> i64| series.iter().map(|(_, t)| f(t) as f64).collect::<Vec<_>>();
+    let pick = |f: fn(&Totals) -> i64| {
+        series
+            .iter()
+            .map(|(_, t)| Some(f(t) as f64))
+            .collect::<Vec<_>>()
+    };
     lines(
         &days,
         &[
@@ -310,7 +315,8 @@ pub fn daily_chart(series: &[(String, Totals)]) -> String {
                 values: pick(|t| t.failed),
             },
         ],
-        false,
+        Scale::Count,
+        "No messages in this period.",
     )
 }
 
