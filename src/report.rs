@@ -30,6 +30,17 @@ impl Period {
         Period { from, to: today }
     }
 
+    /// The period of the same length that ends the day before this one starts.
+    pub fn previous(&self) -> Period {
+        let days = (self.to - self.from).num_days().max(0) as u64 + 1;
+        let to = self
+            .from
+            .checked_sub_days(Days::new(1))
+            .unwrap_or(self.from);
+        let from = to.checked_sub_days(Days::new(days - 1)).unwrap_or(to);
+        Period { from, to }
+    }
+
     /// From `?days=N` or `?from=YYYY-MM-DD&to=YYYY-MM-DD`; 30 days when neither is given.
     pub fn parse(
         days: Option<&str>,

@@ -34,6 +34,48 @@ pub fn money(v: f64) -> String {
     }
 }
 
+/// The currency costs are in, for a label: the one code the accounts in view report, else why
+/// there is none (`accounts`: the accounts in view; `None` for all).
+pub fn currency(
+    known: &std::collections::HashMap<String, String>,
+    accounts: Option<&[&str]>,
+) -> String {
+    let mut codes: Vec<&str> = known
+        .iter()
+        .filter(|(a, _)| accounts.is_none_or(|list| list.contains(&a.as_str())))
+        .map(|(_, c)| c.as_str())
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    match codes.as_slice() {
+        [one] => (*one).to_string(),
+        [] => "(no currency reported)".into(),
+        _ => "(mixed currencies)".into(),
+    }
+}
+
+/// The change from `before` to `now`, as a signed percentage; `None` without a base.
+pub fn change(now: f64, before: f64) -> Option<String> {
+    (before > 0.0).then(|| {
+        let c = (now - before) / before * 100.0;
+        if c.abs() < 0.05 {
+            "±0 %".into()
+        } else {
+            format!("{}{:.1} %", if c > 0.0 { "+" } else { "−" }, c.abs())
+        }
+    })
+}
+
+/// The change of a rate in percentage points; `None` when either is undefined.
+pub fn change_pp(now: Option<f64>, before: Option<f64>) -> Option<String> {
+    let d = (now? - before?) * 100.0;
+    Some(if d.abs() < 0.05 {
+        "±0 pp".into()
+    } else {
+        format!("{}{:.1} pp", if d > 0.0 { "+" } else { "−" }, d.abs())
+    })
+}
+
 /// How long ago, in the largest unit that fits.
 pub fn ago(now: i64, ts: i64) -> String {
     let d = (now - ts).max(0);

@@ -23,16 +23,84 @@ async fn every_page_shows_what_a_user_expects() {
     assert_eq!(s, 200);
     let page = Page::parse(&html);
     let headings = page.texts("section.card h2, div.card h2");
-    for want in [
-        "Last 7 days",
-        "Accounts",
-        "Needs attention",
-        "Latest changes",
-    ] {
+    // What needs attention comes first, then the period's figures.
+    assert_eq!(headings[0], "Needs attention", "{headings:?}");
+    assert!(
+        headings[1].contains("change against the 30 days before"),
+        "{headings:?}"
+    );
+    for want in ["Accounts", "Latest changes"] {
         assert!(
             headings.iter().any(|h| h == want),
             "overview lacks {want}: {headings:?}"
         );
+    }
+    // The attention lists give true counts (the lists are capped) and lead to the full list.
+    let api: serde_json::Value =
+        serde_json::from_str(&get(&app, "/api/templates?status=REJECTED", &[]).await.2).unwrap();
+    let rejected_total = api["total"].as_i64().unwrap();
+    let titles = page.texts("section.card h3");
+    let rejected = titles
+        .iter()
+        .find(|t| t.starts_with("Rejected"))
+        .expect("a Rejected list");
+    assert!(
+        rejected.starts_with(&format!("Rejected {rejected_total}")),
+        "{rejected} vs {rejected_total}"
+    );
+    if rejected_total > 0 {
+        assert!(page
+            .attrs("section.card h3 a", "href")
+            .iter()
+            .any(|h| h.starts_with("/templates?status=REJECTED")));
+    }
+    // One KPI strip: each figure with its change against the previous period.
+    let kpis = page.texts(".kpis > div span");
+    assert_eq!(
+        kpis,
+        [
+            "Sent",
+            "Delivered",
+            "Read",
+            "Failed",
+            "Delivery rate",
+            "Read rate",
+            "Cost"
+        ]
+    );
+    // Money says its currency.
+    let cost = page.texts(".kpis > div b").last().cloned().unwrap();
+    assert!(cost.ends_with("USD") || cost.contains("currenc"), "{cost}");
+    // Badges in one order on every account row.
+    let order = [
+        "APPROVED",
+        "PENDING",
+        "IN_APPEAL",
+        "REJECTED",
+        "PAUSED",
+        "DISABLED",
+        "LIMIT_EXCEEDED",
+        "PENDING_DELETION",
+        "ARCHIVED",
+    ];
+    let rows = scraper::Html::parse_document(&html);
+    let tr = scraper::Selector::parse("section.card table tbody tr").unwrap();
+    let badge = scraper::Selector::parse("a.badge").unwrap();
+    for row in rows.select(&tr) {
+        let ranks: Vec<usize> = row
+            .select(&badge)
+            .map(|b| {
+                let s: String = b.text().collect();
+                let status = s.split_whitespace().next().unwrap_or("").to_string();
+                order
+                    .iter()
+                    .position(|o| *o == status)
+                    .unwrap_or(order.len())
+            })
+            .collect();
+        let mut sorted = ranks.clone();
+        sorted.sort();
+        assert_eq!(ranks, sorted);
     }
     // One row per account, each linking to its page, with its own Sync now button.
     let accounts = page.texts("section.card table tbody tr td:first-child a");

@@ -70,6 +70,33 @@ pub fn with_status(
         .load(conn)
 }
 
+/// How many live templates are in any of `statuses` (the lists above are capped).
+pub fn count_with_status(conn: &mut SqliteConnection, statuses: &[&str]) -> QueryResult<i64> {
+    t::table
+        .filter(t::deleted_at.is_null())
+        .filter(t::status.eq_any(statuses))
+        .count()
+        .get_result(conn)
+}
+
+/// How many live templates are rated YELLOW or RED.
+pub fn count_quality_down(conn: &mut SqliteConnection) -> QueryResult<i64> {
+    t::table
+        .filter(t::deleted_at.is_null())
+        .filter(t::quality.eq_any(["YELLOW", "RED"]))
+        .count()
+        .get_result(conn)
+}
+
+/// How many category changes since `since`.
+pub fn count_category_changes(conn: &mut SqliteConnection, since: i64) -> QueryResult<i64> {
+    e::table
+        .filter(e::field.eq("category"))
+        .filter(e::at.ge(since))
+        .count()
+        .get_result(conn)
+}
+
 /// Live templates rated YELLOW or RED, most recently changed first.
 pub fn quality_down(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<AttentionRow>> {
     t::table

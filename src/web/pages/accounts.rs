@@ -46,6 +46,8 @@ pub struct Account {
     pub analytics_message: Option<String>,
     pub webhook_events_7d: i64,
     pub totals: Totals,
+    /// The currency costs are in, or why there is none.
+    pub currency: String,
     #[serde(skip)]
     pub chart: String,
 }
@@ -94,7 +96,10 @@ fn build(
         acc.add(x);
         acc
     });
+    let currency =
+        crate::web::fmt::currency(&crate::db::models::usage::currencies(conn)?, Some(&[name]));
     Ok(Account {
+        currency,
         chart: super::overview::daily_chart(&daily),
         layout,
         name: name.to_string(),

@@ -45,6 +45,8 @@ pub struct Analytics {
     pub layout: Layout,
     pub account: Option<String>,
     pub totals: Totals,
+    /// The currency costs are in, or why there is none.
+    pub currency: String,
     pub top: Vec<Ranked>,
     pub worst: Vec<Ranked>,
     pub by_category: Vec<Approval>,
@@ -177,10 +179,16 @@ fn build(
             }
         }
     }
+    let known = crate::db::models::usage::currencies(conn)?;
+    let currency = match &account {
+        Some(a) => crate::web::fmt::currency(&known, Some(&[a.as_str()])),
+        None => crate::web::fmt::currency(&known, None),
+    };
     Ok(Analytics {
         layout,
         account,
         totals,
+        currency,
         top,
         worst,
         by_category: approvals(by_cat),

@@ -19,7 +19,7 @@ use crate::domain::pause::Pause;
 use crate::domain::rejection::RejectionInfo;
 use crate::report::{self, Period, Scope, Totals};
 use crate::web::error::{ApiError, WebError};
-use crate::web::fmt::{self, Show};
+use crate::web::fmt;
 use crate::web::query::PageQuery;
 use crate::web::AppState;
 
@@ -83,8 +83,32 @@ pub struct Overview {
     pub last7: Totals,
     pub last30: Totals,
     pub period_totals: Totals,
+    /// The period of the same length just before the chosen one, for the changes shown.
+    pub previous_totals: Totals,
+    /// How many templates each attention list holds in all (the lists show the first 10).
+    pub attention_counts: AttentionCounts,
+    /// The currency costs are in (`USD`), or why there is none.
+    pub currency: String,
     #[serde(skip)]
     pub chart: String,
+}
+
+/// True totals behind the capped attention lists.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AttentionCounts {
+    pub pending: i64,
+    pub rejected: i64,
+    pub paused: i64,
+    pub disabled: i64,
+    pub quality: i64,
+    pub category: i64,
+}
+
+/// One KPI of the strip: label, value, and the change against the previous period.
+pub struct Kpi {
+    pub label: &'static str,
+    pub value: String,
+    pub change: Option<String>,
 }
 
 fn build(
@@ -205,6 +229,14 @@ fn build(
         })
         .collect();
     let week_ago = now - 7 * 86_400;
+    let attention_counts = AttentionCounts {
+        pending: attention::count_with_status(conn, &["PENDING", "IN_APPEAL"])?,
+        rejected: attention::count_with_status(conn, &["REJECTED"])?,
+        paused: attention::count_with_status(conn, &["PAUSED"])?,
+        disabled: attention::count_with_status(conn, &["DISABLED"])?,
+        quality: attention::count_quality_down(conn)?,
+        category: attention::count_category_changes(conn, week_ago)?,
+    };
     let mut category = Vec::new();
     for c in attention::category_changes(conn, week_ago, 10)? {
         if let Some(r) = attention::one(conn, c.row_id)? {
@@ -239,8 +271,9 @@ fn build(
     // period's chart are cut from it rather than scanned for again.
     let all = Scope::default();
     let last30 = Period::last(today, 30);
+    let previous = layout.period.previous();
     let wide = Period {
-        from: layout.period.from.min(last30.from),
+        from: layout.period.from.min(last30.from).min(previous.from),
         to: layout.period.to.max(today),
     };
     let days = report::daily(conn, &all, &wide)?;
@@ -263,6 +296,8 @@ fn build(
         .cloned()
         .collect();
     let period_totals = sum(&layout.period);
+    let previous_totals = sum(&previous);
+    let currency = fmt::currency(&usage::currencies(conn)?, None);
     let chart = daily_chart(&series);
     Ok(Overview {
         layout,
@@ -277,6 +312,9 @@ fn build(
         last7,
         last30,
         period_totals,
+        previous_totals,
+        attention_counts,
+        currency,
         chart,
     })
 }
@@ -354,8 +392,28 @@ pub fn status_badges(statuses: &[(String, i64)]) -> Vec<(String, i64, &'static s
             (s, n, c)
         })
         .collect();
-    v.sort_by_key(|x| std::cmp::Reverse(x.1));
+    // One order on every row, so the same status is in the same place for every account.
+    v.sort_by_key(|(s, _, _)| (status_rank(s), s.clone()));
     v
+}
+
+/// The badge order: what can be sent, what waits, what went wrong, what is gone.
+fn status_rank(status: &str) -> usize {
+    const ORDER: [&str; 9] = [
+        "APPROVED",
+        "PENDING",
+        "IN_APPEAL",
+        "REJECTED",
+        "PAUSED",
+        "DISABLED",
+        "LIMIT_EXCEEDED",
+        "PENDING_DELETION",
+        "ARCHIVED",
+    ];
+    ORDER
+        .iter()
+        .position(|s| *s == status)
+        .unwrap_or(ORDER.len())
 }
 
 impl Overview {
@@ -363,14 +421,78 @@ impl Overview {
         status_badges(&card.statuses)
     }
 
-    fn sections(&self) -> Vec<(&'static str, &[Attention])> {
+    /// Each attention list: title, how many in all, the first few, and where to see them all.
+    fn sections(&self) -> Vec<(&'static str, i64, &[Attention], String)> {
+        let c = &self.attention_counts;
+        let period = self.layout.period_query();
+        let all = |filter: &str| format!("/templates?{filter}&{period}");
         vec![
-            ("Pending longest", &self.pending),
-            ("Rejected", &self.rejected),
-            ("Paused", &self.paused),
-            ("Disabled", &self.disabled),
-            ("Quality YELLOW or RED", &self.quality),
-            ("Category changes (7 days)", &self.category),
+            (
+                "Pending longest",
+                c.pending,
+                &self.pending,
+                all("status=PENDING"),
+            ),
+            (
+                "Rejected",
+                c.rejected,
+                &self.rejected,
+                all("status=REJECTED"),
+            ),
+            ("Paused", c.paused, &self.paused, all("status=PAUSED")),
+            (
+                "Disabled",
+                c.disabled,
+                &self.disabled,
+                all("status=DISABLED"),
+            ),
+            (
+                "Quality YELLOW or RED",
+                c.quality,
+                &self.quality,
+                all("quality=RED"),
+            ),
+            (
+                "Category changes (7 days)",
+                c.category,
+                &self.category,
+                all("sort=changed&dir=desc"),
+            ),
+        ]
+    }
+
+    fn previous_days(&self) -> i64 {
+        (self.layout.period.to - self.layout.period.from).num_days() + 1
+    }
+
+    /// The period's figures with their change against the previous period of the same length.
+    fn kpis(&self) -> Vec<Kpi> {
+        let (t, p) = (&self.period_totals, &self.previous_totals);
+        let count = |label, now: i64, before: i64| Kpi {
+            label,
+            value: fmt::int(now),
+            change: fmt::change(now as f64, before as f64),
+        };
+        vec![
+            count("Sent", t.sent, p.sent),
+            count("Delivered", t.delivered, p.delivered),
+            count("Read", t.read, p.read),
+            count("Failed", t.failed, p.failed),
+            Kpi {
+                label: "Delivery rate",
+                value: fmt::pct(t.delivery_rate()),
+                change: fmt::change_pp(t.delivery_rate(), p.delivery_rate()),
+            },
+            Kpi {
+                label: "Read rate",
+                value: fmt::pct(t.read_rate()),
+                change: fmt::change_pp(t.read_rate(), p.read_rate()),
+            },
+            Kpi {
+                label: "Cost",
+                value: format!("{} {}", fmt::money(t.cost), self.currency),
+                change: fmt::change(t.cost, p.cost),
+            },
         ]
     }
 

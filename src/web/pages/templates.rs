@@ -258,6 +258,8 @@ pub struct SendSlot {
 #[template(path = "template.html")]
 pub struct Detail {
     pub layout: Layout,
+    /// The currency costs are in, or why there is none.
+    pub currency: String,
     pub template: TemplateView,
     pub events: Vec<EventView>,
     pub bubble: Bubble,
@@ -385,8 +387,13 @@ fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detai
             example: s.example.clone().unwrap_or_default(),
         })
         .collect();
+    let currency = fmt::currency(
+        &crate::db::models::usage::currencies(conn)?,
+        Some(&[account.as_str()]),
+    );
     let view = TemplateView::new(row, account, source);
     Ok(Detail {
+        currency,
         send_slots,
         bubble: bubble(&view.components),
         layout,
