@@ -276,7 +276,9 @@ fn readouts(
     }
 }
 
-/// Horizontal funnel bars: (label, value), the first being 100 %.
+/// Horizontal funnel bars: (label, value), widths against the first step; each step after
+/// the first says its share of the step before, which is how templar defines every rate
+/// (delivered ÷ sent is the delivery rate, read ÷ delivered the read rate).
 pub fn funnel(steps: &[(&str, i64)]) -> String {
     let top = steps.first().map_or(0, |s| s.1).max(1) as f64;
     let row = 40.0;
@@ -285,12 +287,19 @@ pub fn funnel(steps: &[(&str, i64)]) -> String {
         r#"<svg class="chart funnel" viewBox="0 0 {W} {h}" role="img" aria-label="funnel" xmlns="http://www.w3.org/2000/svg">"#
     );
     for (i, (label, v)) in steps.iter().enumerate() {
-        let w = (W - 420.0) * (*v as f64 / top).min(1.0);
+        let w = (W - 520.0) * (*v as f64 / top).min(1.0);
         let y = i as f64 * row + 2.0;
-        let pct = *v as f64 * 100.0 / top;
+        let share = match i.checked_sub(1).and_then(|p| steps.get(p)) {
+            Some((before, n)) if *n > 0 => {
+                format!(" · {:.1} % of {before}", *v as f64 * 100.0 / *n as f64)
+            }
+            Some((before, _)) => format!(" · none {before}"),
+            None => String::new(),
+        };
+        let count = crate::web::fmt::int(*v);
         let _ = write!(
             s,
-            r#"<text class="axis" x="0" y="{:.1}">{label}</text><rect class="bar s{}" x="160" y="{y:.1}" width="{w:.1}" height="{}" rx="3"><title>{label}: {v} ({pct:.1} %)</title></rect><text class="axis" x="{:.1}" y="{:.1}">{v} · {pct:.1} %</text>"#,
+            r#"<text class="axis" x="0" y="{:.1}">{label}</text><rect class="bar s{}" x="160" y="{y:.1}" width="{w:.1}" height="{}" rx="3"><title>{label}: {count}{share}</title></rect><text class="axis" x="{:.1}" y="{:.1}">{count}{share}</text>"#,
             y + 26.0,
             i % 4 + 1,
             row - 10.0,

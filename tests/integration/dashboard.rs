@@ -636,3 +636,90 @@ async fn charts_have_legends_true_gaps_readable_ticks_and_an_empty_state() {
     assert_eq!(empty.len(), 2, "{empty:?}");
     assert!(empty[1].starts_with("No messages in this period"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_template_page_says_what_the_overview_knows_in_one_language() {
+    let env = App::with_sim(SimOptions {
+        accounts: 2,
+        templates: 40,
+        ..Default::default()
+    })
+    .start()
+    .await;
+    env.sync().await;
+    let app = app(&env);
+    with_traffic(&env, &app, 30).await;
+    let dd = |page: &Page, term: &str| -> Option<String> {
+        let terms = page.texts("dl dt");
+        let values = page.texts("dl dd");
+        terms
+            .iter()
+            .position(|t| t == term)
+            .map(|i| values[i].clone())
+    };
+    // Rejected: Meta's reason and recommendation, as on the overview.
+    let (_, _, html) = get(&app, "/", &[]).await;
+    let overview = Page::parse(&html);
+    let rejected = env.template_with_status("REJECTED").await;
+    let (_, _, html) = get(
+        &app,
+        &format!("/templates/{}", rejected["id"].as_str().unwrap()),
+        &[],
+    )
+    .await;
+    let page = Page::parse(&html);
+    let why = dd(&page, "Rejected because").expect("a reason");
+    assert!(
+        overview.texts("ul.plain li span.small").contains(&why),
+        "{why} not as on the overview"
+    );
+    // One time format.
+    let first_seen = dd(&page, "First seen").unwrap();
+    assert!(
+        first_seen.ends_with(" UTC") && first_seen.len() == "2026-12-01 17:10 UTC".len(),
+        "{first_seen}"
+    );
+    // Pending: how long it has waited.
+    let pending = env.template_with_status("PENDING").await;
+    let (_, _, html) = get(
+        &app,
+        &format!("/templates/{}", pending["id"].as_str().unwrap()),
+        &[],
+    )
+    .await;
+    let waiting = dd(&Page::parse(&html), "Waiting for review").expect("how long");
+    assert!(waiting.contains("(since "), "{waiting}");
+
+    // The busiest Meta template: the read rate of the figures is the funnel's read step.
+    let busiest: serde_json::Value = serde_json::from_str(
+        &get(&app, "/api/templates?sort=sent&dir=desc&account=acme", &[])
+            .await
+            .2,
+    )
+    .unwrap();
+    let id = busiest["lines"][0]["id"].as_str().unwrap();
+    let (_, _, html) = get(&app, &format!("/templates/{id}"), &[]).await;
+    let page = Page::parse(&html);
+    let labels = page.texts(".kpis > div span");
+    let values = page.texts(".kpis > div b");
+    let read_rate = &values[labels.iter().position(|l| l == "Read rate").unwrap()];
+    let funnel = page.texts("svg.funnel rect title");
+    let read = funnel.iter().find(|t| t.starts_with("read:")).unwrap();
+    assert!(
+        read.ends_with(&format!("{read_rate} of delivered")),
+        "{read} vs {read_rate}"
+    );
+    assert!(page
+        .texts("table tbody td")
+        .iter()
+        .any(|t| t.starts_with("Meta (")));
+    // A Kapso template has no Meta analytics row of zeros.
+    let kapso: serde_json::Value =
+        serde_json::from_str(&get(&app, "/api/templates?account=globex", &[]).await.2).unwrap();
+    let id = kapso["lines"][0]["id"].as_str().unwrap();
+    let (_, _, html) = get(&app, &format!("/templates/{id}"), &[]).await;
+    assert!(!Page::parse(&html)
+        .texts("table tbody td")
+        .iter()
+        .any(|t| t.starts_with("Meta (")));
+}

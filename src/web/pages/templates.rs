@@ -267,6 +267,10 @@ pub struct Detail {
     /// Where a PAUSED template stands on the pause ladder (the overview and notifications say
     /// the same).
     pub paused: Option<String>,
+    /// Meta's reason and recommendation for a REJECTED template (as the overview shows them).
+    pub rejection: Option<String>,
+    /// How long a template under review has waited, and since when.
+    pub waiting: Option<String>,
     pub usage: Breakdown,
     /// Meta's figures split by product (Cloud API, Marketing Messages API), with unique URL
     /// clicks.
@@ -301,6 +305,13 @@ impl Detail {
             "MARKETING_MESSAGES_API_FOR_WHATSAPP" => "Marketing Messages API",
             _ => "another product",
         }
+    }
+
+    /// A stored RFC 3339 time in the dashboard's one format.
+    fn human(&self, rfc3339: &str) -> String {
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .map(|t| fmt::when(t.timestamp()))
+            .unwrap_or_else(|_| rfc3339.to_string())
     }
 
     fn history(&self, field: &str) -> Vec<&EventView> {
@@ -352,6 +363,31 @@ fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detai
         }
         _ => None,
     };
+    let rejection = match row.status.as_str() {
+        "REJECTED" => {
+            let detail = tpl::last_rejection_detail(conn, row.id)?;
+            let rec = crate::domain::rejection::RejectionInfo::from_detail(detail.as_deref())
+                .recommendation;
+            let reason = row
+                .rejected_reason
+                .clone()
+                .unwrap_or_else(|| "no reason given".into());
+            Some(match rec {
+                Some(rec) => format!("{reason}; Meta recommends: {rec}"),
+                None => reason,
+            })
+        }
+        _ => None,
+    };
+    let waiting = matches!(row.status.as_str(), "PENDING" | "IN_APPEAL").then(|| {
+        let since = events
+            .iter()
+            .rev()
+            .find(|e| e.field == "status")
+            .map_or(row.first_seen_at, |e| e.at);
+        let now = clock::now().timestamp();
+        format!("{} (since {})", fmt::span(now - since), fmt::when(since))
+    });
     let scope = Scope {
         template_row: Some(row.id),
         ..Default::default()
@@ -376,7 +412,6 @@ fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detai
         ("sent", c.sent),
         ("delivered", c.delivered),
         ("read", c.read),
-        ("clicked", c.clicked),
     ]);
     let chart = super::overview::daily_chart(&daily);
     let comps: serde_json::Value = serde_json::from_str(&row.components).unwrap_or_default();
@@ -401,6 +436,8 @@ fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detai
         events: events.into_iter().map(EventView::from).collect(),
         time_to_approval,
         paused,
+        rejection,
+        waiting,
         usage,
         products,
         daily,
