@@ -76,6 +76,28 @@ pub fn change_pp(now: Option<f64>, before: Option<f64>) -> Option<String> {
     })
 }
 
+/// Where an account's template analytics stand, in words with what to do (the overview and the
+/// account page say the same). `state` is the last pull's (`None`: never pulled).
+pub fn analytics(source: &str, state: Option<&str>) -> String {
+    match (source, state) {
+        ("kapso", _) => "from Kapso's message history (Kapso has no Meta analytics)".into(),
+        (_, Some("ok")) => "pulled from Meta's template analytics".into(),
+        (_, Some("not_enabled")) => "off: enable template insights for this WABA \
+             (is_enabled_for_insights) to get Meta's figures; until then templar counts webhooks"
+            .into(),
+        (_, Some("unavailable")) => "not offered for this WABA (e.g. EU or Japan): templar counts \
+             what webhooks report"
+            .into(),
+        (_, Some("error")) => "the last pull failed: see the account page, or run \
+             `templar sync --usage`"
+            .into(),
+        (_, Some(other)) => other.to_string(),
+        (_, None) => {
+            "not pulled yet: runs on sync.usage_schedule, or `templar sync --usage`".into()
+        }
+    }
+}
+
 /// How long ago, in the largest unit that fits.
 pub fn ago(now: i64, ts: i64) -> String {
     let d = (now - ts).max(0);

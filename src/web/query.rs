@@ -26,6 +26,9 @@ pub struct PageQuery {
     pub sort: Option<String>,
     pub dir: Option<String>,
     pub page: Option<String>,
+    /// Which sync runs the account page lists: `full` (and failures; the default), `pending`,
+    /// `failed` or `all`.
+    pub runs: Option<String>,
     /// A message left by the form that led here (`web/flash.rs`).
     pub flash: Option<String>,
 }
@@ -90,7 +93,11 @@ impl PageQuery {
     /// Everything but the period and the page, as pairs (hidden fields of the period form).
     pub fn kept(&self) -> Vec<(String, String)> {
         let mut pairs = self.filters();
-        for (k, v) in [("sort", &self.sort), ("dir", &self.dir)] {
+        for (k, v) in [
+            ("sort", &self.sort),
+            ("dir", &self.dir),
+            ("runs", &self.runs),
+        ] {
             if let Some(v) = given(v) {
                 pairs.insert(k.to_string(), v.to_string());
             }

@@ -723,3 +723,70 @@ async fn the_template_page_says_what_the_overview_knows_in_one_language() {
         .iter()
         .any(|t| t.starts_with("Meta (")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn account_health_says_what_is_true_in_words() {
+    let env = App::with_sim(SimOptions {
+        accounts: 2,
+        templates: 10,
+        ..Default::default()
+    })
+    .start()
+    .await;
+    let app = app(&env);
+    let health = |page: &Page| page.texts("section.card table tbody tr td:nth-child(5) .badge");
+    // Never synced is not "ok".
+    let (_, _, html) = get(&app, "/", &[]).await;
+    assert_eq!(
+        health(&Page::parse(&html)),
+        ["never synced", "never synced"]
+    );
+    let (_, _, html) = get(&app, "/accounts/acme", &[]).await;
+    let page = Page::parse(&html);
+    assert!(page
+        .texts("dl dd .badge")
+        .contains(&"never synced".to_string()));
+
+    env.sync().await;
+    for _ in 0..3 {
+        env.sync_with(templar::sync::SyncMode::Pending, false).await;
+    }
+    let (_, _, html) = get(&app, "/", &[]).await;
+    let overview = Page::parse(&html);
+    assert_eq!(health(&overview), ["ok", "ok"]);
+    // The analytics state reads the same, in words, on the overview and the account page.
+    let words = overview.texts("section.card table tbody tr td.small");
+    for (i, name) in ["acme", "globex"].iter().enumerate() {
+        let (_, _, html) = get(&app, &format!("/accounts/{name}"), &[]).await;
+        let page = Page::parse(&html);
+        let terms = page.texts("dl dt");
+        let values = page.texts("dl dd");
+        let at = terms
+            .iter()
+            .position(|t| t == "Template analytics")
+            .unwrap();
+        assert!(
+            values[at].starts_with(&words[i]),
+            "{name}: {} vs {}",
+            values[at],
+            words[i]
+        );
+        assert!(!values[at].contains("not_enabled"));
+    }
+    // Runs: full syncs by default, with how long each took; pending checks on request.
+    let (_, _, html) = get(&app, "/accounts/acme", &[]).await;
+    let page = Page::parse(&html);
+    let kinds = page.texts("section.card table tbody tr td:nth-child(2)");
+    assert_eq!(kinds, ["full"]);
+    assert!(page
+        .texts("section.card table thead th")
+        .contains(&"Took".to_string()));
+    let (_, _, html) = get(&app, "/accounts/acme?runs=pending", &[]).await;
+    let kinds = Page::parse(&html).texts("section.card table tbody tr td:nth-child(2)");
+    assert!(
+        !kinds.is_empty() && kinds.iter().all(|k| k.starts_with("pending")),
+        "{kinds:?}"
+    );
+    let (s, _, _) = get(&app, "/accounts/acme?runs=sometimes", &[]).await;
+    assert_eq!(s, 400);
+}

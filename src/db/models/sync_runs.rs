@@ -94,6 +94,42 @@ pub fn recent(
         .load(conn)
 }
 
+/// Which runs a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunFilter {
+    /// Full syncs, and any run that failed.
+    Full,
+    Pending,
+    Failed,
+    All,
+}
+
+/// An account's newest runs that pass `filter`.
+pub fn recent_filtered(
+    conn: &mut SqliteConnection,
+    account_id: i32,
+    filter: RunFilter,
+    limit: i64,
+) -> QueryResult<Vec<SyncRun>> {
+    let q = sync_runs::table
+        .filter(sync_runs::account_id.eq(account_id))
+        .into_boxed();
+    let q = match filter {
+        RunFilter::Full => q.filter(
+            sync_runs::kind
+                .eq("full")
+                .or(sync_runs::error.is_not_null()),
+        ),
+        RunFilter::Pending => q.filter(sync_runs::kind.eq("pending")),
+        RunFilter::Failed => q.filter(sync_runs::error.is_not_null()),
+        RunFilter::All => q,
+    };
+    q.order(sync_runs::id.desc())
+        .limit(limit)
+        .select(SyncRun::as_select())
+        .load(conn)
+}
+
 /// The id of the newest run started before `before` (0 when there is none).
 pub fn last_id_before(conn: &mut SqliteConnection, before: i64) -> QueryResult<i32> {
     Ok(sync_runs::table

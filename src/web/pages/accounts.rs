@@ -30,6 +30,8 @@ pub struct Run {
     pub removed: i32,
     pub skipped: i32,
     pub error: Option<String>,
+    /// Quiet pending checks this row stands for.
+    pub repeats: i32,
 }
 
 /// The account page.
@@ -46,6 +48,12 @@ pub struct Account {
     pub analytics_message: Option<String>,
     pub webhook_events_7d: i64,
     pub totals: Totals,
+    /// Which runs are listed (`full`, `pending`, `failed`, `all`).
+    pub runs_filter: String,
+    /// (badge class, words): never synced is not ok.
+    pub health: (String, String),
+    /// The analytics state in words, with what to do.
+    pub analytics_words: String,
     /// The currency costs are in, or why there is none.
     pub currency: String,
     #[serde(skip)]
@@ -57,7 +65,19 @@ fn build(
     state: &AppState,
     layout: Layout,
     name: &str,
+    filter: &str,
 ) -> Result<Account, WebError> {
+    let run_filter = match filter {
+        "pending" => sync_runs::RunFilter::Pending,
+        "failed" => sync_runs::RunFilter::Failed,
+        "all" => sync_runs::RunFilter::All,
+        "full" => sync_runs::RunFilter::Full,
+        other => {
+            return Err(WebError::BadRequest(format!(
+                "runs={other}: choose full, pending, failed or all"
+            )))
+        }
+    };
     let cfg = state
         .config
         .account(name)
@@ -65,7 +85,7 @@ fn build(
     let id = accounts::find_id(conn, name)?;
     let (mut runs, mut analytics, mut analytics_message, mut hooks) = (Vec::new(), None, None, 0);
     if let Some(id) = id {
-        runs = sync_runs::recent(conn, id, 30)?
+        runs = sync_runs::recent_filtered(conn, id, run_filter, 30)?
             .into_iter()
             .map(|r| Run {
                 kind: r.kind,
@@ -78,6 +98,7 @@ fn build(
                 removed: r.removed,
                 skipped: r.skipped,
                 error: r.error,
+                repeats: r.repeats,
             })
             .collect();
         if let Some((s, m, _)) = usage::analytics_state(conn, id)? {
@@ -98,8 +119,12 @@ fn build(
     });
     let currency =
         crate::web::fmt::currency(&crate::db::models::usage::currencies(conn)?, Some(&[name]));
+    let last_success = sync_runs::last_full_success(conn, &[name.to_string()])?;
     Ok(Account {
         currency,
+        runs_filter: filter.to_string(),
+        health: health(last_success, runs.first()),
+        analytics_words: fmt::analytics(cfg.source.as_str(), analytics.as_deref()),
         chart: super::overview::daily_chart(&daily),
         layout,
         name: name.to_string(),
@@ -117,9 +142,10 @@ fn build(
 async fn load(state: &AppState, name: String, q: PageQuery) -> Result<Account, WebError> {
     let layout = layout(state, format!("Account {name}"), "accounts", &q)?;
     let st = state.clone();
+    let filter = q.runs.clone().unwrap_or_else(|| "full".into());
     state
         .db
-        .run(move |c| Ok(build(c, &st, layout, &name)))
+        .run(move |c| Ok(build(c, &st, layout, &name, &filter)))
         .await?
 }
 
@@ -137,4 +163,35 @@ pub async fn api(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Account>, ApiError> {
     Ok(Json(load(&state, name, q).await?))
+}
+
+/// The account's sync health in words: never synced is not ok, and a failing last run says so
+/// whatever came before.
+fn health(last_success: Option<i64>, newest: Option<&Run>) -> (String, String) {
+    match (newest.and_then(|r| r.error.as_ref()), last_success) {
+        (Some(_), _) => ("bad".into(), "the last sync failed (below)".into()),
+        (None, None) => (
+            "warn".into(),
+            "never synced: press Sync now or wait for sync.schedule".into(),
+        ),
+        (None, Some(at)) => (
+            "ok".into(),
+            format!("last successful full sync {}", fmt::when(at)),
+        ),
+    }
+}
+
+impl Account {
+    /// The run filters, with whether each is the one shown.
+    fn filters(&self) -> Vec<(&'static str, &'static str, bool)> {
+        [
+            ("full", "Full syncs and failures"),
+            ("pending", "Pending checks"),
+            ("failed", "Failed"),
+            ("all", "All"),
+        ]
+        .into_iter()
+        .map(|(k, label)| (k, label, k == self.runs_filter))
+        .collect()
+    }
 }

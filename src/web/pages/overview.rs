@@ -496,6 +496,10 @@ impl Overview {
         ]
     }
 
+    fn analytics(&self, a: &AccountCard) -> String {
+        fmt::analytics(&a.source, a.analytics.as_deref())
+    }
+
     fn sclass(&self, s: &str) -> &'static str {
         fmt::status_class(s)
     }
