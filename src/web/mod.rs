@@ -119,7 +119,10 @@ const CSS: &str = include_str!("../../templates/assets/app.css");
 /// cache it forever and still get a changed one at once.
 pub fn asset_version() -> &'static str {
     static V: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    V.get_or_init(|| crate::signing::sign(b"asset", CSS.as_bytes())[..12].to_string())
+    V.get_or_init(|| {
+        let both = format!("{CSS}{LIVE_JS}");
+        crate::signing::sign(b"asset", both.as_bytes())[..12].to_string()
+    })
 }
 
 /// The application's routes.
@@ -142,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sync", post(pages::sync::run).get(pages::sync::get))
         .route("/templates/{id}/send", post(send::form))
         .route("/api/send", post(send::api))
+        .route("/api/changes", get(pages::changes))
         .route("/metrics", get(metrics::metrics))
         .route("/export.csv", get(export::csv))
         .route("/export.json", get(export::json))
@@ -154,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/assets/app.css", get(css))
+        .route("/assets/live.js", get(live_js))
         .route("/healthz", get(healthz))
         .route("/livez", get(|| async { "ok" }))
         .route(
@@ -206,6 +211,20 @@ async fn track(
         );
     }
     resp
+}
+
+/// The script that says "N new changes" on an open page (the page works without it).
+const LIVE_JS: &str = include_str!("../../templates/assets/live.js");
+
+async fn live_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        LIVE_JS,
+    )
+        .into_response()
 }
 
 async fn css() -> Response {

@@ -261,6 +261,35 @@ async fn every_page_works_in_a_real_browser() {
     let found = errors(&c).await;
     assert!(found.is_empty(), "{found:?}");
 
+    // An open overview learns of a change recorded after it was built (the script's check,
+    // run now instead of in 30 seconds).
+    c.set_window_size(1440, 900).await.unwrap();
+    c.goto(&format!("{}/", server.url)).await.unwrap();
+    let banner = c.find(Locator::Css("#live")).await.unwrap();
+    assert!(!banner.is_displayed().await.unwrap());
+    let approved = env.template_with_status("APPROVED").await;
+    let pid = approved["id"].as_str().unwrap();
+    env.post(
+        &format!("/_sim/templates/{pid}/status"),
+        json!({"status": "PAUSED"}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    c.execute_async(
+        "window.templarLiveCheck().then(arguments[arguments.length - 1])",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let said = banner.text().await.unwrap();
+    assert!(banner.is_displayed().await.unwrap(), "{said}");
+    assert!(
+        said.ends_with("new change — reload") || said.ends_with("new changes — reload"),
+        "{said}"
+    );
+    let found = errors(&c).await;
+    assert!(found.is_empty(), "{found:?}");
+
     // The console check has teeth: a page that 404s is reported.
     c.goto(&format!("{}/no/such/page", server.url))
         .await

@@ -790,3 +790,55 @@ async fn account_health_says_what_is_true_in_words() {
     let (s, _, _) = get(&app, "/accounts/acme?runs=sometimes", &[]).await;
     assert_eq!(s, 400);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn open_pages_say_how_fresh_they_are_and_learn_of_new_changes() {
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 20,
+        ..Default::default()
+    })
+    .start()
+    .await;
+    env.sync().await;
+    let app = app(&env);
+    let (_, _, html) = get(&app, "/", &[]).await;
+    let page = Page::parse(&html);
+    assert!(page.texts("main p.asof")[0].starts_with("Data as of "));
+    let url = page.attrs("body", "data-changes")[0].clone();
+    let pending = env.template_with_status("PENDING").await;
+    let id = pending["id"].as_str().unwrap();
+    let (_, _, html) = get(&app, &format!("/templates/{id}"), &[]).await;
+    let one = Page::parse(&html).attrs("body", "data-changes")[0].clone();
+    let other = env.template_with_status("APPROVED").await;
+    let (_, _, html) = get(
+        &app,
+        &format!("/templates/{}", other["id"].as_str().unwrap()),
+        &[],
+    )
+    .await;
+    let unrelated = Page::parse(&html).attrs("body", "data-changes")[0].clone();
+    let new = |body: String| {
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["new"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(new(get(&app, &url, &[]).await.2), 0);
+
+    env.post(
+        &format!("/_sim/templates/{id}/status"),
+        json!({"status": "APPROVED"}),
+    )
+    .await;
+    common::deliver(&app, &env.sim.take_webhooks()).await;
+    assert_eq!(new(get(&app, &url, &[]).await.2), 1);
+    assert_eq!(new(get(&app, &one, &[]).await.2), 1);
+    assert_eq!(
+        new(get(&app, &unrelated, &[]).await.2),
+        0,
+        "another template's page"
+    );
+    // Pages without live data carry no script.
+    let (_, _, html) = get(&app, "/analytics", &[]).await;
+    assert!(Page::parse(&html).attrs("script", "src").is_empty());
+}

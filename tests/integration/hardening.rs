@@ -156,10 +156,12 @@ async fn every_answer_carries_the_security_headers() {
             "{path}: {csp}"
         );
         assert!(directives.contains(&"default-src 'none'"), "{path}: {csp}");
+        // Scripts only from this site's own files: nothing inline, nothing from elsewhere.
         assert!(
-            !csp.contains("unsafe-inline") && !csp.contains("script-src"),
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
             "{path}: {csp}"
         );
+        assert!(directives.contains(&"script-src 'self'"), "{path}: {csp}");
         assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{path}");
         assert_eq!(
             header("x-content-type-options").as_deref(),

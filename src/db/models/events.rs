@@ -178,6 +178,31 @@ pub fn review_events(
     q.load(conn)
 }
 
+/// The id of the newest event (0 when there is none): a page's watermark for "new changes".
+pub fn newest_id(conn: &mut SqliteConnection) -> QueryResult<i32> {
+    Ok(template_events::table
+        .select(diesel::dsl::max(template_events::id))
+        .first::<Option<i32>>(conn)?
+        .unwrap_or(0))
+}
+
+/// How many events came after `after`, of one template (by Meta's id) or of all.
+pub fn count_after(
+    conn: &mut SqliteConnection,
+    after: i32,
+    template_id: Option<&str>,
+) -> QueryResult<i64> {
+    let q = template_events::table
+        .inner_join(t::table)
+        .filter(template_events::id.gt(after))
+        .into_boxed();
+    let q = match template_id {
+        Some(id) => q.filter(t::template_id.eq(id.to_string())),
+        None => q,
+    };
+    q.count().get_result(conn)
+}
+
 /// The id of the newest event older than `before` (0 when there is none): where a reader that
 /// has never read the log starts, so it does not replay all of history.
 pub fn last_id_before(conn: &mut SqliteConnection, before: i64) -> QueryResult<i32> {

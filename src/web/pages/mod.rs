@@ -45,6 +45,9 @@ pub struct Layout {
     /// What the form that led here did, shown once.
     #[serde(skip)]
     pub flash: Option<crate::web::flash::Flash>,
+    /// Where the page asks whether changes came in since it was built (overview, template).
+    #[serde(skip)]
+    pub live: Option<String>,
 }
 
 impl Layout {
@@ -96,11 +99,50 @@ impl Layout {
             login: false,
             generated_at: clock::human(clock::now().timestamp()),
             flash: None,
+            live: None,
         }
     }
 }
 
 /// The UTC day of `now`.
+/// `GET /api/changes?since=N[&template=ID]`: how many changes were recorded after event `N`
+/// (of one template, or of all): what an open page's "N new changes — reload" asks.
+#[derive(serde::Deserialize)]
+pub struct ChangesQuery {
+    since: i32,
+    template: Option<String>,
+}
+
+pub async fn changes(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+    axum::extract::Query(q): axum::extract::Query<ChangesQuery>,
+) -> Result<axum::Json<serde_json::Value>, super::error::ApiError> {
+    use crate::db::models::events;
+    let (new, newest) = state
+        .db
+        .run(move |c| {
+            Ok((
+                events::count_after(c, q.since, q.template.as_deref())?,
+                events::newest_id(c)?,
+            ))
+        })
+        .await?;
+    Ok(axum::Json(
+        serde_json::json!({"new": new, "newest": newest}),
+    ))
+}
+
+/// The address an open page polls for changes after `newest`.
+pub fn live_url(newest: i32, template: Option<&str>) -> String {
+    match template {
+        Some(t) => format!(
+            "/api/changes?since={newest}&template={}",
+            crate::web::query::encode_value(t)
+        ),
+        None => format!("/api/changes?since={newest}"),
+    }
+}
+
 pub fn today() -> NaiveDate {
     clock::now().date_naive()
 }
@@ -140,5 +182,6 @@ pub fn layout(
         login: state.config.dashboard.token.is_some(),
         generated_at: clock::human(clock::now().timestamp()),
         flash: q.flash.as_deref().and_then(|id| state.flashes.take(id)),
+        live: None,
     })
 }

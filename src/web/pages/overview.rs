@@ -114,9 +114,13 @@ pub struct Kpi {
 fn build(
     conn: &mut SqliteConnection,
     state: &AppState,
-    layout: Layout,
+    mut layout: Layout,
     now: i64,
 ) -> QueryResult<Overview> {
+    layout.live = Some(super::live_url(
+        crate::db::models::events::newest_id(conn)?,
+        None,
+    ));
     let today = layout.period.to;
     let mut cards = Vec::new();
     for acc in &state.config.accounts {

@@ -325,7 +325,11 @@ impl Detail {
     }
 }
 
-fn detail(conn: &mut SqliteConnection, layout: Layout, id: &str) -> Result<Detail, WebError> {
+fn detail(conn: &mut SqliteConnection, mut layout: Layout, id: &str) -> Result<Detail, WebError> {
+    layout.live = Some(super::live_url(
+        crate::db::models::events::newest_id(conn)?,
+        Some(id),
+    ));
     let Some(tpl::WithAccount {
         row,
         account,
