@@ -45,12 +45,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         webhook_url: Some(format!("http://{}", listener.local_addr()?)),
         ..SimOptions::default()
     };
-    let sim = Sim::start(
-        opts,
-        sim_listener,
-        clock::now().timestamp() - HISTORY_HOURS * 3600,
-    )
-    .await?;
+    let started = clock::now().timestamp() - HISTORY_HOURS * 3600;
+    let sim = Sim::start(opts, sim_listener, started).await?;
     let config_path = dir.join("templar.toml");
     // Faster schedules than a real deployment, so the demo visibly moves.
     let toml = sim
@@ -70,6 +66,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .replace(
             "usage_schedule = \"5 * * * *\"",
             "usage_schedule = \"30 * * * * *\"",
+        )
+        // A channel the Notifications page fills: the simulator stands in for a team's chat.
+        + &format!(
+            "\n[[notify]]\nname = \"demo-chat\"\nkind = \"webhook\"\nurl = \"{}/_sim/notifications\"\n\
+             secret = \"demo-secret\"\n",
+            sim.url()
         );
     std::fs::write(&config_path, toml)
         .with_context(|| format!("cannot write {}", config_path.display()))?;
@@ -94,7 +96,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         account: None,
         dry_run: false,
     };
-    let report = run_once(&ctx, &opts, clock::now()).await?;
+    // The first sync happens when the replayed history starts, so every template's history
+    // reads forwards: first seen, then reviewed, approved, paused.
+    let first = chrono::DateTime::from_timestamp(started, 0).unwrap_or_else(clock::now);
+    let report = run_once(&ctx, &opts, first).await?;
     say_raw!("{}", super::sync::render(&report))?;
     eprintln!("replaying {HISTORY_HOURS} simulated hours of reviews and traffic...");
     sim.advance(HISTORY_HOURS * 3600);
@@ -105,15 +110,30 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // Then simulated time runs fast until it reaches the present, and with the clock after.
     let sim_clock = sim.clone();
     let speed = args.speed.max(0.0);
+    let control = format!("{}/_sim/templates", sim.url());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         tick.tick().await;
+        let client = reqwest::Client::new();
+        let mut beat = 0u64;
         loop {
             tick.tick().await;
             let behind = clock::now().timestamp() - sim_clock.world().now();
             let step = ((speed * 3600.0 / 12.0) as i64).min(behind.max(5));
             let changed = sim_clock.advance(step);
             tracing::debug!("simulated time advanced {step} s; {changed} templates changed");
+            // Caught up with the present: Meta keeps reviewing and pausing, one change every
+            // 20 seconds, so a newcomer watching sees something happen.
+            beat += 1;
+            if behind < 60 && beat % 4 == 0 {
+                if let Some((id, status)) = next_change(&sim_clock, beat) {
+                    let _ = client
+                        .post(format!("{control}/{id}/status"))
+                        .json(&serde_json::json!({"status": status}))
+                        .send()
+                        .await;
+                }
+            }
         }
     });
 
@@ -149,6 +169,34 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     )?;
     server.await??;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's next story beat: a template under review gets its verdict (mostly approved), or
+/// every third beat an approved one is paused for low quality.
+fn next_change(sim: &Sim, beat: u64) -> Option<(String, &'static str)> {
+    let world = sim.world();
+    let pick = |status: &str| {
+        let matching: Vec<&String> = world
+            .templates
+            .iter()
+            .filter(|t| t.status == status)
+            .map(|t| &t.id)
+            .collect();
+        (!matching.is_empty()).then(|| matching[(beat as usize * 7) % matching.len()].clone())
+    };
+    if beat % 3 != 0 {
+        if let Some(id) = pick("PENDING") {
+            return Some((
+                id,
+                if beat % 5 == 0 {
+                    "REJECTED"
+                } else {
+                    "APPROVED"
+                },
+            ));
+        }
+    }
+    pick("APPROVED").map(|id| (id, "PAUSED"))
 }
 
 /// Simulated history replayed when the demo starts.

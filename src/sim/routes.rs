@@ -30,6 +30,8 @@ pub fn router(sim: Sim) -> Router {
         .route("/_sim/templates/{id}/event", post(send_event))
         .route("/_sim/templates/{id}", delete(remove))
         .route("/_sim/inbound", post(manage::inbound))
+        // A stand-in for a team's chat: `templar demo` sends its notifications here.
+        .route("/_sim/notifications", post(|| async { "ok" }))
         .route(
             "/platform/v1/whatsapp/phone_numbers",
             get(kapso_phone_numbers),

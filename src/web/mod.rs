@@ -134,6 +134,8 @@ pub fn router(state: AppState) -> Router {
         .route("/templates/{id}", get(pages::templates::show))
         .route("/analytics", get(pages::analytics::page))
         .route("/accounts/{name}", get(pages::accounts::page))
+        .route("/notifications", get(pages::notifications::page))
+        .route("/api/notifications", get(pages::notifications::api))
         .route("/api/overview", get(pages::overview::api))
         .route("/api/templates", get(pages::templates::api))
         .route("/api/templates/{id}", get(pages::templates::show_api))

@@ -336,3 +336,94 @@ async fn small_cli_answers_say_what_is_true() {
         assert!(help.contains(path), "{path} in serve --help");
     }
 }
+
+/// `templar demo` tells a story a newcomer can follow: histories read forwards, approvals have a
+/// time to approval, notifications are visible, and something changes while they watch.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_tells_the_story_forwards_and_keeps_moving() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_templar"))
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--dir"])
+        .arg(dir.path())
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let json = |path: String| {
+        let http = http.clone();
+        async move {
+            match http.get(path).send().await {
+                Ok(r) if r.status().is_success() => r.json::<serde_json::Value>().await.ok(),
+                _ => None,
+            }
+        }
+    };
+    // Replayed and pulled: approvals have a time to approval.
+    let mut analytics = None;
+    for _ in 0..240 {
+        if let Some(a) = json(format!("{base}/api/analytics?days=7")).await {
+            if a["by_category"].as_array().is_some_and(|c| !c.is_empty()) {
+                analytics = Some(a);
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let analytics = analytics.expect("the demo's analytics show approvals");
+    assert!(analytics["by_category"][0]["templates"].as_u64().unwrap() > 0);
+
+    // Every history reads forwards, starting with the first sighting.
+    let list = json(format!("{base}/api/templates?status=APPROVED"))
+        .await
+        .unwrap();
+    for line in list["lines"].as_array().unwrap().iter().take(10) {
+        let id = line["id"].as_str().unwrap();
+        let t = json(format!("{base}/api/templates/{id}")).await.unwrap();
+        let events = t["events"].as_array().unwrap();
+        let times: Vec<&str> = events.iter().map(|e| e["at"].as_str().unwrap()).collect();
+        let mut sorted = times.clone();
+        sorted.sort();
+        assert_eq!(times, sorted, "{id}: history out of order");
+        assert!(
+            events[0]["from"].is_null(),
+            "{id} starts with its first sighting"
+        );
+    }
+    // Notifications are visible, delivered to the demo's chat.
+    let mut notes = serde_json::Value::Null;
+    for _ in 0..120 {
+        notes = json(format!("{base}/api/notifications")).await.unwrap();
+        if notes["delivered"].as_i64().unwrap() > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(notes["delivered"].as_i64().unwrap() > 0, "{notes}");
+    assert_eq!(notes["channels"][0]["name"], "demo-chat");
+
+    // Something keeps changing while a newcomer watches: a change more than 12 s after the
+    // replay's last ones settled (it beats every 20 s).
+    let watching = std::time::Instant::now();
+    let newest = |v: serde_json::Value| v["newest"].as_i64().unwrap();
+    let mut last = newest(json(format!("{base}/api/changes?since=0")).await.unwrap());
+    let mut moved = false;
+    while watching.elapsed() < std::time::Duration::from_secs(45) {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let now = newest(json(format!("{base}/api/changes?since=0")).await.unwrap());
+        if now > last && watching.elapsed() > std::time::Duration::from_secs(12) {
+            moved = true;
+            break;
+        }
+        last = now;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(moved, "nothing happened in 45 s of the demo");
+}

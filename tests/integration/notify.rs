@@ -538,3 +538,95 @@ async fn a_hanging_receiver_does_not_delay_another_channel() {
         .await
         .expect("serve stops while a delivery hangs");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_notifications_page_shows_every_delivery_and_its_state() {
+    let (hook_url, hook) = receivers::http(None).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 30,
+        webhook_url: Some(format!("http://{}", listener.local_addr().unwrap())),
+        ..Default::default()
+    })
+    .notify(Channel::webhook("team", &hook_url, "s").with("events", vec!["approved"]))
+    .notify(
+        Channel::webhook("broken", "http://127.0.0.1:9/hook", "s")
+            .with("events", vec!["approved"])
+            .with("max_attempts", 1),
+    )
+    .start()
+    .await;
+    env.sync().await;
+    let server = common::serve(&env.config, listener).await;
+    caught_up(&env).await;
+    let pending = env.template_with_status("PENDING").await;
+    let (id, name) = (
+        pending["id"].as_str().unwrap(),
+        pending["name"].as_str().unwrap(),
+    );
+    env.post(
+        &format!("/_sim/templates/{id}/status"),
+        json!({"status": "APPROVED"}),
+    )
+    .await;
+    wait_for("one delivered, one dead", || {
+        accepted(&hook).len() == 1 && env.count("notifications") == 2 && {
+            let (_, _, dead) =
+                templar::db::models::notifications::counts(&mut env.db.conn().unwrap()).unwrap();
+            dead == 1
+        }
+    })
+    .await;
+    let page = |q: &'static str| {
+        let (http, url) = (env.http.clone(), server.url.clone());
+        async move {
+            let r = http
+                .get(format!("{url}/notifications{q}"))
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                common::Page::parse(&r.text().await.unwrap()),
+            )
+        }
+    };
+    let (s, all) = page("").await;
+    assert_eq!(s, 200);
+    assert_eq!(all.texts("header nav a[aria-current]"), ["Notifications"]);
+    let rows = all.texts("section.card table tbody tr");
+    // Two channels configured, two deliveries.
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let states = all.texts("td .badge");
+    assert_eq!(
+        states.iter().filter(|s| *s == "delivered").count(),
+        1,
+        "{states:?}"
+    );
+    assert_eq!(
+        states.iter().filter(|s| *s == "dead").count(),
+        1,
+        "{states:?}"
+    );
+    assert!(
+        all.texts("td a").iter().any(|t| t.contains(name)),
+        "the approval links to its template"
+    );
+    assert!(all
+        .attrs("td a", "href")
+        .contains(&format!("/templates/{id}")));
+    let (_, dead) = page("?state=dead").await;
+    let dead_rows = dead.texts("section.card:nth-of-type(2) table tbody tr");
+    assert_eq!(dead_rows.len(), 1, "{dead_rows:?}");
+    assert!(dead_rows[0].contains("broken"), "{dead_rows:?}");
+    assert!(
+        dead.texts("section.card table tbody tr td.small")
+            .iter()
+            .any(|e| e.contains("request failed")),
+        "the last error is shown"
+    );
+    let (s, _) = page("?state=lost").await;
+    assert_eq!(s, 400);
+    server.stop().await;
+}

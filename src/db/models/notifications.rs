@@ -147,6 +147,35 @@ pub fn recent(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<Notifi
         .load(conn)
 }
 
+/// Which deliveries a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Dead,
+}
+
+/// The newest deliveries, of one state or of all.
+pub fn recent_in(
+    conn: &mut SqliteConnection,
+    state: Option<DeliveryState>,
+    limit: i64,
+) -> QueryResult<Vec<NotificationRow>> {
+    let q = n::table.into_boxed();
+    let q = match state {
+        None => q,
+        Some(DeliveryState::Pending) => q
+            .filter(n::delivered_at.is_null())
+            .filter(n::dead_at.is_null()),
+        Some(DeliveryState::Delivered) => q.filter(n::delivered_at.is_not_null()),
+        Some(DeliveryState::Dead) => q.filter(n::dead_at.is_not_null()),
+    };
+    q.order(n::id.desc())
+        .limit(limit)
+        .select(NotificationRow::as_select())
+        .load(conn)
+}
+
 /// Counts of (pending, delivered, dead) deliveries.
 pub fn counts(conn: &mut SqliteConnection) -> QueryResult<(i64, i64, i64)> {
     let pending = n::table

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod notifications;
 pub mod overview;
 pub mod sync;
 pub mod templates;
