@@ -125,7 +125,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             // Caught up with the present: Meta keeps reviewing and pausing, one change every
             // 20 seconds, so a newcomer watching sees something happen.
             beat += 1;
-            if behind < 60 && beat % 4 == 0 {
+            if behind < 60 && beat.is_multiple_of(4) {
                 if let Some((id, status)) = next_change(&sim_clock, beat) {
                     let _ = client
                         .post(format!("{control}/{id}/status"))
@@ -184,11 +184,11 @@ fn next_change(sim: &Sim, beat: u64) -> Option<(String, &'static str)> {
             .collect();
         (!matching.is_empty()).then(|| matching[(beat as usize * 7) % matching.len()].clone())
     };
-    if beat % 3 != 0 {
+    if !beat.is_multiple_of(3) {
         if let Some(id) = pick("PENDING") {
             return Some((
                 id,
-                if beat % 5 == 0 {
+                if beat.is_multiple_of(5) {
                     "REJECTED"
                 } else {
                     "APPROVED"
