@@ -1,6 +1,8 @@
 //! Dashboard benchmark: seed 10,000 templates and 1,000,000 messages, then load `/`,
 //! `/templates`, `/templates/{id}` and `/analytics` from 16 concurrent clients against a real
-//! `templar serve`; the same with 100 templates and 10,000 messages, for the ratio.
+//! `templar serve`; the same with 100 templates and 10,000 messages, for the ratio. Each page
+//! is loaded three ways: cached (no writes), built (every request builds), and live (signed
+//! webhooks add 1,000 message events a second while the clients read).
 //!
 //! Run: `cargo bench --bench dashboard` (BENCH_REQUESTS cached requests per page, default
 //! 320; BENCH_BUILT_REQUESTS requests that each build the page, default 64;
@@ -31,6 +33,57 @@ impl Drop for Kill {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// The secret the benchmark's webhooks are signed with.
+const SECRET: &str = "bench-app-secret";
+
+/// Posts signed Meta status webhooks, 10 statuses each, 100 a second (1,000 events a second),
+/// for new messages of `template` until `stop`; returns how many events were accepted.
+fn stream(
+    base: String,
+    template: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let client = reqwest::Client::new();
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            let (mut n, mut accepted) = (0u64, 0u64);
+            let now = templar::clock::now().timestamp();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                tick.tick().await;
+                let statuses: Vec<serde_json::Value> = (0..10)
+                    .map(|_| {
+                        n += 1;
+                        serde_json::json!({"id": format!("wamid.LIVE{n:09}"), "status": "sent",
+                            "timestamp": now.to_string(), "recipient_id": "15551234567",
+                            "biz_opaque_callback_data": format!("templar:{template}")})
+                    })
+                    .collect();
+                let body = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "1000",
+                    "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": "1", "phone_number_id": "bench-pn"},
+                    "statuses": statuses}}]}]})
+                .to_string();
+                let sig = templar::signing::sign(SECRET.as_bytes(), body.as_bytes());
+                let ok = client
+                    .post(format!("{base}/webhooks/meta"))
+                    .header("x-hub-signature-256", format!("sha256={sig}"))
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                accepted += if ok { 10 } else { 0 };
+            }
+            accepted
+        })
+    })
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
@@ -115,6 +168,11 @@ fn main() {
             .unwrap()
             .port();
         let config = seed::config(&dir, &format!("127.0.0.1:{port}"));
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(&format!(
+            "\n[webhooks.meta]\napp_secret = \"{SECRET}\"\nverify_token = \"bench\"\n"
+        ));
+        std::fs::write(&config, text).unwrap();
         let db = templar::db::Db::open(&dir.join("templar.db")).unwrap();
         let t0 = Instant::now();
         let busiest = seed::seed(&db, templates, messages, templar::clock::now().timestamp());
@@ -159,7 +217,20 @@ fn main() {
             rt.block_on(load(&base, &path, 32, false)); // warm up
             let (p50, p99) = rt.block_on(load(&base, &path, requests, false));
             let (u50, u99) = rt.block_on(load(&base, &path, uncached, true));
-            row.push((page, p50, p99, u50, u99));
+            // Live: the same cached requests while 1,000 message events a second come in.
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let streamer = stream(base.clone(), busiest.clone(), stop.clone());
+            std::thread::sleep(Duration::from_millis(500));
+            let t = Instant::now();
+            let (l50, l99) = rt.block_on(load(&base, &path, requests, false));
+            let seconds = t.elapsed().as_secs_f64();
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let events = streamer.join().unwrap();
+            eprintln!(
+                "  {path}: live, {:.0} events/s accepted while reading",
+                events as f64 / (seconds + 0.5)
+            );
+            row.push((page, p50, p99, u50, u99, l50, l99));
         }
         // 128 clients at once, each on a long period of its own: every request builds a page
         // of its own, which the cache may not keep beyond its byte budget.
@@ -173,23 +244,25 @@ fn main() {
     println!("\ndashboard benchmark: 16 concurrent clients, 2 cores shared with the client");
     println!("cached: {requests} requests per page while the data does not change (the page cache answers)");
     println!("built: {uncached} requests per page, each building the page (as when data changes between requests)");
+    println!("live: {requests} requests per page while webhooks add 1,000 message events a second");
     for (templates, messages, row) in &results {
         println!("\n{templates} templates / {messages} messages");
-        for (page, p50, p99, u50, u99) in row {
+        for (page, p50, p99, u50, u99, l50, l99) in row {
             println!(
-                "{page:<16} cached p50 {p50:>6.1} p99 {p99:>6.1} ms    built p50 {u50:>7.1} p99 {u99:>7.1} ms"
+                "{page:<16} cached p50 {p50:>6.1} p99 {p99:>6.1} ms    built p50 {u50:>7.1} p99 {u99:>7.1} ms    live p50 {l50:>6.1} p99 {l99:>6.1} ms"
             );
         }
     }
     if results.len() == 2 {
         println!("\np99 ratio, large to small instance:");
         for i in 0..pages.len() {
-            let (page, _, s99, _, su99) = results[0].2[i];
-            let (_, _, b99, _, bu99) = results[1].2[i];
+            let (page, _, s99, _, su99, _, sl99) = results[0].2[i];
+            let (_, _, b99, _, bu99, _, bl99) = results[1].2[i];
             println!(
-                "{page:<16} cached {:>6.2}    built {:>7.2}",
+                "{page:<16} cached {:>6.2}    built {:>7.2}    live {:>6.2}",
                 b99 / s99,
-                bu99 / su99
+                bu99 / su99,
+                bl99 / sl99
             );
         }
     }

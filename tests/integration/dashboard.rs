@@ -458,7 +458,7 @@ async fn unknown_paths_and_methods_answer_in_the_layout_or_as_json() {
     // The dashboard's navigation is there, so the user is not stranded.
     assert_eq!(
         page.texts("header nav a"),
-        ["Overview", "Templates", "Analytics"]
+        ["Overview", "Templates", "Analytics", "Notifications"]
     );
 
     // A form target opened as a link (GET /logout) is a 405 page, not an empty answer.
