@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::config::AccountConfig;
 use crate::db::models::accounts;
+use crate::db::models::buttons::ButtonClicks;
 use crate::db::models::{job_runs, products, usage};
 use crate::domain::SourceKind;
 use crate::ingest::apply::{self, Resolver};
@@ -232,10 +233,16 @@ fn store_points(
     points: Vec<AnalyticsPoint>,
 ) -> diesel::QueryResult<u32> {
     let mut days: BTreeMap<(i32, String), Vec<products::ProductFigures>> = BTreeMap::new();
+    // Per template-day, clicks per (type, button), summed over products.
+    let mut buttons: BTreeMap<(i32, String), BTreeMap<(String, String), i64>> = BTreeMap::new();
     for p in points {
         let Some(&row) = rows.get(&p.template_id) else {
             continue;
         };
+        let per_day = buttons.entry((row, p.day.clone())).or_default();
+        for (kind, button, n) in &p.buttons {
+            *per_day.entry((kind.clone(), button.clone())).or_default() += n;
+        }
         days.entry((row, p.day))
             .or_default()
             .push(products::ProductFigures {
@@ -260,6 +267,17 @@ fn store_points(
         let cost = split.iter().map(|f| f.cost).sum();
         n += u32::from(usage::set_meta(c, row, &day, counts, cost)?);
         products::set(c, row, &day, &split)?;
+        let clicks: Vec<ButtonClicks> = buttons
+            .remove(&(row, day.clone()))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|((kind, button), clicks)| ButtonClicks {
+                kind,
+                button,
+                clicks,
+            })
+            .collect();
+        crate::db::models::buttons::set(c, row, &day, &clicks)?;
     }
     Ok(n)
 }

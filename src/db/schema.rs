@@ -231,6 +231,15 @@ diesel::joinable!(messages -> accounts (account_id));
 diesel::joinable!(template_daily_stats -> templates (template_row));
 
 diesel::table! {
+    template_daily_buttons (template_row, day, kind, button) {
+        template_row -> Integer,
+        day -> Text,
+        kind -> Text,
+        button -> Text,
+        clicks -> BigInt,
+    }
+}
+diesel::table! {
     template_daily_products (template_row, day, product) {
         template_row -> Integer,
         day -> Text,
@@ -278,5 +287,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     template_daily_errors,
     job_runs,
     template_daily_products,
+    template_daily_buttons,
     contact_links,
 );

@@ -24,6 +24,8 @@ pub struct AnalyticsPoint {
     pub cost: f64,
     /// The product the sends went through, as asked ([`ANALYTICS_PRODUCTS`]).
     pub product: &'static str,
+    /// Clicks per (type, button text), where Meta names the button.
+    pub buttons: Vec<(String, String, i64)>,
 }
 
 /// The products whose template sends Meta reports apart: without `product_type`,
@@ -81,6 +83,21 @@ struct WireCount {
     kind: String,
     #[serde(default)]
     count: i64,
+    /// The button's text, e.g. "Track order".
+    #[serde(default)]
+    button_content: Option<String>,
+}
+
+/// Clicks per (type, button text), for the entries that name their button.
+fn per_button(counts: &[WireCount]) -> Vec<(String, String, i64)> {
+    counts
+        .iter()
+        .filter_map(|c| {
+            let button = c.button_content.as_deref()?.trim();
+            (!button.is_empty())
+                .then(|| (c.kind.clone(), crate::text::excerpt(button, 80), c.count))
+        })
+        .collect()
 }
 
 /// (total clicks, unique URL clicks): Meta reports distinct clickers as their own types
@@ -114,7 +131,9 @@ pub(crate) fn read_analytics(
         .flat_map(|s| s.data_points)
         .map(|p| {
             let (clicked, unique_clicked) = clicks(&p.clicked);
+            let buttons = per_button(&p.clicked);
             AnalyticsPoint {
+                buttons,
                 template_id: crate::ingest::id_of(&p.template_id).unwrap_or_default(),
                 day: crate::ingest::day_of(p.start),
                 sent: p.sent,

@@ -203,11 +203,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         return next.run(req).await;
     }
     let slot = cache.slot(&key);
-    let last = slot
-        .entry
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
+    let last = slot.entry.lock().unwrap_or_else(|p| p.into_inner()).clone();
     if let Some(e) = last.as_ref().filter(|e| fresh(e, version, arrived)) {
         return respond(e, true);
     }
@@ -219,11 +215,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
                 return respond_as(e, "stale");
             }
             let g = slot.build.lock().await;
-            let done = slot
-                .entry
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
+            let done = slot.entry.lock().unwrap_or_else(|p| p.into_inner()).clone();
             if let Some(e) = done.as_ref().filter(|e| fresh(e, version, arrived)) {
                 return respond(e, true);
             }

@@ -713,6 +713,23 @@ async fn the_template_page_says_what_the_overview_knows_in_one_language() {
         .texts("table tbody td")
         .iter()
         .any(|t| t.starts_with("Meta (")));
+    // Clicks per button, as Meta names them, add up to Meta's clicks.
+    let detail: serde_json::Value =
+        serde_json::from_str(&get(&app, &format!("/api/templates/{id}"), &[]).await.2).unwrap();
+    let meta_clicks = detail["usage"]["meta"]["clicked"].as_i64().unwrap();
+    let buttons = detail["buttons"].as_array().unwrap();
+    let summed: i64 = buttons
+        .iter()
+        .filter(|b| !b["kind"].as_str().unwrap().starts_with("unique_"))
+        .map(|b| b["clicks"].as_i64().unwrap())
+        .sum();
+    assert!(meta_clicks > 0, "the busiest template was clicked");
+    assert_eq!(summed, meta_clicks);
+    let rows = page.texts("section.card table tbody tr");
+    assert!(
+        rows.iter().any(|r| r.starts_with("Open url_button")),
+        "{rows:?}"
+    );
     // A Kapso template has no Meta analytics row of zeros.
     let kapso: serde_json::Value =
         serde_json::from_str(&get(&app, "/api/templates?account=globex", &[]).await.2).unwrap();

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod attention;
+pub mod buttons;
 pub mod events;
 pub mod gauges;
 pub mod job_runs;

@@ -275,6 +275,8 @@ pub struct Detail {
     /// Meta's figures split by product (Cloud API, Marketing Messages API), with unique URL
     /// clicks.
     pub products: Vec<products::ProductFigures>,
+    /// Meta's clicks per button over the period, where Meta names the button.
+    pub buttons: Vec<crate::db::models::buttons::ButtonClicks>,
     pub daily: Vec<(String, Totals)>,
     pub failures: Vec<Failure>,
     /// The parameters the Send test form asks for.
@@ -399,6 +401,12 @@ fn detail(conn: &mut SqliteConnection, mut layout: Layout, id: &str) -> Result<D
     let usage = report::totals(conn, &scope, &layout.period)?;
     let daily = report::daily(conn, &scope, &layout.period)?;
     let products = products::between(conn, row.id, &layout.period.from_s(), &layout.period.to_s())?;
+    let buttons = crate::db::models::buttons::between(
+        conn,
+        row.id,
+        &layout.period.from_s(),
+        &layout.period.to_s(),
+    )?;
     let failures = report::failures(conn, row.id, &layout.period)?
         .into_iter()
         .map(|(code, count)| {
@@ -444,6 +452,7 @@ fn detail(conn: &mut SqliteConnection, mut layout: Layout, id: &str) -> Result<D
         waiting,
         usage,
         products,
+        buttons,
         daily,
         failures,
         chart,
