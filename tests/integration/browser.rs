@@ -261,6 +261,37 @@ async fn every_page_works_in_a_real_browser() {
     let found = errors(&c).await;
     assert!(found.is_empty(), "{found:?}");
 
+    // The filter form works and keeps the period: choose a status, press Filter.
+    c.goto(&format!("{}/templates?days=7", server.url))
+        .await
+        .unwrap();
+    c.execute(
+        "document.querySelector('form.filters select[name=status]').value = 'APPROVED'",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Css("form.filters button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let url = c.current_url().await.unwrap();
+    let query = url.query().unwrap_or_default().to_string();
+    assert!(
+        query.contains("status=APPROVED") && query.contains("days=7"),
+        "{query}"
+    );
+    let statuses = c
+        .find_all(Locator::Css("main table tbody tr td:nth-child(5) .badge"))
+        .await
+        .unwrap();
+    assert!(!statuses.is_empty());
+    for s in statuses {
+        assert_eq!(s.text().await.unwrap(), "APPROVED");
+    }
+
     // An open overview learns of a change recorded after it was built (the script's check,
     // run now instead of in 30 seconds).
     c.set_window_size(1440, 900).await.unwrap();
