@@ -109,6 +109,7 @@ pub async fn run(config: Config, cmd: TemplatesCommand) -> anyhow::Result<ExitCo
                 quality: args.quality,
                 name_contains: args.name,
                 include_deleted: deleted,
+                only_deleted: deleted,
             };
             let rows = db.run(move |c| tpl::list(c, &q)).await?;
             let views: Vec<TemplateView> = rows

@@ -110,6 +110,8 @@ fn analytics(w: &mut World, waba: &str, q: &GraphQuery, headers: &HeaderMap) -> 
             continue;
         }
         let marketing = w.templates[idx].category == "MARKETING";
+        // Clicks go to the template's first button, named as it reads (Meta's `button_content`).
+        let (kind, button) = first_button(&w.templates[idx].components);
         if marketing_api && !marketing {
             continue;
         }
@@ -128,8 +130,7 @@ fn analytics(w: &mut World, waba: &str, q: &GraphQuery, headers: &HeaderMap) -> 
                     "template_id": id, "start": day, "end": day + 86_400,
                     "sent": part(s.sent), "delivered": delivered, "read": part(s.read),
                     // Totals and distinct clickers are separate types; never to be added.
-                    "clicked": [{"type": "url_button", "button_content": "Open", "count": clicked},
-                                {"type": "unique_url_button", "button_content": "Open", "count": clicked - clicked / 3}],
+                    "clicked": clicks(&kind, &button, clicked),
                     "cost": [{"type": "amount_spent", "value": (cost * 10_000.0).round() / 10_000.0},
                              {"type": "cost_per_delivered", "value": if delivered > 0 { cost / delivered as f64 } else { 0.0 }}]
                 }));
@@ -251,4 +252,40 @@ fn history(w: &mut World, pnid: &str, q: &GraphQuery, headers: &HeaderMap) -> An
         json!({"data": data, "paging": {"cursors": {"before": encode_cursor(offset),
                                                    "after": if more { json!(encode_cursor(end)) } else { Value::Null }}}}),
     )
+}
+
+/// Meta's `clicked` entries: the total, and for a URL button the distinct clickers too.
+fn clicks(kind: &str, button: &str, clicked: i64) -> Value {
+    let mut out = vec![json!({"type": kind, "button_content": button, "count": clicked})];
+    if kind == "url_button" {
+        out.push(
+            json!({"type": "unique_url_button", "button_content": button,
+                        "count": clicked - clicked / 3}),
+        );
+    }
+    Value::Array(out)
+}
+
+/// The click type and text of a template's first button (`url_button "Open"` without one).
+fn first_button(components: &Value) -> (String, String) {
+    let first = components
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["buttons"].as_array())
+        .flatten()
+        .next();
+    match first {
+        Some(b) => {
+            let kind = match b["type"].as_str() {
+                Some("QUICK_REPLY") => "quick_reply_button",
+                _ => "url_button",
+            };
+            (
+                kind.to_string(),
+                b["text"].as_str().unwrap_or("Open").to_string(),
+            )
+        }
+        None => ("url_button".into(), "Open".into()),
+    }
 }

@@ -25,11 +25,11 @@ pub enum Scale {
 
 const W: f64 = 1100.0;
 const H: f64 = 280.0;
-const PAD_L: f64 = 84.0;
+const PAD_L: f64 = 120.0;
 const PAD_R: f64 = 16.0;
 const PAD_B: f64 = 44.0;
 /// Room above the plot for the readout of the day under the pointer.
-const PAD_T: f64 = 40.0;
+const PAD_T: f64 = 52.0;
 /// Days up to which a chart carries a per-day readout.
 const MAX_READOUTS: usize = 186;
 /// Date labels along the x axis at most.
@@ -210,12 +210,17 @@ fn x_labels(s: &mut String, days: &[String], x: &dyn Fn(usize) -> f64) {
             (_, true) if n > 1 => "end",
             _ => "middle",
         };
+        // Month and day; the year too when the period is longer than about ten months.
+        let shown = if n > 300 {
+            d.as_str()
+        } else {
+            d.get(5..).unwrap_or(d)
+        };
         let _ = write!(
             s,
-            r#"<text class="axis" x="{:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
+            r#"<text class="axis" x="{:.1}" y="{:.1}" text-anchor="{anchor}">{shown}</text>"#,
             x(i),
             H - 12.0,
-            d.get(5..).unwrap_or(d)
         );
     }
 }
@@ -274,7 +279,7 @@ fn readouts(
         };
         let _ = write!(
             s,
-            r#"<g class="col"><rect class="hit" x="{:.1}" y="0" width="{:.1}" height="{H}"/><line class="guide" x1="{cx:.1}" x2="{cx:.1}" y1="{PAD_T}" y2="{:.1}"/><text class="readout" x="{tx:.1}" y="22" text-anchor="{anchor}">{text}</text><title>{text}</title></g>"#,
+            r#"<g class="col"><rect class="hit" x="{:.1}" y="0" width="{:.1}" height="{H}"/><line class="guide" x1="{cx:.1}" x2="{cx:.1}" y1="{PAD_T}" y2="{:.1}"/><text class="readout" x="{tx:.1}" y="4" text-anchor="{anchor}" dominant-baseline="hanging">{text}</text><title>{text}</title></g>"#,
             cx - width / 2.0,
             width,
             H - PAD_B,

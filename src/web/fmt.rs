@@ -111,7 +111,9 @@ pub fn ago(now: i64, ts: i64) -> String {
 
 /// A duration in hours or days.
 pub fn span(secs: i64) -> String {
-    if secs < 2 * 86_400 {
+    if secs < 3600 {
+        format!("{} min", secs.max(0) / 60)
+    } else if secs < 2 * 86_400 {
         format!("{:.1} h", secs as f64 / 3600.0)
     } else {
         format!("{:.1} days", secs as f64 / 86_400.0)

@@ -145,7 +145,7 @@ pub fn router(state: AppState) -> Router {
     let dashboard = Router::new()
         .merge(cached)
         .route("/sync", post(pages::sync::run).get(pages::sync::get))
-        .route("/templates/{id}/send", post(send::form))
+        .route("/templates/{id}/send", post(send::form).get(send::back))
         .route("/api/send", post(send::api))
         .route("/api/changes", get(pages::changes))
         .route("/metrics", get(metrics::metrics))

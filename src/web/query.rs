@@ -80,6 +80,7 @@ impl PageQuery {
             // Template names are short; a longer search is cut rather than handed to LIKE.
             name_contains: get(&self.q).map(|q| q.chars().take(200).collect()),
             include_deleted: deleted,
+            only_deleted: deleted,
         }
     }
 

@@ -137,6 +137,17 @@ pub async fn api(
     }
 }
 
+/// `GET /templates/{id}/send` (a period chip on the refused-send page, a reload): the template's
+/// page, with the same query.
+pub async fn back(Path(id): Path<String>, uri: axum::http::Uri) -> Response {
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    axum::response::Redirect::to(&format!(
+        "/templates/{}{query}",
+        super::query::encode_value(&id)
+    ))
+    .into_response()
+}
+
 /// The Send test form again, with what was typed and why it was not sent.
 #[derive(Template)]
 #[template(path = "send.html")]

@@ -247,8 +247,10 @@ async fn every_page_works_in_a_real_browser() {
         .await
         .unwrap();
     // Back on the account page, which says what the run did.
+    // The click navigates: wait for the page it lands on.
     let said = c
-        .find(Locator::Css("main .flash h2"))
+        .wait()
+        .for_element(Locator::Css("main .flash h2"))
         .await
         .unwrap()
         .text()
@@ -275,6 +277,13 @@ async fn every_page_works_in_a_real_browser() {
         .await
         .unwrap()
         .click()
+        .await
+        .unwrap();
+    // The click navigates: wait for the filtered page (its status option is selected).
+    c.wait()
+        .for_element(Locator::Css(
+            "form.filters select[name=status] option[selected]",
+        ))
         .await
         .unwrap();
     let url = c.current_url().await.unwrap();

@@ -54,6 +54,39 @@ async fn every_page_shows_what_a_user_expects() {
             .iter()
             .any(|h| h.starts_with("/templates?status=REJECTED")));
     }
+    // Every "see all" list holds as many templates as its title counts.
+    let doc = scraper::Html::parse_document(&html);
+    let h3 = scraper::Selector::parse("section.card h3").unwrap();
+    let a = scraper::Selector::parse("a").unwrap();
+    for heading in doc.select(&h3) {
+        let title: String = heading.text().collect();
+        let Some(link) = heading
+            .select(&a)
+            .next()
+            .and_then(|l| l.value().attr("href"))
+        else {
+            continue;
+        };
+        if title.starts_with("Category") {
+            continue;
+        }
+        let count: i64 = title
+            .split_whitespace()
+            .find_map(|w| w.parse().ok())
+            .unwrap();
+        let api = link.replacen("/templates?", "/api/templates?", 1);
+        let listed: serde_json::Value =
+            serde_json::from_str(&get(&app, &api, &[]).await.2).unwrap();
+        assert_eq!(listed["total"].as_i64().unwrap(), count, "{title} → {link}");
+    }
+    // DELETED lists deleted templates only.
+    let deleted: serde_json::Value =
+        serde_json::from_str(&get(&app, "/api/templates?status=DELETED", &[]).await.2).unwrap();
+    assert!(deleted["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| !l["deleted_at"].is_null()));
     // One KPI strip: each figure with its change against the previous period.
     let kpis = page.texts(".kpis > div span");
     assert_eq!(
@@ -181,7 +214,10 @@ async fn every_page_shows_what_a_user_expects() {
     let (s, _, html) = get(&app, "/analytics?days=7", &[]).await;
     assert_eq!(s, 200);
     let headings = Page::parse(&html).texts("div.card h2");
-    for want in ["Top templates by volume", "Time to approval by category"] {
+    for want in [
+        "Top templates by volume",
+        "Time to approval by category (all time)",
+    ] {
         assert!(
             headings.iter().any(|h| h == want),
             "analytics lacks {want}: {headings:?}"
@@ -725,10 +761,26 @@ async fn the_template_page_says_what_the_overview_knows_in_one_language() {
         .sum();
     assert!(meta_clicks > 0, "the busiest template was clicked");
     assert_eq!(summed, meta_clicks);
+    // Named as the template's first button reads.
+    let first = detail["template"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["buttons"].as_array())
+        .flatten()
+        .next()
+        .map_or("Open", |b| b["text"].as_str().unwrap());
     let rows = page.texts("section.card table tbody tr");
     assert!(
-        rows.iter().any(|r| r.starts_with("Open url_button")),
-        "{rows:?}"
+        rows.iter().any(|r| r.starts_with(&format!("{first} "))),
+        "{first}: {rows:?}"
+    );
+    // The refused-send page's period chips lead back to the template, not to a 405.
+    let (s, h, _) = get(&app, &format!("/templates/{id}/send?days=7"), &[]).await;
+    assert_eq!(s, 303);
+    assert_eq!(
+        h.get("location").unwrap().to_str().unwrap(),
+        format!("/templates/{id}?days=7")
     );
     // A Kapso template has no Meta analytics row of zeros.
     let kapso: serde_json::Value =

@@ -163,7 +163,9 @@ pub fn feed(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<FeedRow>
     e::table
         .inner_join(t::table.inner_join(a::table))
         .filter(e::old_value.is_not_null())
-        .order(e::id.desc())
+        // Newest by when it happened: a webhook can report a change older than the last one
+        // recorded.
+        .order((e::at.desc(), e::id.desc()))
         .limit(limit)
         .select((
             e::at,

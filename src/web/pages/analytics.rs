@@ -207,8 +207,8 @@ fn build(
 impl Analytics {
     fn approval_tables(&self) -> Vec<(&'static str, &[Approval])> {
         vec![
-            ("Time to approval by category", &self.by_category),
-            ("Time to approval by language", &self.by_language),
+            ("Time to approval by category (all time)", &self.by_category),
+            ("Time to approval by language (all time)", &self.by_language),
         ]
     }
 

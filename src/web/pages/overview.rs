@@ -454,7 +454,7 @@ impl Overview {
                 "Quality YELLOW or RED",
                 c.quality,
                 &self.quality,
-                all("quality=RED"),
+                all("quality=YELLOW%2CRED"),
             ),
             (
                 "Category changes (7 days)",

@@ -17,6 +17,8 @@ pub struct ListQuery {
     pub quality: Option<String>,
     pub name_contains: Option<String>,
     pub include_deleted: bool,
+    /// Deleted templates only (`status=DELETED` on the dashboard).
+    pub only_deleted: bool,
 }
 
 /// Applies a [`ListQuery`]'s filters to a boxed query over `templates JOIN accounts`; a macro
@@ -37,7 +39,12 @@ macro_rules! filtered {
             query = query.filter(templates::language.eq(l.clone()));
         }
         if let Some(ql) = &q.quality {
-            query = query.filter(templates::quality.eq(ql.to_ascii_uppercase()));
+            // `YELLOW,RED`: any of them (the overview's "quality down" list links here).
+            let any: Vec<String> = ql
+                .split(',')
+                .map(|x| x.trim().to_ascii_uppercase())
+                .collect();
+            query = query.filter(templates::quality.eq_any(any));
         }
         if let Some(n) = &q.name_contains {
             // LIKE wildcards in the search text match themselves.
@@ -47,7 +54,9 @@ macro_rules! filtered {
                 .replace('_', "\\_");
             query = query.filter(templates::name.like(format!("%{escaped}%")).escape('\\'));
         }
-        if !q.include_deleted {
+        if q.only_deleted {
+            query = query.filter(templates::deleted_at.is_not_null());
+        } else if !q.include_deleted {
             query = query.filter(templates::deleted_at.is_null());
         }
         query
