@@ -10,13 +10,15 @@ use axum::Json;
 use diesel::prelude::*;
 use serde::Serialize;
 
+mod lists;
+
+pub use lists::{Attention, AttentionCounts};
+
 use super::{layout, Layout};
 use crate::clock;
-use crate::db::models::attention::{self, AttentionRow};
+use crate::db::models::attention;
 use crate::db::models::sync_runs::{self, SyncRun};
-use crate::db::models::{accounts, templates as tpl, usage};
-use crate::domain::pause::Pause;
-use crate::domain::rejection::RejectionInfo;
+use crate::db::models::{accounts, usage};
 use crate::report::{self, Period, Scope, Totals};
 use crate::web::error::{ApiError, WebError};
 use crate::web::fmt;
@@ -37,19 +39,6 @@ pub struct AccountCard {
     /// Records the latest run could not read, when it succeeded otherwise.
     pub partial: Option<i32>,
     pub analytics: Option<String>,
-}
-
-/// A template that needs a look, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct Attention {
-    pub id: String,
-    pub account: String,
-    pub name: String,
-    pub language: String,
-    pub status: String,
-    pub quality: Option<String>,
-    pub why: String,
-    pub since: String,
 }
 
 /// One history entry in the feed.
@@ -93,17 +82,6 @@ pub struct Overview {
     pub chart: String,
 }
 
-/// True totals behind the capped attention lists.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct AttentionCounts {
-    pub pending: i64,
-    pub rejected: i64,
-    pub paused: i64,
-    pub disabled: i64,
-    pub quality: i64,
-    pub category: i64,
-}
-
 /// One KPI of the strip: label, value, and the change against the previous period.
 pub struct Kpi {
     pub label: &'static str,
@@ -122,137 +100,8 @@ fn build(
         None,
     ));
     let today = layout.period.to;
-    let mut cards = Vec::new();
-    for acc in &state.config.accounts {
-        let id = accounts::find_id(conn, &acc.name)?;
-        let (mut statuses, mut total, mut runs, mut analytics) =
-            (Vec::new(), 0, Vec::<SyncRun>::new(), None);
-        if let Some(id) = id {
-            let counts = attention::status_counts(conn, id)?;
-            total = counts.iter().map(|c| c.1).sum();
-            statuses = counts;
-            statuses.sort_by_key(|x| std::cmp::Reverse(x.1));
-            runs = sync_runs::recent(conn, id, 50)?;
-            analytics = usage::analytics_state(conn, id)?.map(|s| s.0);
-        }
-        let last_success = runs
-            .iter()
-            .find(|r| r.error.is_none() && r.kind == "full")
-            .map(|r| r.finished_at);
-        cards.push(AccountCard {
-            name: acc.name.clone(),
-            source: acc.source.as_str().into(),
-            statuses,
-            total,
-            last_success: last_success.map(fmt::when),
-            data_age: last_success.map(|s| fmt::ago(now, s)),
-            failures_in_a_row: runs.iter().take_while(|r| r.error.is_some()).count() as u32,
-            last_error: runs.first().and_then(|r| r.error.clone()),
-            // The latest full run says it: a pending check reads too little to clear it.
-            partial: runs
-                .iter()
-                .find(|r| r.kind == "full")
-                .filter(|r| r.error.is_none() && r.skipped > 0)
-                .map(|r| r.skipped),
-            analytics,
-        });
-    }
-
-    // Attention lists: indexed by status, each capped.
-    let list = attention::with_status;
-    let item = |r: &AttentionRow, why: String, since: String| Attention {
-        id: r.template_id.clone(),
-        account: r.account.clone(),
-        name: r.name.clone(),
-        language: r.language.clone(),
-        status: r.status.clone(),
-        quality: r.quality.clone(),
-        why,
-        since,
-    };
-    let mut pending: Vec<Attention> = list(conn, &["PENDING", "IN_APPEAL"], 200)?
-        .iter()
-        .map(|r| {
-            item(
-                r,
-                format!("waiting {}", fmt::span(now - r.first_seen_at)),
-                fmt::when(r.first_seen_at),
-            )
-        })
-        .collect();
-    pending.sort_by(|x, y| x.since.cmp(&y.since));
-    pending.truncate(10);
-    let rows = list(conn, &["REJECTED"], 10)?;
-    let mut rejected = Vec::new();
-    for r in &rows {
-        let detail = tpl::last_rejection_detail(conn, r.row_id)?;
-        let rec = RejectionInfo::from_detail(detail.as_deref()).recommendation;
-        let reason = r
-            .rejected_reason
-            .clone()
-            .unwrap_or_else(|| "no reason given".into());
-        let why = match rec {
-            Some(rec) => format!("{reason}; Meta recommends: {rec}"),
-            None => reason,
-        };
-        rejected.push(item(r, why, fmt::when(r.last_changed_at)));
-    }
-    let mut paused = Vec::new();
-    for r in &list(conn, &["PAUSED"], 10)? {
-        let pauses = tpl::pauses(conn, r.row_id, None)?;
-        let pause = Pause::latest(
-            pauses
-                .iter()
-                .map(|(at, from, d)| (*at, from.as_deref(), d.as_deref())),
-        )
-        .unwrap_or_else(|| Pause::nth(1, r.last_changed_at));
-        let why = fmt::pause(&pause);
-        paused.push(item(r, why, fmt::when(r.last_changed_at)));
-    }
-    let disabled: Vec<Attention> = list(conn, &["DISABLED"], 10)?
-        .iter()
-        .map(|r| {
-            item(
-                r,
-                "can no longer be sent".into(),
-                fmt::when(r.last_changed_at),
-            )
-        })
-        .collect();
-    let quality_rows = attention::quality_down(conn, 10)?;
-    let quality = quality_rows
-        .iter()
-        .map(|r| {
-            let q = r.quality.clone().unwrap_or_default();
-            let why = if q == "RED" {
-                "quality RED: may be paused".to_string()
-            } else {
-                "quality YELLOW".to_string()
-            };
-            item(r, why, fmt::when(r.last_changed_at))
-        })
-        .collect();
-    let week_ago = now - 7 * 86_400;
-    let attention_counts = AttentionCounts {
-        pending: attention::count_with_status(conn, &["PENDING", "IN_APPEAL"])?,
-        rejected: attention::count_with_status(conn, &["REJECTED"])?,
-        paused: attention::count_with_status(conn, &["PAUSED"])?,
-        disabled: attention::count_with_status(conn, &["DISABLED"])?,
-        quality: attention::count_quality_down(conn)?,
-        category: attention::count_category_changes(conn, week_ago)?,
-    };
-    let mut category = Vec::new();
-    for c in attention::category_changes(conn, week_ago, 10)? {
-        if let Some(r) = attention::one(conn, c.row_id)? {
-            let why = format!(
-                "{} → {}{}",
-                c.from.unwrap_or_default(),
-                c.to,
-                c.reason.map(|x| format!(" ({x})")).unwrap_or_default()
-            );
-            category.push(item(&r, why, fmt::when(c.at)));
-        }
-    }
+    let cards = account_cards(conn, state, now)?;
+    let lists = lists::build(conn, now)?;
 
     let feed_rows = attention::feed(conn, 20)?;
     let feed = feed_rows
@@ -306,21 +155,65 @@ fn build(
     Ok(Overview {
         layout,
         accounts: cards,
-        pending,
-        rejected,
-        paused,
-        disabled,
-        quality,
-        category,
+        pending: lists.pending,
+        rejected: lists.rejected,
+        paused: lists.paused,
+        disabled: lists.disabled,
+        quality: lists.quality,
+        category: lists.category,
         feed,
         last7,
         last30,
         period_totals,
         previous_totals,
-        attention_counts,
+        attention_counts: lists.counts,
         currency,
         chart,
     })
+}
+
+/// Per configured account: templates by status, sync health, analytics state.
+fn account_cards(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    now: i64,
+) -> QueryResult<Vec<AccountCard>> {
+    let mut cards = Vec::new();
+    for acc in &state.config.accounts {
+        let id = accounts::find_id(conn, &acc.name)?;
+        let (mut statuses, mut total, mut runs, mut analytics) =
+            (Vec::new(), 0, Vec::<SyncRun>::new(), None);
+        if let Some(id) = id {
+            let counts = attention::status_counts(conn, id)?;
+            total = counts.iter().map(|c| c.1).sum();
+            statuses = counts;
+            statuses.sort_by_key(|x| std::cmp::Reverse(x.1));
+            runs = sync_runs::recent(conn, id, 50)?;
+            analytics = usage::analytics_state(conn, id)?.map(|s| s.0);
+        }
+        let last_success = runs
+            .iter()
+            .find(|r| r.error.is_none() && r.kind == "full")
+            .map(|r| r.finished_at);
+        cards.push(AccountCard {
+            name: acc.name.clone(),
+            source: acc.source.as_str().into(),
+            statuses,
+            total,
+            last_success: last_success.map(fmt::when),
+            data_age: last_success.map(|s| fmt::ago(now, s)),
+            failures_in_a_row: runs.iter().take_while(|r| r.error.is_some()).count() as u32,
+            last_error: runs.first().and_then(|r| r.error.clone()),
+            // The latest full run says it: a pending check reads too little to clear it.
+            partial: runs
+                .iter()
+                .find(|r| r.kind == "full")
+                .filter(|r| r.error.is_none() && r.skipped > 0)
+                .map(|r| r.skipped),
+            analytics,
+        });
+    }
+    Ok(cards)
 }
 
 /// Sent, delivered, read and failed per day, with its legend; a sentence on a quiet period.
