@@ -27,3 +27,11 @@ pub fn rfc3339(ts: i64) -> String {
         None => ts.to_string(),
     }
 }
+
+/// The UTC day of unix seconds: `2026-11-25`, as daily roll-ups key days.
+pub fn day(ts: i64) -> String {
+    match Utc.timestamp_opt(ts, 0).single() {
+        Some(t) => t.format("%Y-%m-%d").to_string(),
+        None => ts.to_string(),
+    }
+}

@@ -1,6 +1,8 @@
 //! JSON views of stored data, shared by the CLI's `--json` output and the web API so the two
 //! cannot disagree.
 
+pub mod versions;
+
 use serde::Serialize;
 
 use crate::clock;
@@ -91,4 +93,7 @@ pub struct TemplateDetail {
     #[serde(flatten)]
     pub template: TemplateView,
     pub events: Vec<EventView>,
+    /// Content versions, newest first (`templates show --versions`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versions: Option<Vec<versions::VersionView>>,
 }

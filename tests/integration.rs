@@ -22,5 +22,6 @@ mod integration {
     mod template_events;
     mod truth;
     mod usage;
+    mod versions;
     mod webhooks;
 }

@@ -8,7 +8,7 @@ use super::UsageError;
 use crate::clock;
 use crate::config::Config;
 use crate::db::models::templates::{self as tpl, ListQuery};
-use crate::views::{EventView, TemplateDetail, TemplateView};
+use crate::views::{self, EventView, TemplateDetail, TemplateView};
 
 mod files;
 pub use files::*;
@@ -74,6 +74,9 @@ pub struct ShowArgs {
     /// Its account, when the name exists in several.
     #[arg(long, value_name = "A")]
     pub account: Option<String>,
+    /// Also every content version, newest first, with the words that changed.
+    #[arg(long)]
+    pub versions: bool,
     /// One JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -146,10 +149,11 @@ pub async fn run(config: Config, cmd: TemplatesCommand) -> anyhow::Result<ExitCo
                     }
                     let (row, account, source) = rows.into_iter().next().ok_or(diesel::NotFound)?;
                     let events = tpl::events_of(c, row.id)?;
-                    Ok(Ok((row, account, source, events)))
+                    let versions = crate::db::models::versions::of(c, row.id)?;
+                    Ok(Ok((row, account, source, events, versions)))
                 })
                 .await?;
-            let (row, account, source, events) = match found {
+            let (row, account, source, events, versions) = match found {
                 Ok(one) => one,
                 Err((rows, hint)) if rows.is_empty() => {
                     let hint = hint
@@ -174,6 +178,7 @@ pub async fn run(config: Config, cmd: TemplatesCommand) -> anyhow::Result<ExitCo
             let detail = TemplateDetail {
                 template: TemplateView::new(row, account, source),
                 events: events.into_iter().map(EventView::from).collect(),
+                versions: args.versions.then(|| views::versions::views(&versions)),
             };
             if args.json {
                 say!(
@@ -314,6 +319,41 @@ pub fn show(d: &TemplateDetail) -> String {
                 .map(|r| format!("  ({r})"))
                 .unwrap_or_default()
         ));
+    }
+    if let Some(versions) = &d.versions {
+        out.push_str(&versions_text(versions));
+    }
+    out
+}
+
+/// Each version: when and by whom it was seen, then its parts (the first) or the words that
+/// changed from the one before, `[-removed-]` and `{+added+}` as `git diff --word-diff` writes.
+fn versions_text(versions: &[views::versions::VersionView]) -> String {
+    let mut out = format!("versions ({}, newest first):\n", versions.len());
+    for v in versions {
+        out.push_str(&format!(
+            "  v{}  seen {} via {}\n",
+            v.version,
+            human(&v.seen_at),
+            v.source
+        ));
+        if v.changes.is_empty() {
+            for p in &v.parts {
+                out.push_str(&format!("    {:<15}{}\n", p.label, p.text));
+            }
+        }
+        for c in &v.changes {
+            let words: String = c
+                .words
+                .iter()
+                .map(|w| match w.kind {
+                    "added" => format!("{{+{}+}}", w.text),
+                    "removed" => format!("[-{}-]", w.text),
+                    _ => w.text.clone(),
+                })
+                .collect();
+            out.push_str(&format!("    {:<15}{words}\n", c.label));
+        }
     }
     out
 }

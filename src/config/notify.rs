@@ -19,6 +19,10 @@ pub const NOTIFY_EVENTS: &[&str] = &[
     "quality_up",
     "category_changed",
     "status_changed",
+    "content_changed",
+    "number_quality_down",
+    "messaging_limit_changed",
+    "delivery_anomaly",
     "sync_failing",
     "sync_recovered",
     "digest",
@@ -150,7 +154,8 @@ fn channel(
     let events = n.events.unwrap_or_else(|| {
         NOTIFY_EVENTS
             .iter()
-            .filter(|e| **e != "digest" && **e != "status_changed")
+            // Opt-in: a digest, every status move, and edits (usually your own).
+            .filter(|e| !matches!(**e, "digest" | "status_changed" | "content_changed"))
             .map(|e| e.to_string())
             .collect()
     });

@@ -268,7 +268,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    template_versions (id) {
+        id -> Integer,
+        template_row -> Integer,
+        version -> Integer,
+        components -> Text,
+        seen_at -> BigInt,
+        source -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    template_versions,
     accounts,
     account_daily_totals,
     template_window_totals,

@@ -1,8 +1,11 @@
 //! Meta's webhook payloads (`object: whatsapp_business_account`): message statuses and inbound
 //! messages (`messages`), and the template fields `message_template_status_update`,
-//! `message_template_quality_update` and `template_category_update`.
+//! `message_template_quality_update`, `template_category_update` and
+//! `message_template_components_update`.
 
 use serde_json::Value;
+
+use crate::domain::content::ComponentsUpdate;
 
 use super::{
     id_of, int_of, normalize_language, Delivery, IngestEvent, MessageStatus, TemplateChange,
@@ -54,7 +57,9 @@ pub fn parse(body: &Value, now: i64) -> Parsed {
                 "messages" => messages(&mut out, &waba, value, now),
                 "message_template_status_update"
                 | "message_template_quality_update"
-                | "template_category_update" => match template(field, &waba, value, time) {
+                | "template_category_update"
+                | "message_template_components_update" => match template(field, &waba, value, time)
+                {
                     Some(ev) => out.events.push(IngestEvent::Template(ev)),
                     None => out
                         .ignored
@@ -96,6 +101,7 @@ fn template(field: &str, waba: &str, v: &Value, at: i64) -> Option<TemplateChang
         "message_template_quality_update" => TemplateChangeKind::Quality {
             new: text(v, "new_quality_score")?.to_ascii_uppercase(),
         },
+        "message_template_components_update" => TemplateChangeKind::Components(components(v)?),
         _ => {
             let effective_at = v.get("category_update_timestamp").and_then(int_of);
             match (text(v, "correct_category"), effective_at) {
@@ -120,6 +126,31 @@ fn template(field: &str, waba: &str, v: &Value, at: i64) -> Option<TemplateChang
         at,
         kind,
     })
+}
+
+/// The texts of `message_template_components_update`; `None` when it names none.
+fn components(v: &Value) -> Option<ComponentsUpdate> {
+    let buttons = v
+        .get("message_template_buttons")
+        .and_then(Value::as_array)
+        .map(|bs| {
+            bs.iter()
+                .map(|b| {
+                    let kind = text(b, "message_template_button_type").unwrap_or_default();
+                    let target = text(b, "message_template_button_url")
+                        .or_else(|| text(b, "message_template_button_phone_number"));
+                    let label = text(b, "message_template_button_text").unwrap_or_default();
+                    (kind.to_ascii_uppercase(), label, target)
+                })
+                .collect()
+        });
+    let u = ComponentsUpdate {
+        header: text(v, "message_template_title"),
+        body: text(v, "message_template_element"),
+        footer: text(v, "message_template_footer"),
+        buttons,
+    };
+    (u != ComponentsUpdate::default()).then_some(u)
 }
 
 fn messages(out: &mut Parsed, waba: &str, v: &Value, now: i64) {

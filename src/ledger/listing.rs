@@ -9,6 +9,7 @@ use diesel::SqliteConnection;
 use serde::Serialize;
 
 use super::rules::{self, FieldChange};
+use super::versions;
 use crate::db::models::messages;
 use crate::db::models::templates::{self as tpl, NewEvent, TemplateRow, TemplateState};
 use crate::domain::{EventSource, RemoteTemplate};
@@ -82,7 +83,17 @@ impl Plan {
 
     fn update(&mut self, row: &TemplateRow, state: TemplateState) {
         if row.state() != state || row.deleted_at.is_some() {
-            let changes = rules::field_changes(row, &state);
+            let mut changes = rules::field_changes(row, &state);
+            // A dry run lists it; applying resolves it to version numbers (or to nothing,
+            // when it completes a webhook's version).
+            if super::versions::differs(&row.components, &state.components) {
+                changes.push(FieldChange {
+                    field: "content",
+                    old: None,
+                    new: "new version".into(),
+                    reason: None,
+                });
+            }
             let names = (
                 row.template_id.clone(),
                 state.name.clone(),
@@ -173,10 +184,18 @@ pub fn apply(
             attribute(conn, account_id, row, state)?;
         }
         events.push(event(row, &rules::first_seen(state)));
+        versions::observe(conn, row, &state.components, now, source)?;
     }
     for (row, state, changes) in &plan.updates {
         tpl::update(conn, *row, state, now)?;
-        events.extend(changes.iter().map(|c| event(*row, c)));
+        for c in changes {
+            if c.field == "content" {
+                let seen = versions::observe(conn, *row, &state.components, now, source)?;
+                events.extend(seen.map(|c| event(*row, &c)));
+            } else {
+                events.push(event(*row, c));
+            }
+        }
     }
     for (row, status) in &plan.deletes {
         tpl::mark_deleted(conn, *row, now)?;

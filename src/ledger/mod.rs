@@ -6,12 +6,14 @@
 //! - [`listing`]: a source's listing (or one template's look-up) reconciled into inserts,
 //!   updates and deletion marks, each with its events ([`Plan`], [`plan`], [`deletions`],
 //!   [`apply`], [`record_one`]);
-//! - [`webhook`]: a single-field change a webhook reports ([`record_webhook`]).
+//! - [`webhook`]: a single-field change a webhook reports ([`record_webhook`]);
+//! - [`versions`]: content versions, whoever saw the content ([`versions::observe`]).
 //!
-//! Nothing outside this module inserts into `template_events`.
+//! Nothing outside this module inserts into `template_events` or `template_versions`.
 
 pub mod listing;
 pub mod rules;
+pub mod versions;
 pub mod webhook;
 
 pub use listing::{apply, deletions, plan, record_one, ChangeLine, Plan};

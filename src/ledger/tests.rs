@@ -119,7 +119,7 @@ fn a_new_template_gets_one_first_event_and_a_repeat_listing_adds_nothing() {
 }
 
 #[test]
-fn each_changed_field_is_one_event_and_content_alone_is_none() {
+fn each_changed_field_is_one_event_and_an_edit_is_a_version() {
     let (mut conn, account) = setup();
     sync(&mut conn, account, &[remote("1", "PENDING")], T0);
     let mut t = remote("1", "APPROVED");
@@ -127,7 +127,10 @@ fn each_changed_field_is_one_event_and_content_alone_is_none() {
     t.quality = Some(Quality::parse("GREEN"));
     assert_eq!(sync(&mut conn, account, &[t.clone()], T0 + 10), 3);
     t.components = serde_json::json!([{"type": "BODY", "text": "Hello"}]);
-    assert_eq!(sync(&mut conn, account, &[t], T0 + 20), 0);
+    assert_eq!(sync(&mut conn, account, &[t.clone()], T0 + 20), 1);
+    // The same content with its keys in another order and an extra field is no edit.
+    t.components = serde_json::json!([{"text": "Hello", "type": "BODY", "id": "c1"}]);
+    assert_eq!(sync(&mut conn, account, &[t], T0 + 30), 0);
     let h = history(&mut conn, account, "1");
     assert_eq!(
         h[1..],
@@ -135,8 +138,45 @@ fn each_changed_field_is_one_event_and_content_alone_is_none() {
             ev("status", Some("PENDING"), "APPROVED", "sync"),
             ev("quality", None, "GREEN", "sync"),
             ev("category", Some("UTILITY"), "MARKETING", "sync"),
+            ev("content", Some("v1"), "v2", "sync"),
         ]
     );
+    let row = tpl::by_template_ids(&mut conn, account, std::iter::once("1")).unwrap()[0].id;
+    let versions = crate::db::models::versions::of(&mut conn, row).unwrap();
+    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(versions[0].seen_at, T0);
+}
+
+#[test]
+fn a_webhook_version_is_completed_by_the_sync_that_sees_its_examples() {
+    let (mut conn, account) = setup();
+    sync(&mut conn, account, &[remote("1", "APPROVED")], T0);
+    let edit = TemplateChange {
+        waba_id: "w1".into(),
+        template_id: "1".into(),
+        name: "name_1".into(),
+        language: "en-US".into(),
+        at: T0 + 5,
+        kind: TemplateChangeKind::Components(crate::domain::content::ComponentsUpdate {
+            body: Some("Hi {{1}}".into()),
+            ..Default::default()
+        }),
+    };
+    assert!(record_webhook(&mut conn, account, &edit, T0 + 10).unwrap());
+    // A repeat of the webhook is nothing.
+    assert!(!record_webhook(&mut conn, account, &edit, T0 + 11).unwrap());
+    let mut t = remote("1", "APPROVED");
+    t.components = serde_json::json!([{"type": "BODY", "text": "Hi {{1}}",
+                                       "example": {"body_text": [["Ada"]]}}]);
+    assert_eq!(sync(&mut conn, account, &[t.clone()], T0 + 20), 0);
+    let row = tpl::by_template_ids(&mut conn, account, std::iter::once("1")).unwrap()[0].id;
+    let versions = crate::db::models::versions::of(&mut conn, row).unwrap();
+    assert_eq!(versions.len(), 2);
+    assert!(versions[1].components.contains("Ada"), "completed in place");
+    // A later change of the examples alone is a version of its own.
+    t.components = serde_json::json!([{"type": "BODY", "text": "Hi {{1}}",
+                                       "example": {"body_text": [["Bob"]]}}]);
+    assert_eq!(sync(&mut conn, account, &[t], T0 + 30), 1);
 }
 
 #[test]

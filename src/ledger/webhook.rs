@@ -5,6 +5,7 @@ use diesel::SqliteConnection;
 
 use super::rules;
 use crate::db::models::templates::{self as tpl, NewEvent, TemplateRow, TemplateState};
+use crate::domain::content::{self, ComponentsUpdate as ContentUpdate};
 use crate::domain::status_event::{is_a_status, status_after, StatusAfter};
 use crate::domain::{normalize_language, EventSource};
 
@@ -40,6 +41,8 @@ pub enum TemplateChangeKind {
         correct: Option<String>,
         effective_at: Option<i64>,
     },
+    /// `message_template_components_update`: the texts after an edit.
+    Components(ContentUpdate),
 }
 
 /// Applies one webhook change to a template of `account_id` and appends its event. Returns
@@ -125,7 +128,7 @@ fn first_sight(
         detail,
     } = &change.kind
     else {
-        tracing::info!(template = %change.template_id, "quality or category update for a template not synced yet; the next sync records it");
+        tracing::info!(template = %change.template_id, "quality, category or content update for a template not synced yet; the next sync records it");
         return Ok(None);
     };
     let status = match status_after(what) {
@@ -262,6 +265,17 @@ fn changed(
                 Some(reason),
                 Some(detail),
             )))
+        }
+        TemplateChangeKind::Components(update) => {
+            let stored: serde_json::Value =
+                serde_json::from_str(&row.components).unwrap_or_default();
+            let after = content::apply_update(&stored, update).to_string();
+            if content::same(&row.components, &after) {
+                return Ok(None);
+            }
+            tpl::set_components(conn, row.id, &after, now)?;
+            let change = super::versions::observe(conn, row.id, &after, now, EventSource::Webhook)?;
+            Ok(change.map(|c| event(row.id, c.field, c.old, &c.new, c.reason, None)))
         }
         TemplateChangeKind::Category { new, .. } => {
             if row.category == *new {

@@ -16,7 +16,8 @@ pub struct Payload {
     /// `event:<n>` for template changes, `sync:<n>` for sync health, `digest:<channel>:<day>`.
     pub id: String,
     /// approved, rejected, paused, disabled, quality_down, quality_up, category_changed,
-    /// status_changed, sync_failing, sync_recovered, digest, test.
+    /// status_changed, content_changed, number_quality_down, messaging_limit_changed,
+    /// delivery_anomaly, sync_failing, sync_recovered, digest, test.
     pub event: String,
     pub occurred_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]

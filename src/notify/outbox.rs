@@ -43,6 +43,7 @@ pub fn classify(e: &Event) -> Option<&'static str> {
             }
         }
         "category" => Some("category_changed"),
+        "content" => Some("content_changed"),
         _ => None,
     }
 }
@@ -200,6 +201,14 @@ pub fn template_payload(
                 p.title = format!("Category changed {old} → {}: {who}", e.new_value);
                 p.text = format!("{} is now {}.{note}", t.name, e.new_value);
             }
+        }
+        "content_changed" => {
+            p.title = format!("Content edited ({old} → {}): {who}", e.new_value);
+            p.text = format!(
+                "The content of {} changed ({}). Its page shows the words that changed and which version was live each day.",
+                t.name,
+                e.reason.as_deref().unwrap_or("edited")
+            );
         }
         _ => {
             p.title = format!("Status {old} → {}: {who}", e.new_value);

@@ -271,7 +271,7 @@ fn create(w: &mut World, via: Via, waba: &str, headers: &HeaderMap, body: &Value
     ok(json!({"id": id, "status": "PENDING", "category": category}))
 }
 
-fn set_components(t: &mut SimTemplate, components: Value) {
+pub(super) fn set_components(t: &mut SimTemplate, components: Value) {
     t.components_raw = serde_json::value::to_raw_value(&components)
         .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned());
     t.components = components;
@@ -312,7 +312,11 @@ fn edit(
         w.templates[i].category = c.to_ascii_uppercase();
     }
     if let Some(c) = body.get("components").filter(|c| c.is_array()) {
+        let changed = w.templates[i].components != *c;
         set_components(&mut w.templates[i], c.clone());
+        if changed {
+            w.announce_components(i);
+        }
     }
     let at = w.clock + w.rng.random_range(3600..24 * 3600);
     let t = &mut w.templates[i];

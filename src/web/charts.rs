@@ -120,6 +120,18 @@ fn marker(class: &str, x: f64, y: f64, r: f64) -> String {
 /// A line chart of `series` over `days` (`YYYY-MM-DD`), with its legend; `empty` instead when
 /// no series has a value above zero.
 pub fn lines(days: &[String], series: &[Series<'_>], scale: Scale, empty: &str) -> String {
+    marked(days, series, scale, empty, &[])
+}
+
+/// [`lines`] with labelled vertical marks: (day index, label), e.g. where a template's content
+/// version changed. Labels are ours (`v2`), never upstream text.
+pub fn marked(
+    days: &[String],
+    series: &[Series<'_>],
+    scale: Scale,
+    empty: &str,
+    marks: &[(usize, String)],
+) -> String {
     let any = series
         .iter()
         .flat_map(|s| s.values.iter().flatten())
@@ -183,6 +195,15 @@ pub fn lines(days: &[String], series: &[Series<'_>], scale: Scale, empty: &str) 
                 }
             }
         }
+    }
+    for (i, text) in marks.iter().filter(|(i, _)| *i < n) {
+        let _ = write!(
+            s,
+            r#"<line class="vmark" x1="{x:.1}" x2="{x:.1}" y1="{PAD_T}" y2="{:.1}"/><text class="axis vmark" x="{x:.1}" y="{:.1}" text-anchor="middle">{text}</text>"#,
+            H - PAD_B,
+            PAD_T - 6.0,
+            x = x(*i)
+        );
     }
     // A readout per day up to half a year; a ten-year chart would carry 3,650 of them (about
     // 1.5 MB a page: 265 MB peak RSS in the dashboard benchmark's 128-long-periods burst).

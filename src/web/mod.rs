@@ -139,6 +139,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/overview", get(pages::overview::api))
         .route("/api/templates", get(pages::templates::api))
         .route("/api/templates/{id}", get(pages::templates::show_api))
+        .route(
+            "/api/templates/{id}/versions",
+            get(pages::templates::versions_api),
+        )
         .route("/api/analytics", get(pages::analytics::api))
         .route("/api/accounts/{name}", get(pages::accounts::api))
         .route_layer(middleware::from_fn_with_state(state.clone(), cache::layer));

@@ -15,3 +15,4 @@ pub mod stats;
 pub mod sync_runs;
 pub mod templates;
 pub mod usage;
+pub mod versions;

@@ -263,6 +263,22 @@ pub fn set_quality(
         .map(|_| ())
 }
 
+/// Stores a template's content after a components webhook.
+pub fn set_components(
+    conn: &mut SqliteConnection,
+    id: i32,
+    components: &str,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::update(templates::table.find(id))
+        .set((
+            templates::components.eq(components),
+            templates::last_changed_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// Records the category Meta announced it will move a template to.
 pub fn set_correct_category(
     conn: &mut SqliteConnection,

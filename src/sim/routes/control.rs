@@ -161,3 +161,42 @@ pub(crate) async fn remove(State(sim): State<Sim>, Path(id): Path<String>) -> Re
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
+
+/// How `/_sim/templates/{id}/body` edits a template.
+#[derive(Deserialize)]
+pub(crate) struct EditBody {
+    text: String,
+    /// Whether Meta sends `message_template_components_update` (default true); without it,
+    /// only a sync sees the edit.
+    #[serde(default = "yes")]
+    webhook: bool,
+}
+
+/// `POST /_sim/templates/{id}/body`: the template's body text changes (an edit made in
+/// WhatsApp Manager), announced by a components webhook unless told otherwise.
+pub(crate) async fn edit_body(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    Json(e): Json<EditBody>,
+) -> Response {
+    let body = {
+        let mut w = sim.world();
+        let Some(&i) = w.by_id.get(&id) else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        let mut comps = w.templates[i].components.clone();
+        for c in comps.as_array_mut().into_iter().flatten() {
+            if c.get("type").and_then(Value::as_str) == Some("BODY") {
+                c["text"] = json!(e.text);
+            }
+        }
+        super::super::manage::set_components(&mut w.templates[i], comps);
+        if e.webhook {
+            w.announce_components(i);
+        }
+        let now = w.now();
+        template_json(&w.templates[i], None, now)
+    };
+    sim.flush();
+    Json(body).into_response()
+}

@@ -218,7 +218,12 @@ fn account_cards(
 
 /// Sent, delivered, read and failed per day, with its legend; a sentence on a quiet period.
 pub fn daily_chart(series: &[(String, Totals)]) -> String {
-    use crate::web::charts::{lines, Scale, Series};
+    marked_chart(series, &[])
+}
+
+/// [`daily_chart`] with labelled marks on days (a template's content versions).
+pub fn marked_chart(series: &[(String, Totals)], marks: &[(usize, String)]) -> String {
+    use crate::web::charts::{marked, Scale, Series};
     let days: Vec<String> = series.iter().map(|(d, _)| d.clone()).collect();
     let pick = |f: fn(&Totals) -> i64| {
         series
@@ -226,7 +231,7 @@ pub fn daily_chart(series: &[(String, Totals)]) -> String {
             .map(|(_, t)| Some(f(t) as f64))
             .collect::<Vec<_>>()
     };
-    lines(
+    marked(
         &days,
         &[
             Series {
@@ -252,6 +257,7 @@ pub fn daily_chart(series: &[(String, Totals)]) -> String {
         ],
         Scale::Count,
         "No messages in this period.",
+        marks,
     )
 }
 

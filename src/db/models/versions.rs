@@ -1,0 +1,75 @@
+//! A template's content versions (`template_versions`): appended by the ledger only, read by
+//! the template page, its API and `templates show --versions`.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::template_versions as v;
+
+/// A stored version.
+#[derive(Queryable, Selectable, Debug, Clone, Serialize, PartialEq)]
+#[diesel(table_name = v)]
+pub struct Version {
+    #[serde(skip)]
+    pub id: i32,
+    #[serde(skip)]
+    pub template_row: i32,
+    pub version: i32,
+    pub components: String,
+    pub seen_at: i64,
+    pub source: String,
+}
+
+/// A template's versions, oldest first.
+pub fn of(conn: &mut SqliteConnection, template_row: i32) -> QueryResult<Vec<Version>> {
+    v::table
+        .filter(v::template_row.eq(template_row))
+        .order(v::version.asc())
+        .select(Version::as_select())
+        .load(conn)
+}
+
+/// A template's newest version, if it has one.
+pub fn latest(conn: &mut SqliteConnection, template_row: i32) -> QueryResult<Option<Version>> {
+    v::table
+        .filter(v::template_row.eq(template_row))
+        .order(v::version.desc())
+        .select(Version::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Appends a version.
+pub fn insert(
+    conn: &mut SqliteConnection,
+    template_row: i32,
+    version: i32,
+    components: &str,
+    seen_at: i64,
+    source: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(v::table)
+        .values((
+            v::template_row.eq(template_row),
+            v::version.eq(version),
+            v::components.eq(components),
+            v::seen_at.eq(seen_at),
+            v::source.eq(source),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Completes a version in place (a webhook's version, once a sync sees its examples); its
+/// source says both saw it (`webhook+sync`), so it is completed once.
+pub fn complete(
+    conn: &mut SqliteConnection,
+    id: i32,
+    components: &str,
+    source: &str,
+) -> QueryResult<()> {
+    diesel::update(v::table.find(id))
+        .set((v::components.eq(components), v::source.eq(source)))
+        .execute(conn)
+        .map(drop)
+}
