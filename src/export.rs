@@ -144,12 +144,13 @@ fn usage_row(
         delivery_rate: round(t.delivery_rate()),
         read_rate: round(t.read_rate()),
         cost: (t.cost * 10_000.0).round() / 10_000.0,
-        currency: if t.cost > 0.0 {
-            currency.cloned().unwrap_or_default()
-        } else {
-            String::new()
+        currency: match (t.cost > 0.0, t.estimated > 0.0) {
+            (false, _) => String::new(),
+            (true, true) if t.cost - t.estimated <= 0.0 => crate::pricing::card().currency.clone(),
+            (true, _) => currency.cloned().unwrap_or_default(),
         },
         source: source.into(),
+        cost_source: t.cost_source().into(),
     }
 }
 

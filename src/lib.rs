@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod metrics;
 pub mod notify;
+pub mod pricing;
 pub mod report;
 pub mod send;
 pub mod signing;

@@ -105,7 +105,11 @@ pub struct Totals {
     pub read: i64,
     pub clicked: i64,
     pub failed: i64,
+    /// Reported plus estimated.
     pub cost: f64,
+    /// The part of `cost` estimated from the rate card (template-days Meta did not report),
+    /// in the card's currency.
+    pub estimated: f64,
 }
 
 impl Totals {
@@ -117,6 +121,25 @@ impl Totals {
         self.clicked += o.clicked;
         self.failed += o.failed;
         self.cost += o.cost;
+        self.estimated += o.estimated;
+    }
+
+    /// Adds an estimated cost.
+    pub fn add_estimate(&mut self, cost: f64) {
+        self.cost += cost;
+        self.estimated += cost;
+    }
+
+    /// `reported` (Meta's template analytics), `estimated` (any part from the rate card), or
+    /// empty when there is no cost.
+    pub fn cost_source(&self) -> &'static str {
+        if self.estimated > 0.0 {
+            "estimated"
+        } else if self.cost > 0.0 {
+            "reported"
+        } else {
+            ""
+        }
     }
 
     fn ratio(a: i64, b: i64) -> Option<f64> {

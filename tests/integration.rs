@@ -11,6 +11,7 @@ mod common;
 mod integration {
     mod browser;
     mod cli;
+    mod costs;
     mod dashboard;
     mod export;
     mod hardening;

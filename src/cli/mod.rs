@@ -122,6 +122,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let load = || -> anyhow::Result<Config> {
         let config = Config::locate_and_load(flag)?;
         logging::init(level, config.log_format);
+        if let Some(card) = &config.rate_card {
+            crate::pricing::install(card.clone());
+        }
         Ok(config)
     };
     match cli.command {

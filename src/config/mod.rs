@@ -68,6 +68,8 @@ pub struct Config {
     pub reports: Vec<ReportConfig>,
     pub server: ServerConfig,
     pub retention: RetentionConfig,
+    /// `rate_card = "FILE.csv"`: the card cost estimates use (`None`: the built-in one).
+    pub rate_card: Option<crate::pricing::RateCard>,
 }
 
 impl Config {
@@ -204,6 +206,10 @@ fn validate(
     let reports = reports::validate(raw.reports, &accounts, &notify, base_dir)?;
     let server = server::validate(raw.server)?;
     let retention = retention::validate(raw.retention)?;
+    let rate_card = raw
+        .rate_card
+        .map(|f| rate_card(&base_dir.join(f)))
+        .transpose()?;
     Ok(Config {
         path: None,
         database,
@@ -218,7 +224,17 @@ fn validate(
         reports,
         server,
         retention,
+        rate_card,
     })
+}
+
+/// Reads and checks the rate card `rate_card` names.
+fn rate_card(path: &Path) -> Result<crate::pricing::RateCard, ConfigError> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new("rate_card", format!("cannot read {shown}: {e}")))?;
+    crate::pricing::RateCard::parse(&text, &shown.to_string())
+        .map_err(|e| ConfigError::new("rate_card", format!("{shown}: {e}")))
 }
 
 /// An account name (from `--account`, a form, a query) that the config does not have: bad

@@ -9,6 +9,7 @@ pub(super) struct RawConfig {
     pub(super) listen: Option<String>,
     pub(super) public_url: Option<String>,
     pub(super) log_format: Option<String>,
+    pub(super) rate_card: Option<String>,
     #[serde(default)]
     pub(super) sync: RawSync,
     #[serde(default, rename = "account")]

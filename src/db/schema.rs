@@ -279,8 +279,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    template_daily_countries (template_row, day, country, category) {
+        template_row -> Integer,
+        day -> Text,
+        country -> Text,
+        category -> Text,
+        sent -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     template_versions,
+    template_daily_countries,
     accounts,
     account_daily_totals,
     template_window_totals,

@@ -47,6 +47,9 @@ pub struct UsageRow {
     pub currency: String,
     /// `meta` (Meta's template analytics), `observed` (webhooks and history) or `mixed`.
     pub source: String,
+    /// `reported` (Meta's template analytics), `estimated` (any part from the rate card), or
+    /// empty when there is no cost.
+    pub cost_source: String,
 }
 
 /// The CSV header of usage rows (written even when there are no rows).
@@ -69,6 +72,7 @@ pub const USAGE_HEADER: &[&str] = &[
     "cost",
     "currency",
     "source",
+    "cost_source",
 ];
 
 /// One message row.
@@ -150,7 +154,7 @@ macro_rules! csv_safe {
     };
 }
 
-csv_safe!(UsageRow: account, template, template_id, language, category, currency, source);
+csv_safe!(UsageRow: account, template, template_id, language, category, currency, source, cost_source);
 csv_safe!(MessageRow: wamid, account, template, template_id, language, category, recipient, error_title);
 
 /// Writes rows in a format, as they come.

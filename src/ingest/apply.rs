@@ -77,6 +77,8 @@ pub struct Cache {
     /// instead of one per status.
     counts: HashMap<(i32, String), Counts>,
     errors: HashMap<(i32, String, i32), i64>,
+    /// Sends by (template, day, recipient country, pricing category), for cost estimates.
+    countries: HashMap<(i32, String, String, String), i64>,
 }
 
 impl Cache {
@@ -90,6 +92,32 @@ impl Cache {
         slot.read += c.read;
         slot.clicked += c.clicked;
         slot.failed += c.failed;
+    }
+
+    /// Counts `sent` sends of a template's day by the recipient's country and the pricing
+    /// category the status named.
+    fn sends(
+        &mut self,
+        template: i32,
+        day: &str,
+        recipient: &str,
+        category: Option<&str>,
+        sent: i64,
+    ) {
+        if sent == 0 {
+            return;
+        }
+        let category = category
+            .unwrap_or("")
+            .to_ascii_uppercase()
+            .replace('-', "_");
+        let key = (
+            template,
+            day.to_string(),
+            crate::pricing::country_of(recipient),
+            category,
+        );
+        *self.countries.entry(key).or_default() += sent;
     }
 
     fn error(&mut self, template: i32, day: &str, code: Option<i32>) {
@@ -106,6 +134,9 @@ impl Cache {
         }
         for ((template, day, code), n) in self.errors.drain() {
             usage::add_error(conn, template, &day, code, n)?;
+        }
+        for ((template, day, country, category), n) in self.countries.drain() {
+            crate::db::models::countries::add(conn, template, &day, &country, &category, n)?;
         }
         Ok(())
     }
@@ -339,6 +370,7 @@ fn status(
                 if delta.failed > 0 {
                     cache.error(t, &day, new.error_code);
                 }
+                cache.sends(t, &day, &m.recipient, new.category.as_deref(), delta.sent);
                 cache.count(t, &day, delta);
             }
             Ok(new.template_row.is_some())
@@ -401,6 +433,7 @@ fn new_message(
         if delta.failed > 0 {
             cache.error(t, &day, p.error_code);
         }
+        cache.sends(t, &day, &s.recipient, s.category.as_deref(), delta.sent);
         cache.count(t, &day, delta);
     }
     Ok(Some(template.is_some()))

@@ -143,7 +143,10 @@ fn each_changed_field_is_one_event_and_an_edit_is_a_version() {
     );
     let row = tpl::by_template_ids(&mut conn, account, std::iter::once("1")).unwrap()[0].id;
     let versions = crate::db::models::versions::of(&mut conn, row).unwrap();
-    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(
+        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        [1, 2]
+    );
     assert_eq!(versions[0].seen_at, T0);
 }
 

@@ -35,6 +35,10 @@ pub struct Payload {
     pub effective_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recommendation: Option<String>,
+    /// A category change: what it does to the template's monthly cost at its recent volume
+    /// (estimated from the rate card).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_change: Option<String>,
     /// Sync health: the last error and how many runs failed in a row.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

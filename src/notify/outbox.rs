@@ -77,6 +77,7 @@ pub fn template_payload(
     t: &TemplateRow,
     account: &str,
     pause: Option<Pause>,
+    impact: Option<String>,
 ) -> Payload {
     let detail: serde_json::Value = e
         .detail
@@ -184,7 +185,11 @@ pub fn template_payload(
         }
         "category_changed" => {
             let announced = detail.get("announced").and_then(|a| a.as_bool()) == Some(true);
-            let note = price_note(&old, &e.new_value);
+            let note = match &impact {
+                Some(i) => format!(" Cost: {i}."),
+                None => price_note(&old, &e.new_value).to_string(),
+            };
+            p.cost_change = impact;
             if announced {
                 let at = detail
                     .get("effective_at")
@@ -253,7 +258,22 @@ pub fn expand(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryRe
         } else {
             None
         };
-        let payload = template_payload(config, kind, e, t, account, pause);
+        let impact = match (kind, e.old_value.as_deref()) {
+            ("category_changed", Some(from)) => {
+                let today = chrono::DateTime::from_timestamp(now, 0)
+                    .unwrap_or_default()
+                    .date_naive();
+                crate::db::models::countries::category_impact(
+                    conn,
+                    t.id,
+                    from,
+                    &e.new_value,
+                    today,
+                )?
+            }
+            _ => None,
+        };
+        let payload = template_payload(config, kind, e, t, account, pause, impact);
         let json = serde_json::to_string(&payload).unwrap_or_default();
         for ch in channels {
             queued += usize::from(out::enqueue(conn, &payload.id, &ch.name, kind, &json, now)?);

@@ -31,6 +31,7 @@ fn meta_wins_but_failures_are_observed() {
         clicked: 1,
         failed: 0,
         cost: 0.4,
+        estimated: 0.0,
     };
     let observed = Totals {
         sent: 8,
@@ -39,6 +40,7 @@ fn meta_wins_but_failures_are_observed() {
         clicked: 0,
         failed: 1,
         cost: 0.0,
+        estimated: 0.0,
     };
     let r = DayRow {
         template_row: 1,

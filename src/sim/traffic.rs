@@ -148,7 +148,7 @@ impl World {
             waba,
             phone_number_id: pnid,
             template,
-            recipient: format!("1555{:07}", self.rng.random_range(0..10_000_000)),
+            recipient: recipient(self.rng.random_range(0..10_000_000)),
             sent_at,
             delivered_at: None,
             read_at: None,
@@ -472,6 +472,19 @@ pub(super) fn status_update(
         v["other_info"] = json!({"title": title, "description": description});
     }
     v
+}
+
+/// A customer's number from one draw: most in the US, some in India, Brazil, Germany and the
+/// UK, so costs differ by market as Meta's do.
+fn recipient(n: u32) -> String {
+    let prefix = match n % 10 {
+        0..=5 => "1555",
+        6 => "9198",
+        7 => "5511",
+        8 => "49151",
+        _ => "447700",
+    };
+    format!("{prefix}{n:07}")
 }
 
 /// A message's statuses in order, with their times.

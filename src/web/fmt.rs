@@ -136,6 +136,9 @@ pub trait Show {
     fn read_pct(&self) -> String;
     fn failure_pct(&self) -> String;
     fn cost_s(&self) -> String;
+    /// The currency of the cost and where it comes from: `USD, reported`, `USD, estimated`.
+    /// `reported` is the currency Meta reports for the accounts in view (see [`currency`]).
+    fn cost_label(&self, reported: &str) -> String;
 }
 
 impl Show for Totals {
@@ -165,6 +168,21 @@ impl Show for Totals {
     }
     fn cost_s(&self) -> String {
         money(self.cost)
+    }
+
+    fn cost_label(&self, reported: &str) -> String {
+        let card = crate::pricing::card().currency.clone();
+        let has_reported = self.cost - self.estimated > 0.0;
+        let code = match (self.estimated > 0.0, has_reported) {
+            (false, _) => reported.to_string(),
+            (true, false) => card,
+            (true, true) if reported == card => card,
+            (true, true) => "(mixed currencies)".into(),
+        };
+        match self.cost_source() {
+            "" => code,
+            source => format!("{code}, {source}"),
+        }
     }
 }
 

@@ -133,3 +133,93 @@ fn rewritten_totals_triggers_keep_the_same_totals_as_the_old_ones() {
     assert_eq!(dumps[0].0, dumps[1].0, "account_daily_totals");
     assert_eq!(dumps[0].1, dumps[1].1, "template_window_totals");
 }
+
+/// Migration 000016 fills `template_daily_countries` from the messages already stored, with
+/// calling codes in SQL; the webhook writer keeps it with `pricing::country_of`. Both must put
+/// every recipient in the same country.
+#[test]
+fn the_sends_by_country_backfill_agrees_with_the_writer() {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use templar::db::models::{accounts, templates};
+    use templar::db::schema::{messages as m, template_daily_countries as dc};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    let mut c = db.conn().unwrap();
+    let a = accounts::ensure(&mut c, "acme", "meta", 0).unwrap();
+    let state = templates::TemplateState {
+        waba_id: "w".into(),
+        template_id: "t1".into(),
+        name: "n".into(),
+        language: "en_US".into(),
+        category: "MARKETING".into(),
+        previous_category: None,
+        correct_category: None,
+        sub_category: None,
+        status: "APPROVED".into(),
+        quality: None,
+        rejected_reason: None,
+        parameter_format: None,
+        components: "[]".into(),
+    };
+    let row = templates::insert(&mut c, a, &state, 0).unwrap();
+    let recipients = [
+        "15551234567",
+        "+919876543210",
+        "5511987654321",
+        "4915112345678",
+        "447700900123",
+        "966501234567",
+        "971501234567",
+        "35312345678",
+        "3531",
+        "8613800000000",
+        "IN.123456",
+        "us.98765",
+        "",
+        "+",
+        "4312345",
+        "30123",
+    ];
+    for (i, r) in recipients.iter().enumerate() {
+        diesel::insert_into(m::table)
+            .values((
+                m::wamid.eq(format!("wamid.{i}")),
+                m::account_id.eq(Some(a)),
+                m::phone_number_id.eq("p"),
+                m::template_row.eq(Some(row)),
+                m::recipient.eq(*r),
+                m::category.eq(Some("utility")),
+                m::day.eq("2026-11-03"),
+                m::sent_at.eq(Some(1_793_750_400i64)),
+                m::origin.eq("webhook"),
+                m::created_at.eq(0),
+            ))
+            .execute(&mut c)
+            .unwrap();
+    }
+    // Inserted directly, so only the migration counts them.
+    c.batch_execute(include_str!(
+        "../../migrations/2026-12-01-000016_template_daily_countries/down.sql"
+    ))
+    .unwrap();
+    c.batch_execute(include_str!(
+        "../../migrations/2026-12-01-000016_template_daily_countries/up.sql"
+    ))
+    .unwrap();
+    let mut stored: Vec<(String, String, i64)> = dc::table
+        .select((dc::country, dc::category, dc::sent))
+        .load(&mut c)
+        .unwrap();
+    stored.sort();
+    let mut want: std::collections::BTreeMap<String, i64> = Default::default();
+    for r in recipients {
+        *want.entry(templar::pricing::country_of(r)).or_default() += 1;
+    }
+    let want: Vec<(String, String, i64)> = want
+        .into_iter()
+        .map(|(country, n)| (country, "UTILITY".to_string(), n))
+        .collect();
+    assert_eq!(stored, want);
+}

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod attention;
 pub mod buttons;
+pub mod countries;
 pub mod events;
 pub mod gauges;
 pub mod job_runs;

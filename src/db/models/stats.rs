@@ -46,6 +46,7 @@ pub fn rows(
         q = q.filter(stats::template_row.eq_any(ts.clone()));
     }
     let raw: Vec<Raw> = q.load(conn)?;
+    let est = super::countries::estimates(conn, scope, period, "c.template_row || ' ' || c.day")?;
     let mut by: BTreeMap<(String, i32), DayRow> = BTreeMap::new();
     for (t, day, origin, sent, delivered, read, clicked, failed, cost) in raw {
         let totals = Totals {
@@ -55,6 +56,7 @@ pub fn rows(
             clicked,
             failed,
             cost,
+            estimated: 0.0,
         };
         let row = by.entry((day.clone(), t)).or_insert_with(|| DayRow {
             template_row: t,
@@ -64,6 +66,12 @@ pub fn rows(
         match origin.as_str() {
             "meta" => row.meta = Some(totals),
             _ => row.observed = Some(totals),
+        }
+    }
+    for row in by.values_mut() {
+        if let (None, Some(o)) = (&row.meta, &mut row.observed) {
+            let key = format!("{} {}", row.template_row, row.day);
+            o.add_estimate(est.get(&key).copied().unwrap_or(0.0));
         }
     }
     Ok(by.into_values().collect())
@@ -113,6 +121,7 @@ impl Agg {
             clicked: self.m_clicked,
             failed: 0,
             cost: self.m_cost,
+            estimated: 0.0,
         };
         let observed = Totals {
             sent: self.o_sent,
@@ -121,6 +130,7 @@ impl Agg {
             clicked: self.o_clicked,
             failed: self.o_failed,
             cost: 0.0,
+            estimated: 0.0,
         };
         let combined = Totals {
             sent: self.m_sent + self.u_sent,
@@ -129,6 +139,7 @@ impl Agg {
             clicked: self.m_clicked + self.u_clicked,
             failed: self.o_failed,
             cost: self.m_cost,
+            estimated: 0.0,
         };
         Breakdown {
             combined,
@@ -360,6 +371,11 @@ pub fn totals(
         b.meta.add(&x.meta);
         b.observed.add(&x.observed);
     }
+    let est: f64 = super::countries::estimates(conn, scope, period, "'all'")?
+        .values()
+        .sum();
+    b.combined.add_estimate(est);
+    b.observed.add_estimate(est);
     Ok(b)
 }
 
@@ -369,10 +385,13 @@ pub fn daily(
     scope: &Scope,
     period: &Period,
 ) -> QueryResult<Vec<(String, Totals)>> {
-    let by_day: HashMap<String, Totals> = aggregate(conn, scope, period, "s.day")?
+    let mut by_day: HashMap<String, Totals> = aggregate(conn, scope, period, "s.day")?
         .into_iter()
         .map(|a| (a.key.clone(), a.breakdown().combined))
         .collect();
+    for (day, est) in super::countries::estimates(conn, scope, period, "c.day")? {
+        by_day.entry(day).or_default().add_estimate(est);
+    }
     Ok(period
         .days()
         .into_iter()
@@ -390,7 +409,7 @@ pub fn per_template(
     scope: &Scope,
     period: &Period,
 ) -> QueryResult<HashMap<i32, Totals>> {
-    Ok(aggregate(conn, scope, period, "s.template_row")?
+    let mut by: HashMap<i32, Totals> = aggregate(conn, scope, period, "s.template_row")?
         .into_iter()
         .filter_map(|a| {
             a.key
@@ -398,7 +417,13 @@ pub fn per_template(
                 .ok()
                 .map(|k| (k, a.breakdown().combined))
         })
-        .collect())
+        .collect();
+    for (t, est) in super::countries::estimates(conn, scope, period, "c.template_row")? {
+        if let Ok(t) = t.parse::<i32>() {
+            by.entry(t).or_default().add_estimate(est);
+        }
+    }
+    Ok(by)
 }
 
 /// A template's failures by error code over the period, most first.

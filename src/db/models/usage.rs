@@ -14,6 +14,7 @@ use crate::db::schema::{
 pub struct MessageRow {
     pub id: i32,
     pub account_id: Option<i32>,
+    pub recipient: String,
     pub template_row: Option<i32>,
     pub category: Option<String>,
     pub day: String,

@@ -94,7 +94,7 @@ pub fn build(conn: &mut SqliteConnection, now: i64) -> QueryResult<Lists> {
         quality: attention::count_quality_down(conn)?,
         category: attention::count_category_changes(conn, week_ago)?,
     };
-    let category = category(conn, week_ago)?;
+    let category = category(conn, week_ago, now)?;
     Ok(Lists {
         pending,
         rejected,
@@ -154,16 +154,23 @@ fn paused(conn: &mut SqliteConnection) -> QueryResult<Vec<Attention>> {
     Ok(out)
 }
 
-/// Category changes since `since`, announced or done.
-fn category(conn: &mut SqliteConnection, since: i64) -> QueryResult<Vec<Attention>> {
+/// Category changes since `since`, announced or done, with what each does to the template's
+/// monthly cost.
+fn category(conn: &mut SqliteConnection, since: i64, now: i64) -> QueryResult<Vec<Attention>> {
     let mut out = Vec::new();
+    let today = chrono::DateTime::from_timestamp(now, 0)
+        .unwrap_or_default()
+        .date_naive();
     for c in attention::category_changes(conn, since, 10)? {
         if let Some(r) = attention::one(conn, c.row_id)? {
+            let from = c.from.unwrap_or_default();
+            let cost =
+                crate::db::models::countries::category_impact(conn, c.row_id, &from, &c.to, today)?;
             let why = format!(
-                "{} → {}{}",
-                c.from.unwrap_or_default(),
+                "{from} → {}{}{}",
                 c.to,
-                c.reason.map(|x| format!(" ({x})")).unwrap_or_default()
+                c.reason.map(|x| format!(" ({x})")).unwrap_or_default(),
+                cost.map(|x| format!("; cost {x}")).unwrap_or_default()
             );
             out.push(item(&r, why, fmt::when(c.at)));
         }

@@ -57,6 +57,8 @@ pub struct Detail {
     pub rejection: Option<String>,
     /// How long a template under review has waited, and since when.
     pub waiting: Option<String>,
+    /// A category change announced or done: what it does to the monthly cost.
+    pub category_cost: Option<String>,
     pub usage: Breakdown,
     /// Meta's figures split by product (Cloud API, Marketing Messages API), with unique URL
     /// clicks.
@@ -183,6 +185,30 @@ fn detail(conn: &mut SqliteConnection, mut layout: Layout, id: &str) -> Result<D
         let now = clock::now().timestamp();
         format!("{} (since {})", fmt::span(now - since), fmt::when(since))
     });
+    let today = clock::now().date_naive();
+    let category_cost = match (&row.correct_category, &row.previous_category) {
+        (Some(to), _) if *to != row.category => {
+            let c = crate::db::models::countries::category_impact(
+                conn,
+                row.id,
+                &row.category,
+                to,
+                today,
+            )?;
+            c.map(|c| format!("moving to {to}: {c}"))
+        }
+        (_, Some(from)) if *from != row.category => {
+            let c = crate::db::models::countries::category_impact(
+                conn,
+                row.id,
+                from,
+                &row.category,
+                today,
+            )?;
+            c.map(|c| format!("{from} → {}: {c}", row.category))
+        }
+        _ => None,
+    };
     let scope = Scope {
         template_row: Some(row.id),
         ..Default::default()
@@ -242,6 +268,7 @@ fn detail(conn: &mut SqliteConnection, mut layout: Layout, id: &str) -> Result<D
         paused,
         rejection,
         waiting,
+        category_cost,
         usage,
         products,
         buttons,
