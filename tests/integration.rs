@@ -9,6 +9,7 @@
 mod common;
 
 mod integration {
+    mod anomalies;
     mod browser;
     mod cli;
     mod costs;

@@ -225,6 +225,7 @@ diesel::joinable!(template_daily_errors -> templates (template_row));
 diesel::joinable!(analytics_state -> accounts (account_id));
 diesel::joinable!(template_events -> templates (template_id));
 diesel::joinable!(sync_runs -> accounts (account_id));
+diesel::joinable!(delivery_anomalies -> templates (template_row));
 
 diesel::joinable!(messages -> templates (template_row));
 diesel::joinable!(messages -> accounts (account_id));
@@ -289,8 +290,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    delivery_anomalies (id) {
+        id -> Integer,
+        template_row -> Integer,
+        day -> Text,
+        kind -> Text,
+        error_code -> Nullable<Integer>,
+        recent_sent -> BigInt,
+        recent_rate -> Double,
+        baseline_rate -> Double,
+        recent_read_rate -> Nullable<Double>,
+        baseline_read_rate -> Nullable<Double>,
+        detected_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     template_versions,
+    delivery_anomalies,
     template_daily_countries,
     accounts,
     account_daily_totals,

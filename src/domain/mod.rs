@@ -2,6 +2,7 @@
 //! and quality scores as open enums (Meta adds values; an unknown one is kept, never dropped),
 //! and the template as a source reports it.
 
+pub mod anomaly;
 pub mod content;
 pub mod errors;
 pub mod pause;

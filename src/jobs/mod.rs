@@ -10,7 +10,9 @@
 //! | [`period_totals`] | a minute past each UTC midnight |
 //! | [`digest`] | each `[[notify]]` channel's `digest` |
 //! | [`retention`] | 03:17 UTC daily |
+//! | [`anomalies`] | every 10 minutes |
 
+pub mod anomalies;
 pub mod digest;
 pub mod full_sync;
 pub mod pending_check;
@@ -58,6 +60,7 @@ pub async fn run(ctx: SyncContext, notifier: Notifier, shutdown: watch::Receiver
         ctx.config.clone(),
         shutdown.clone(),
     ));
+    tasks.spawn(anomalies::run(ctx.db.clone(), shutdown.clone()));
     tasks.spawn(digest::run(notifier, shutdown));
     while tasks.join_next().await.is_some() {}
 }

@@ -53,6 +53,8 @@ pub struct SimTemplate {
     pub pauses: u32,
     /// The status before the template was archived (UNARCHIVED returns to it).
     pub archived_from: Option<String>,
+    /// A surge of one error code: (code, share of this template's messages that fail with it).
+    pub surge: Option<(i64, f64)>,
 }
 
 const NAMES: &[&str] = &[
@@ -228,6 +230,7 @@ pub fn template(rng: &mut ChaCha8Rng, waba: usize, k: usize, now: i64) -> SimTem
         review,
         corrupt: None,
         archived_from: None,
+        surge: None,
         deleted: false,
         paused_at: None,
         pauses: u32::from(status == "PAUSED"),

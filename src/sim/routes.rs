@@ -29,6 +29,7 @@ pub fn router(sim: Sim) -> Router {
         .route("/_sim/templates/{id}/corrupt", post(corrupt))
         .route("/_sim/templates/{id}/event", post(send_event))
         .route("/_sim/templates/{id}/body", post(control::edit_body))
+        .route("/_sim/templates/{id}/failures", post(control::surge))
         .route("/_sim/templates/{id}", delete(remove))
         .route("/_sim/inbound", post(manage::inbound))
         // A stand-in for a team's chat: `templar demo` sends its notifications here.

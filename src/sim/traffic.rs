@@ -178,6 +178,19 @@ impl World {
                 }
             }
         }
+        if let Some((code, share)) = self.templates[template].surge {
+            if self.rng.random_bool(share.clamp(0.0, 1.0)) {
+                let title = FAILURES
+                    .iter()
+                    .find(|f| f.0 == code)
+                    .map_or("Failed", |f| f.1);
+                m.delivered_at = None;
+                m.read_at = None;
+                m.clicked_at = None;
+                m.failed_at = Some(sent_at + 5);
+                m.error = Some((code, title));
+            }
+        }
         let t = &self.templates[template];
         let day = self
             .analytics

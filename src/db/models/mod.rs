@@ -2,6 +2,7 @@
 //! unit-tested on a scratch database and called from async code through [`crate::db::Db`].
 
 pub mod accounts;
+pub mod anomalies;
 pub mod attention;
 pub mod buttons;
 pub mod countries;

@@ -200,3 +200,26 @@ pub(crate) async fn edit_body(
     sim.flush();
     Json(body).into_response()
 }
+
+/// A surge of one error code for `/_sim/templates/{id}/failures`.
+#[derive(Deserialize)]
+pub(crate) struct Surge {
+    code: i64,
+    /// The share of the template's messages that fail with it from now on (0 ends it).
+    share: f64,
+}
+
+/// `POST /_sim/templates/{id}/failures`: from now on `share` of this template's messages fail
+/// with `code` (as when Meta's per-user marketing limit starts holding them back).
+pub(crate) async fn surge(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    Json(s): Json<Surge>,
+) -> Response {
+    let mut w = sim.world();
+    let Some(&i) = w.by_id.get(&id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    w.templates[i].surge = (s.share > 0.0).then_some((s.code, s.share));
+    StatusCode::NO_CONTENT.into_response()
+}

@@ -32,6 +32,7 @@ pub struct AttentionCounts {
     pub disabled: i64,
     pub quality: i64,
     pub category: i64,
+    pub anomalies: i64,
 }
 
 /// The attention lists and their true counts.
@@ -42,6 +43,7 @@ pub struct Lists {
     pub disabled: Vec<Attention>,
     pub quality: Vec<Attention>,
     pub category: Vec<Attention>,
+    pub anomalies: Vec<Attention>,
     pub counts: AttentionCounts,
 }
 
@@ -93,8 +95,14 @@ pub fn build(conn: &mut SqliteConnection, now: i64) -> QueryResult<Lists> {
         disabled: attention::count_with_status(conn, &["DISABLED"])?,
         quality: attention::count_quality_down(conn)?,
         category: attention::count_category_changes(conn, week_ago)?,
+        anomalies: 0,
     };
     let category = category(conn, week_ago, now)?;
+    let (anomalies, anomaly_count) = anomalies(conn, now - 86_400)?;
+    let attention_counts = AttentionCounts {
+        anomalies: anomaly_count,
+        ..attention_counts
+    };
     Ok(Lists {
         pending,
         rejected,
@@ -102,8 +110,31 @@ pub fn build(conn: &mut SqliteConnection, now: i64) -> QueryResult<Lists> {
         disabled,
         quality,
         category,
+        anomalies,
         counts: attention_counts,
     })
+}
+
+/// Delivery anomalies found since `since`, newest first, and how many in all.
+fn anomalies(conn: &mut SqliteConnection, since: i64) -> QueryResult<(Vec<Attention>, i64)> {
+    let (found, n) = crate::db::models::anomalies::recent(conn, since, 10)?;
+    let mut out = Vec::new();
+    for a in &found {
+        if let Some(r) = attention::one(conn, a.template_row)? {
+            let what = match a.error_code {
+                Some(code) => format!("error {code}"),
+                None => "failures".into(),
+            };
+            let why = format!(
+                "{what}: {:.1} % of {} sends in 6 h, {:.1} % the week before",
+                a.recent_rate * 100.0,
+                a.recent_sent,
+                a.baseline_rate * 100.0
+            );
+            out.push(item(&r, why, fmt::when(a.detected_at)));
+        }
+    }
+    Ok((out, n))
 }
 
 fn item(r: &AttentionRow, why: String, since: String) -> Attention {

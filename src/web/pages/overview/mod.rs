@@ -68,6 +68,8 @@ pub struct Overview {
     pub disabled: Vec<Attention>,
     pub quality: Vec<Attention>,
     pub category: Vec<Attention>,
+    /// Delivery anomalies of the last 24 hours.
+    pub anomalies: Vec<Attention>,
     pub feed: Vec<FeedItem>,
     pub last7: Totals,
     pub last30: Totals,
@@ -161,6 +163,7 @@ fn build(
         disabled: lists.disabled,
         quality: lists.quality,
         category: lists.category,
+        anomalies: lists.anomalies,
         feed,
         last7,
         last30,
@@ -360,6 +363,12 @@ impl Overview {
                 c.category,
                 &self.category,
                 all("sort=changed&dir=desc"),
+            ),
+            (
+                "Delivery anomalies (24 h)",
+                c.anomalies,
+                &self.anomalies,
+                String::new(),
             ),
         ]
     }
