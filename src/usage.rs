@@ -30,6 +30,10 @@ pub struct UsageReport {
     pub days_updated: u32,
     /// Messages read from Kapso's history.
     pub messages: u32,
+    /// Phone numbers whose health was read, and why that failed (it does not fail the pull).
+    pub numbers: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub numbers_error: Option<String>,
     pub requests: u32,
     pub error: Option<String>,
 }
@@ -105,6 +109,10 @@ async fn pull(ctx: &SyncContext, account: &AccountConfig, now: DateTime<Utc>) ->
         SourceKind::Meta => analytics(ctx, &source, account_id, now, &mut report).await,
         SourceKind::Kapso => history(ctx, &source, account, account_id, now, &mut report).await,
     };
+    if let Err(e) = numbers(ctx, &source, account_id, now, &mut report).await {
+        tracing::warn!(account = %account.name, "phone number health of {} not read: {e}", account.name);
+        report.numbers_error = Some(e.to_string());
+    }
     report.requests = source.requests();
     match result {
         Err(e) => {
@@ -124,6 +132,26 @@ async fn pull(ctx: &SyncContext, account: &AccountConfig, now: DateTime<Utc>) ->
         }
     }
     report
+}
+
+/// Reads each phone number's health and keeps what changed.
+async fn numbers(
+    ctx: &SyncContext,
+    source: &Graph,
+    account_id: i32,
+    now: DateTime<Utc>,
+    report: &mut UsageReport,
+) -> Result<(), SourceError> {
+    for pnid in source.phone_numbers().await? {
+        let health = source.number_health(&pnid).await?;
+        let at = now.timestamp();
+        ctx.db
+            .write(move |c| crate::db::models::numbers::record(c, account_id, &health, at, "sync"))
+            .await
+            .map_err(|e| SourceError::Transient(e.to_string()))?;
+        report.numbers += 1;
+    }
+    Ok(())
 }
 
 async fn analytics(

@@ -18,6 +18,7 @@ mod integration {
     mod hardening;
     mod migrations;
     mod notify;
+    mod numbers;
     mod operations;
     mod send;
     mod sync;

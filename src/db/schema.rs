@@ -226,6 +226,7 @@ diesel::joinable!(analytics_state -> accounts (account_id));
 diesel::joinable!(template_events -> templates (template_id));
 diesel::joinable!(sync_runs -> accounts (account_id));
 diesel::joinable!(delivery_anomalies -> templates (template_row));
+diesel::joinable!(number_events -> accounts (account_id));
 
 diesel::joinable!(messages -> templates (template_row));
 diesel::joinable!(messages -> accounts (account_id));
@@ -306,7 +307,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    phone_numbers (account_id, phone_number_id) {
+        account_id -> Integer,
+        phone_number_id -> Text,
+        display_phone_number -> Nullable<Text>,
+        verified_name -> Nullable<Text>,
+        quality_rating -> Nullable<Text>,
+        name_status -> Nullable<Text>,
+        throughput -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    portfolio_limits (account_id) {
+        account_id -> Integer,
+        messaging_limit -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    number_events (id) {
+        id -> Integer,
+        account_id -> Integer,
+        phone_number_id -> Text,
+        at -> BigInt,
+        field -> Text,
+        old_value -> Nullable<Text>,
+        new_value -> Text,
+        source -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    phone_numbers,
+    portfolio_limits,
+    number_events,
     template_versions,
     delivery_anomalies,
     template_daily_countries,

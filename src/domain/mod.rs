@@ -5,6 +5,7 @@
 pub mod anomaly;
 pub mod content;
 pub mod errors;
+pub mod number;
 pub mod pause;
 pub mod rejection;
 pub mod status_event;

@@ -190,6 +190,21 @@ pub fn apply_cached(
                     }
                 }
             }
+            IngestEvent::Number {
+                waba_id,
+                display_phone_number,
+                event,
+                limit,
+            } => match account_for(conn, cache, resolver, None, Some(waba_id), now)? {
+                Some(account) => {
+                    use crate::db::models::numbers;
+                    numbers::webhook_event(conn, account, display_phone_number, event, now)?;
+                    if let Some(l) = limit {
+                        numbers::set_limit(conn, account, l, now, "webhook")?;
+                    }
+                }
+                None => out.unmatched += 1,
+            },
             IngestEvent::Status(s) => {
                 if !status(conn, cache, resolver, s, now)? {
                     out.unmatched += 1;
@@ -439,60 +454,8 @@ fn new_message(
     Ok(Some(template.is_some()))
 }
 
-/// A button reply to one of our messages: a click, counted once per message. A reply that
-/// overtakes its message's first status leaves a stub the status completes.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "each is a distinct fact about the reply"
-)]
-fn click(
-    conn: &mut SqliteConnection,
-    cache: &mut Cache,
-    account: Option<i32>,
-    pnid: &str,
-    from: &str,
-    wamid: &str,
-    at: i64,
-    now: i64,
-) -> QueryResult<()> {
-    let Some(m) = usage::by_wamid(conn, wamid)? else {
-        return usage::insert(
-            conn,
-            &NewMessage {
-                wamid: wamid.to_string(),
-                account_id: account,
-                phone_number_id: pnid.to_string(),
-                template_row: None,
-                recipient: from.to_string(),
-                category: None,
-                day: day_of(at),
-                sent_at: None,
-                delivered_at: None,
-                read_at: None,
-                failed_at: None,
-                clicked_at: Some(at),
-                error_code: None,
-                error_title: None,
-                origin: "webhook".into(),
-                created_at: now,
-                template_ref: None,
-            },
-        );
-    };
-    if m.clicked_at.is_some() {
-        return Ok(());
-    }
-    let old = m.progress();
-    let new = Progress {
-        clicked_at: Some(at),
-        ..old.clone()
-    };
-    usage::update(conn, m.id, &new)?;
-    if let Some(t) = m.template_row {
-        cache.count(t, &m.day, Counts::between(&old, &new));
-    }
-    Ok(())
-}
+mod click;
+use click::click;
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! Meta's webhook payloads (`object: whatsapp_business_account`): message statuses and inbound
 //! messages (`messages`), and the template fields `message_template_status_update`,
-//! `message_template_quality_update`, `template_category_update` and
-//! `message_template_components_update`.
+//! `message_template_quality_update`, `template_category_update`,
+//! `message_template_components_update`, and the number field `phone_number_quality_update`.
 
 use serde_json::Value;
 
@@ -65,6 +65,12 @@ pub fn parse(body: &Value, now: i64) -> Parsed {
                         .ignored
                         .push(format!("{field} without template id, name or value")),
                 },
+                "phone_number_quality_update" => match number(&waba, value) {
+                    Some(ev) => out.events.push(ev),
+                    None => out
+                        .ignored
+                        .push("phone_number_quality_update without number or event".into()),
+                },
                 other => out.ignored.push(format!("field {other}")),
             }
         }
@@ -125,6 +131,19 @@ fn template(field: &str, waba: &str, v: &Value, at: i64) -> Option<TemplateChang
         language,
         at,
         kind,
+    })
+}
+
+/// A `phone_number_quality_update`. The limit is the portfolio's
+/// (`max_daily_conversations_per_business`), else `current_limit` (removed in 2026).
+fn number(waba: &str, v: &Value) -> Option<IngestEvent> {
+    Some(IngestEvent::Number {
+        waba_id: waba.to_string(),
+        display_phone_number: text(v, "display_phone_number")?,
+        event: text(v, "event")?.to_ascii_uppercase(),
+        limit: text(v, "max_daily_conversations_per_business")
+            .or_else(|| text(v, "current_limit"))
+            .map(|l| l.to_ascii_uppercase()),
     })
 }
 

@@ -97,6 +97,14 @@ pub enum IngestEvent {
         replied_to: Option<String>,
         is_button: bool,
     },
+    /// `phone_number_quality_update`: what happened to a number (FLAGGED, ONBOARDING,
+    /// THROUGHPUT_UPGRADE...) and the portfolio's messaging limit now, where said.
+    Number {
+        waba_id: String,
+        display_phone_number: String,
+        event: String,
+        limit: Option<String>,
+    },
 }
 
 /// The UTC day of a unix time, as `YYYY-MM-DD`.

@@ -10,10 +10,13 @@ use crate::clock;
 use crate::config::{Config, NotifyConfig};
 use crate::db::models::notifications as out;
 use crate::db::models::templates::{self as tpl, Event, TemplateRow};
-use crate::db::models::{anomalies, events, sync_runs};
+use crate::db::models::{events, sync_runs};
 use crate::domain::pause::{Pause, STRIKES};
 use crate::domain::rejection::RejectionInfo;
 use crate::domain::Quality;
+
+mod health;
+pub use health::anomaly_payload;
 
 /// Consecutive failed runs that make an account's sync "failing".
 pub const FAILING_AFTER: u32 = 3;
@@ -283,97 +286,8 @@ pub fn expand(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryRe
         out::set_cursor(conn, "template_events", last)?;
     }
     queued += expand_sync(conn, config, now)?;
-    queued += expand_anomalies(conn, config, now)?;
-    Ok(queued)
-}
-
-/// The payload of a delivery anomaly: what failed, against what, what it means, what to do.
-pub fn anomaly_payload(config: &Config, a: &anomalies::Anomaly) -> Payload {
-    use crate::domain::anomaly::{BASELINE_DAYS, RECENT_HOURS};
-    let pct = |r: f64| format!("{:.1} %", r * 100.0);
-    let who = format!("{} ({}) on {}", a.name, a.language, a.account);
-    let (title, what, info) = match a.error_code {
-        Some(code) => {
-            let info = crate::domain::errors::explain(code.into());
-            (
-                format!("Delivery anomaly, error {code}: {who}"),
-                format!("failed with {code} ({})", info.meaning),
-                info,
-            )
-        }
-        None => (
-            format!("Delivery anomaly, failures jumped: {who}"),
-            "failed".to_string(),
-            crate::domain::errors::ErrorInfo {
-                meaning: "failures jumped",
-                action: "Open the template's failures by error code to see which codes rose.",
-            },
-        ),
-    };
-    let read = match (a.recent_read_rate, a.baseline_read_rate) {
-        (Some(r), Some(b)) => format!(" Read rate {} ({} before).", pct(r), pct(b)),
-        _ => String::new(),
-    };
-    Payload {
-        id: format!("anomaly:{}", a.id),
-        event: "delivery_anomaly".into(),
-        occurred_at: clock::rfc3339(a.detected_at),
-        account: Some(a.account.clone()),
-        change: Some(Change {
-            field: a.kind.clone(),
-            from: Some(format!("{:.4}", a.baseline_rate)),
-            to: format!("{:.4}", a.recent_rate),
-            reason: a.error_code.map(|c| c.to_string()),
-        }),
-        recommendation: Some(info.action.to_string()),
-        url: format!("{}/templates/{}", config.public_url, a.template_id),
-        title,
-        text: format!(
-            "In the last {RECENT_HOURS} hours {} of {} sends of {} {what}, against {} over the {BASELINE_DAYS} days before.{read} What to do: {}",
-            pct(a.recent_rate),
-            a.recent_sent,
-            a.name,
-            pct(a.baseline_rate),
-            info.action
-        ),
-        ..Default::default()
-    }
-}
-
-fn expand_anomalies(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryResult<usize> {
-    let start = match out::cursor(conn, "delivery_anomalies")? {
-        Some(c) => c,
-        None => anomalies::last_id_before(conn, now - FIRST_LOOK_BACK)?,
-    };
-    let found = anomalies::after(conn, start, 1000)?;
-    let mut queued = 0;
-    let mut last = start;
-    for a in &found {
-        last = a.id;
-        let channels: Vec<&NotifyConfig> = config
-            .notify
-            .iter()
-            .filter(|c| wants(c, "delivery_anomaly", Some(&a.account), Some(&a.name)))
-            .collect();
-        if channels.is_empty() {
-            continue;
-        }
-        let payload = anomaly_payload(config, a);
-        let json = serde_json::to_string(&payload).unwrap_or_default();
-        for ch in channels {
-            queued += usize::from(out::enqueue(
-                conn,
-                &payload.id,
-                &ch.name,
-                "delivery_anomaly",
-                &json,
-                now,
-            )?);
-        }
-    }
-    if last != start || out::cursor(conn, "delivery_anomalies")?.is_none() {
-        out::set_cursor(conn, "delivery_anomalies", last)?;
-    }
+    queued += health::expand_anomalies(conn, config, now)?;
+    queued += health::expand_numbers(conn, config, now)?;
     Ok(queued)
 }
 

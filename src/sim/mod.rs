@@ -6,6 +6,7 @@ mod analytics;
 pub mod catalog;
 mod checks;
 mod manage;
+pub mod numbers;
 mod routes;
 pub mod traffic;
 
@@ -145,6 +146,8 @@ pub struct World {
     pub messages_per_hour: u32,
     /// Last inbound message per (phone_number_id, wa_id): the 24-hour window.
     pub inbound: HashMap<(String, String), i64>,
+    /// Phone number health that moved from its start (GREEN, APPROVED, STANDARD, TIER_2K).
+    pub numbers: HashMap<String, numbers::SimNumber>,
 }
 
 /// What the simulator has been asked, for tests and benchmarks.
@@ -205,6 +208,7 @@ impl World {
             outbox: Vec::new(),
             messages_per_hour: opts.messages_per_hour.max(2),
             inbound: HashMap::new(),
+            numbers: HashMap::new(),
         }
     }
 

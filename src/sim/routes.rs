@@ -32,6 +32,7 @@ pub fn router(sim: Sim) -> Router {
         .route("/_sim/templates/{id}/failures", post(control::surge))
         .route("/_sim/templates/{id}", delete(remove))
         .route("/_sim/inbound", post(manage::inbound))
+        .route("/_sim/numbers/{id}", post(control::change_number))
         // A stand-in for a team's chat: `templar demo` sends its notifications here.
         .route("/_sim/notifications", post(|| async { "ok" }))
         .route(
@@ -67,6 +68,7 @@ pub fn router(sim: Sim) -> Router {
             "/meta/whatsapp/{ver}/{pnid}/messages",
             get(analytics::kapso_messages).post(manage::kapso_send),
         )
+        .route("/meta/whatsapp/{ver}/{node}", get(kapso_node))
         .route("/{ver}/{node}", get(meta_node).post(manage::meta_edit))
         .with_state(sim)
 }

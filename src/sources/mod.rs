@@ -8,6 +8,7 @@ pub mod dialect;
 pub mod graph;
 pub mod http;
 pub mod insights;
+pub mod numbers;
 pub mod writes;
 
 pub use client::Graph;

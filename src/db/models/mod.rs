@@ -11,6 +11,7 @@ pub mod gauges;
 pub mod job_runs;
 pub mod messages;
 pub mod notifications;
+pub mod numbers;
 pub mod products;
 pub mod retention;
 pub mod stats;

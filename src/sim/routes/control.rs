@@ -223,3 +223,18 @@ pub(crate) async fn surge(
     w.templates[i].surge = (s.share > 0.0).then_some((s.code, s.share));
     StatusCode::NO_CONTENT.into_response()
 }
+
+/// `POST /_sim/numbers/{id}`: a phone number's quality or its portfolio's limit moves; with
+/// `event`, Meta's `phone_number_quality_update` webhook goes out.
+pub(crate) async fn change_number(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    Json(c): Json<crate::sim::numbers::NumberChange>,
+) -> Response {
+    let changed = sim.world().change_number(&id, c);
+    if !changed {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    sim.flush();
+    StatusCode::NO_CONTENT.into_response()
+}

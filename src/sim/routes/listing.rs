@@ -272,6 +272,17 @@ pub(crate) fn get_one(
     headers: &HeaderMap,
     via: Via,
 ) -> Answer {
+    if let Some((wi, _)) = w.number(id) {
+        if credential(headers, via).as_deref() != Some(w.wabas[wi].credential.as_str())
+            || waba.is_some()
+        {
+            return unauthorized(w, via);
+        }
+        return match w.number_json(id, q.fields.as_deref()) {
+            Some(v) => ok(v),
+            None => no_object(id),
+        };
+    }
     let Some(&i) = w.by_id.get(id) else {
         // Meta's /{node}: a WABA id answers with the account itself.
         if let (Via::Meta, None, Some(wi)) = (via, waba, waba_index(w, id)) {
@@ -302,6 +313,19 @@ pub(crate) async fn meta_node(
 ) -> Response {
     api(&sim, Via::Meta, |w| {
         get_one(w, None, &node, &q, &headers, Via::Meta)
+    })
+    .await
+}
+
+/// Kapso's proxy of Meta's `/{node}` (a phone number's health).
+pub(crate) async fn kapso_node(
+    State(sim): State<Sim>,
+    Path((_ver, node)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Response {
+    api(&sim, Via::Kapso, |w| {
+        get_one(w, None, &node, &q, &headers, Via::Kapso)
     })
     .await
 }

@@ -56,6 +56,11 @@ pub struct Account {
     pub analytics_words: String,
     /// The currency costs are in, or why there is none.
     pub currency: String,
+    /// Each number's health as Meta names its fields, with the latest changes.
+    pub phone_numbers: Vec<crate::db::models::numbers::NumberRow>,
+    /// The business portfolio's messaging limit (`whatsapp_business_manager_messaging_limit`).
+    pub messaging_limit: Option<String>,
+    pub number_history: Vec<crate::db::models::numbers::NumberEvent>,
     #[serde(skip)]
     pub chart: String,
 }
@@ -84,7 +89,11 @@ fn build(
         .map_err(|_| WebError::NotFound(format!("No account named {name}.")))?;
     let id = accounts::find_id(conn, name)?;
     let (mut runs, mut analytics, mut analytics_message, mut hooks) = (Vec::new(), None, None, 0);
+    let (mut phone_numbers, mut messaging_limit, mut number_history) =
+        (Vec::new(), None, Vec::new());
     if let Some(id) = id {
+        (phone_numbers, messaging_limit, number_history) =
+            crate::db::models::numbers::of_account(conn, id, 20)?;
         runs = sync_runs::recent_filtered(conn, id, run_filter, 30)?
             .into_iter()
             .map(|r| Run {
@@ -136,6 +145,9 @@ fn build(
         analytics_message,
         webhook_events_7d: hooks,
         totals,
+        phone_numbers,
+        messaging_limit,
+        number_history,
     })
 }
 
@@ -182,6 +194,18 @@ fn health(last_success: Option<i64>, newest: Option<&Run>) -> (String, String) {
 }
 
 impl Account {
+    fn qclass(&self, q: &str) -> &'static str {
+        fmt::quality_class(q)
+    }
+
+    fn when(&self, at: &i64) -> String {
+        fmt::when(*at)
+    }
+
+    fn limit(&self, l: &str) -> String {
+        crate::domain::number::limit_words(l)
+    }
+
     /// The run filters, with whether each is the one shown.
     fn filters(&self) -> Vec<(&'static str, &'static str, bool)> {
         [
