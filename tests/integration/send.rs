@@ -600,8 +600,14 @@ async fn apply_creates_reports_drift_and_prunes_only_when_asked() {
     );
     let eid = edited["id"].as_str().unwrap();
     let events = common::events(&env.db, eid);
+    // The edit is a new content version and a status move, both by hand.
+    let last: Vec<&str> = events[events.len() - 2..]
+        .iter()
+        .map(|e| e.0.as_str())
+        .collect();
+    assert_eq!(last, ["status", "content"]);
     assert_eq!(
-        events.last().unwrap(),
+        events.iter().rev().find(|e| e.0 == "status").unwrap(),
         &(
             "status".to_string(),
             Some("APPROVED".into()),

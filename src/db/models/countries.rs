@@ -72,6 +72,8 @@ pub fn unreported(
          WHERE c.day BETWEEN ? AND ? AND ({filter}) \
            AND NOT EXISTS (SELECT 1 FROM template_daily_stats s WHERE s.template_row = c.template_row \
                            AND s.day = c.day AND s.origin = 'meta') \
+           AND EXISTS (SELECT 1 FROM template_daily_stats s WHERE s.template_row = c.template_row \
+                       AND s.day = c.day AND s.origin = 'observed') \
          GROUP BY 1, c.day, c.country, c.category, t.category"
     );
     let mut q = diesel::sql_query(sql)

@@ -23,6 +23,7 @@ pub struct NumberRow {
     pub quality_rating: Option<String>,
     pub name_status: Option<String>,
     pub throughput: Option<String>,
+    /// When any of it last changed.
     pub updated_at: i64,
 }
 
@@ -108,6 +109,12 @@ pub fn record(
         }
     }
     let keep = |new: &Option<String>, old: Option<String>| new.clone().or(old);
+    let same = |new: &Option<String>, old: Option<&String>| new.is_none() || new.as_ref() == old;
+    let unchanged = old.as_ref().is_some_and(|o| {
+        same(&h.display_phone_number, o.display_phone_number.as_ref())
+            && same(&h.verified_name, o.verified_name.as_ref())
+            && n == 0
+    });
     let row = (
         p::account_id.eq(account_id),
         p::phone_number_id.eq(&h.id),
@@ -133,7 +140,10 @@ pub fn record(
         )),
         p::updated_at.eq(now),
     );
-    diesel::replace_into(p::table).values(row).execute(conn)?;
+    // A pull that finds nothing new writes nothing.
+    if !unchanged {
+        diesel::replace_into(p::table).values(row).execute(conn)?;
+    }
     if let Some(limit) = &h.messaging_limit {
         n += usize::from(set_limit(conn, account_id, limit, now, source)?);
     }
