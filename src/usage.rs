@@ -34,6 +34,10 @@ pub struct UsageReport {
     pub numbers: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub numbers_error: Option<String>,
+    /// Template groups listed, and why that failed (it does not fail the pull).
+    pub groups: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups_error: Option<String>,
     pub requests: u32,
     pub error: Option<String>,
 }
@@ -109,6 +113,11 @@ async fn pull(ctx: &SyncContext, account: &AccountConfig, now: DateTime<Utc>) ->
         SourceKind::Meta => analytics(ctx, &source, account_id, now, &mut report).await,
         SourceKind::Kapso => history(ctx, &source, account, account_id, now, &mut report).await,
     };
+    let analytics_ok = result.is_ok() && report.analytics.as_deref() == Some("ok");
+    if let Err(e) = groups(ctx, &source, account_id, now, analytics_ok, &mut report).await {
+        tracing::warn!(account = %account.name, "template groups of {} not read: {e}", account.name);
+        report.groups_error = Some(e.to_string());
+    }
     if let Err(e) = numbers(ctx, &source, account_id, now, &mut report).await {
         tracing::warn!(account = %account.name, "phone number health of {} not read: {e}", account.name);
         report.numbers_error = Some(e.to_string());
@@ -132,6 +141,49 @@ async fn pull(ctx: &SyncContext, account: &AccountConfig, now: DateTime<Utc>) ->
         }
     }
     report
+}
+
+/// Lists the account's template groups (replacing what was kept) and, where template
+/// analytics work, pulls their daily figures ten groups a call.
+async fn groups(
+    ctx: &SyncContext,
+    source: &Graph,
+    account_id: i32,
+    now: DateTime<Utc>,
+    analytics: bool,
+    report: &mut UsageReport,
+) -> Result<(), SourceError> {
+    use crate::sources::groups::GROUP_ANALYTICS_MAX_IDS;
+    let today = now.date_naive();
+    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    let start = day(today.checked_sub_days(Days::new(29)).unwrap_or(today));
+    let end = day(today.checked_add_days(Days::new(1)).unwrap_or(today));
+    let transient = |e: crate::db::DbError| SourceError::Transient(e.to_string());
+    let mut all = Vec::new();
+    let mut points = Vec::new();
+    for waba in source.wabas().await? {
+        let groups = source.template_groups(&waba).await?;
+        if analytics {
+            let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+            for chunk in ids.chunks(GROUP_ANALYTICS_MAX_IDS) {
+                points.extend(
+                    source
+                        .template_group_analytics(&waba, chunk, &start, &end)
+                        .await?,
+                );
+            }
+        }
+        all.extend(groups);
+    }
+    report.groups = all.len() as u32;
+    let at = now.timestamp();
+    ctx.db
+        .write(move |c| {
+            crate::db::models::groups::replace(c, account_id, &all, at)?;
+            crate::db::models::groups::store_points(c, account_id, &points)
+        })
+        .await
+        .map_err(transient)
 }
 
 /// Reads each phone number's health and keeps what changed.

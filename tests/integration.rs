@@ -15,6 +15,7 @@ mod integration {
     mod costs;
     mod dashboard;
     mod export;
+    mod groups;
     mod hardening;
     mod migrations;
     mod notify;

@@ -113,6 +113,7 @@ pub async fn run(config: Config, cmd: TemplatesCommand) -> anyhow::Result<ExitCo
                 name_contains: args.name,
                 include_deleted: deleted,
                 only_deleted: deleted,
+                group: None,
             };
             let rows = db.run(move |c| tpl::list(c, &q)).await?;
             let views: Vec<TemplateView> = rows

@@ -341,7 +341,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    template_groups (account_id, group_id) {
+        account_id -> Integer,
+        group_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    template_group_members (account_id, template_id) {
+        account_id -> Integer,
+        group_id -> Text,
+        template_id -> Text,
+    }
+}
+
+diesel::table! {
+    template_group_daily (account_id, group_id, day) {
+        account_id -> Integer,
+        group_id -> Text,
+        day -> Text,
+        sent -> BigInt,
+        delivered -> BigInt,
+        read -> BigInt,
+        clicked -> BigInt,
+        cost -> Double,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    template_groups,
+    template_group_members,
+    template_group_daily,
     phone_numbers,
     portfolio_limits,
     number_events,

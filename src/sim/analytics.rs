@@ -16,7 +16,7 @@ use super::{Sim, Via, World};
 /// WABAs with this index modulo 5 have not enabled template insights.
 pub const INSIGHTS_OFF_EVERY: usize = 5;
 
-fn parse_day(v: &str) -> Option<i64> {
+pub(super) fn parse_day(v: &str) -> Option<i64> {
     if let Ok(ts) = v.parse::<i64>() {
         return Some(day_start(ts));
     }
@@ -28,7 +28,7 @@ fn parse_day(v: &str) -> Option<i64> {
         })
 }
 
-fn list_param(v: &str) -> Vec<String> {
+pub(super) fn list_param(v: &str) -> Vec<String> {
     v.trim_matches(['[', ']'])
         .split(',')
         .map(|s| s.trim().trim_matches('"').to_string())

@@ -5,6 +5,7 @@
 mod analytics;
 pub mod catalog;
 mod checks;
+pub mod groups;
 mod manage;
 pub mod numbers;
 mod routes;

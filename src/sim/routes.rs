@@ -57,6 +57,18 @@ pub fn router(sim: Sim) -> Router {
         )
         .route("/{ver}/{pnid}/messages", post(manage::meta_send))
         .route(
+            "/{ver}/{waba}/template_groups",
+            get(super::groups::meta_groups),
+        )
+        .route(
+            "/meta/whatsapp/{ver}/{waba}/template_groups",
+            get(super::groups::kapso_groups),
+        )
+        .route(
+            "/{ver}/{waba}/template_group_analytics",
+            get(super::groups::group_analytics),
+        )
+        .route(
             "/meta/whatsapp/{ver}/{pnid}/conversations",
             get(manage::kapso_conversations),
         )
@@ -88,6 +100,7 @@ pub(super) struct GraphQuery {
     pub hsm_id: Option<String>,
     pub phone_number: Option<String>,
     pub template_ids: Option<String>,
+    pub template_group_ids: Option<String>,
     pub granularity: Option<String>,
     pub start: Option<String>,
     pub end: Option<String>,
@@ -111,6 +124,7 @@ impl GraphQuery {
             "hsm_id" => self.hsm_id.as_ref(),
             "phone_number" => self.phone_number.as_ref(),
             "template_ids" => self.template_ids.as_ref(),
+            "template_group_ids" => self.template_group_ids.as_ref(),
             "granularity" => self.granularity.as_ref(),
             "start" => self.start.as_ref(),
             "end" => self.end.as_ref(),

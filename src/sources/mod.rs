@@ -6,6 +6,7 @@
 pub mod client;
 pub mod dialect;
 pub mod graph;
+pub mod groups;
 pub mod http;
 pub mod insights;
 pub mod numbers;

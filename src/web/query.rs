@@ -23,6 +23,8 @@ pub struct PageQuery {
     pub quality: Option<String>,
     /// A substring of the template's name.
     pub q: Option<String>,
+    /// A template group's id (Meta's).
+    pub group: Option<String>,
     pub sort: Option<String>,
     pub dir: Option<String>,
     pub page: Option<String>,
@@ -61,6 +63,7 @@ impl PageQuery {
             ("language", &self.language),
             ("quality", &self.quality),
             ("q", &self.q),
+            ("group", &self.group),
         ]
         .into_iter()
         .filter_map(|(k, v)| given(v).map(|v| (k.to_string(), v.to_string())))
@@ -81,6 +84,7 @@ impl PageQuery {
             name_contains: get(&self.q).map(|q| q.chars().take(200).collect()),
             include_deleted: deleted,
             only_deleted: deleted,
+            group: get(&self.group),
         }
     }
 

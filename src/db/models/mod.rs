@@ -8,6 +8,7 @@ pub mod buttons;
 pub mod countries;
 pub mod events;
 pub mod gauges;
+pub mod groups;
 pub mod job_runs;
 pub mod messages;
 pub mod notifications;

@@ -61,6 +61,8 @@ pub struct Account {
     /// The business portfolio's messaging limit (`whatsapp_business_manager_messaging_limit`).
     pub messaging_limit: Option<String>,
     pub number_history: Vec<crate::db::models::numbers::NumberEvent>,
+    /// Template groups with their size and Meta's group analytics over the period.
+    pub template_groups: Vec<crate::db::models::groups::GroupView>,
     #[serde(skip)]
     pub chart: String,
 }
@@ -91,7 +93,14 @@ fn build(
     let (mut runs, mut analytics, mut analytics_message, mut hooks) = (Vec::new(), None, None, 0);
     let (mut phone_numbers, mut messaging_limit, mut number_history) =
         (Vec::new(), None, Vec::new());
+    let mut template_groups = Vec::new();
     if let Some(id) = id {
+        template_groups = crate::db::models::groups::of_account(
+            conn,
+            id,
+            &layout.period.from_s(),
+            &layout.period.to_s(),
+        )?;
         (phone_numbers, messaging_limit, number_history) =
             crate::db::models::numbers::of_account(conn, id, 20)?;
         runs = sync_runs::recent_filtered(conn, id, run_filter, 30)?
@@ -148,6 +157,7 @@ fn build(
         phone_numbers,
         messaging_limit,
         number_history,
+        template_groups,
     })
 }
 
@@ -196,6 +206,10 @@ fn health(last_success: Option<i64>, newest: Option<&Run>) -> (String, String) {
 impl Account {
     fn qclass(&self, q: &str) -> &'static str {
         fmt::quality_class(q)
+    }
+
+    fn int(&self, n: &i64) -> String {
+        fmt::int(*n)
     }
 
     fn when(&self, at: &i64) -> String {

@@ -45,6 +45,8 @@ pub struct List {
     pub sort: String,
     pub dir: String,
     pub filters: BTreeMap<String, String>,
+    /// The name of the template group filtered on (`group=`).
+    pub group_name: Option<String>,
     #[serde(skip)]
     pub accounts: Vec<String>,
 }
@@ -120,6 +122,13 @@ pub fn list(
             (briefs, total, usage)
         }
     };
+    let group_name = match &f.group {
+        Some(g) => Some(
+            crate::db::models::groups::name(conn, g)?
+                .ok_or_else(|| WebError::NotFound(format!("No template group {g}.")))?,
+        ),
+        None => None,
+    };
     let now = clock::now().timestamp();
     let lines = briefs
         .into_iter()
@@ -141,6 +150,7 @@ pub fn list(
         sort,
         dir: if desc { "desc".into() } else { "asc".into() },
         filters: q.filters(),
+        group_name,
         accounts: state
             .config
             .accounts

@@ -19,6 +19,8 @@ pub struct ListQuery {
     pub include_deleted: bool,
     /// Deleted templates only (`status=DELETED` on the dashboard).
     pub only_deleted: bool,
+    /// Only the templates of this template group (Meta's group id).
+    pub group: Option<String>,
 }
 
 /// Applies a [`ListQuery`]'s filters to a boxed query over `templates JOIN accounts`; a macro
@@ -53,6 +55,13 @@ macro_rules! filtered {
                 .replace('%', "\\%")
                 .replace('_', "\\_");
             query = query.filter(templates::name.like(format!("%{escaped}%")).escape('\\'));
+        }
+        if let Some(g) = &q.group {
+            use crate::db::schema::template_group_members as gm;
+            let members = gm::table
+                .filter(gm::group_id.eq(g.clone()))
+                .select(gm::template_id);
+            query = query.filter(templates::template_id.eq_any(members));
         }
         if q.only_deleted {
             query = query.filter(templates::deleted_at.is_not_null());

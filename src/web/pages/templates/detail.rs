@@ -59,6 +59,8 @@ pub struct Detail {
     pub waiting: Option<String>,
     /// A category change announced or done: what it does to the monthly cost.
     pub category_cost: Option<String>,
+    /// The template group it is in: (id, name).
+    pub group: Option<(String, String)>,
     pub usage: Breakdown,
     /// Meta's figures split by product (Cloud API, Marketing Messages API), with unique URL
     /// clicks.
@@ -185,6 +187,7 @@ fn detail(conn: &mut SqliteConnection, mut layout: Layout, id: &str) -> Result<D
         let now = clock::now().timestamp();
         format!("{} (since {})", fmt::span(now - since), fmt::when(since))
     });
+    let group = crate::db::models::groups::of_template(conn, row.account_id, &row.template_id)?;
     let today = clock::now().date_naive();
     let category_cost = match (&row.correct_category, &row.previous_category) {
         (Some(to), _) if *to != row.category => {
@@ -269,6 +272,7 @@ fn detail(conn: &mut SqliteConnection, mut layout: Layout, id: &str) -> Result<D
         rejection,
         waiting,
         category_cost,
+        group,
         usage,
         products,
         buttons,
