@@ -77,7 +77,7 @@ fn list(w: &mut World, waba: &str, headers: &HeaderMap, via: Via) -> Answer {
     ok(json!({"data": data, "paging": {"cursors": {"before": "MA", "after": "MQ"}}}))
 }
 
-pub async fn meta_groups(
+pub(super) async fn meta_groups(
     State(sim): State<Sim>,
     Path((_ver, waba)): Path<(String, String)>,
     headers: HeaderMap,
@@ -85,7 +85,7 @@ pub async fn meta_groups(
     api(&sim, Via::Meta, |w| list(w, &waba, &headers, Via::Meta)).await
 }
 
-pub async fn kapso_groups(
+pub(super) async fn kapso_groups(
     State(sim): State<Sim>,
     Path((_ver, waba)): Path<(String, String)>,
     headers: HeaderMap,
@@ -93,7 +93,7 @@ pub async fn kapso_groups(
     api(&sim, Via::Kapso, |w| list(w, &waba, &headers, Via::Kapso)).await
 }
 
-pub async fn group_analytics(
+pub(super) async fn group_analytics(
     State(sim): State<Sim>,
     Path((_ver, waba)): Path<(String, String)>,
     Query(q): Q,
