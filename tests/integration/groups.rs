@@ -8,6 +8,9 @@ use serde_json::Value;
 
 use crate::common::{self, app, with_traffic, App, Page};
 
+/// (id, name, template ids) of a simulated group.
+type Group = (String, String, BTreeSet<String>);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn groups_are_listed_filtered_and_measured() {
     let env = App::new(2, 30).start().await;
@@ -15,7 +18,7 @@ async fn groups_are_listed_filtered_and_measured() {
     env.sync().await;
     with_traffic(&env, &app, 30).await;
 
-    let (groups, analytics): (Vec<(String, String, BTreeSet<String>)>, Vec<(String, i64)>) = {
+    let (groups, analytics): (Vec<Group>, Vec<(String, i64)>) = {
         let w = env.sim.world();
         let groups: Vec<_> = (0..2)
             .flat_map(|wi| w.groups(wi))
