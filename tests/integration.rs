@@ -17,6 +17,7 @@ mod integration {
     mod export;
     mod groups;
     mod hardening;
+    mod library;
     mod migrations;
     mod notify;
     mod numbers;

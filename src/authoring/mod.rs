@@ -144,13 +144,13 @@ fn str_of<'v>(o: &'v Map<String, Value>, key: &str) -> Option<&'v str> {
     o.get(key).and_then(Value::as_str)
 }
 
-fn valid_name(s: &str) -> bool {
+pub(crate) fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-fn valid_language(s: &str) -> bool {
+pub(crate) fn valid_language(s: &str) -> bool {
     let (lang, region) = match s.split_once('_') {
         Some((l, r)) => (l, Some(r)),
         None => (s, None),

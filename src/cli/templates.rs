@@ -12,6 +12,8 @@ use crate::views::{self, EventView, TemplateDetail, TemplateView};
 
 mod files;
 pub use files::*;
+mod library;
+pub use library::LibraryArgs;
 
 /// `templar templates ...`
 #[derive(clap::Subcommand, Debug)]
@@ -21,8 +23,11 @@ pub enum TemplatesCommand {
     /// Show one template's current state and its full history.
     Show(ShowArgs),
     /// Check a definition file (the JSON body of Meta's create call) for what Meta's review
-    /// rejects on format, then submit it. The new template shows up as PENDING at once.
+    /// rejects on format, then submit it; or create one from Meta's Template Library with
+    /// --from-library. The new template shows up at once (PENDING, or APPROVED from the library).
     Create(CreateArgs),
+    /// Search Meta's Template Library: pre-written templates Meta approves as they are.
+    Library(LibraryArgs),
     /// Keep a folder of definitions (*.json) in step with one or more accounts: create what
     /// is missing, edit what differs where Meta allows it, report the rest.
     #[command(after_help = "\
@@ -86,6 +91,7 @@ pub async fn run(config: Config, cmd: TemplatesCommand) -> anyhow::Result<ExitCo
     let cmd = match cmd {
         TemplatesCommand::Create(args) => return create(config, args).await,
         TemplatesCommand::Apply(args) => return apply(config, args).await,
+        TemplatesCommand::Library(args) => return library::library(config, args).await,
         other => other,
     };
     if let TemplatesCommand::List(ListArgs {
@@ -128,7 +134,9 @@ pub async fn run(config: Config, cmd: TemplatesCommand) -> anyhow::Result<ExitCo
             }
             Ok(ExitCode::SUCCESS)
         }
-        TemplatesCommand::Create(_) | TemplatesCommand::Apply(_) => unreachable!("handled above"),
+        TemplatesCommand::Create(_) | TemplatesCommand::Apply(_) | TemplatesCommand::Library(_) => {
+            unreachable!("handled above")
+        }
         TemplatesCommand::Show(args) => {
             let q = ListQuery {
                 account: args.account.clone(),

@@ -1,14 +1,13 @@
 //! The simulator's write side: `POST /{phone_number_id}/messages` (templates checked like
 //! Meta checks them, free-form text refused with 131047 outside the 24-hour window), template
-//! create, edit and delete on both Meta's and Kapso's paths, Kapso's conversation record, and
-//! `/_sim/inbound` for a customer writing in.
+//! create, edit and delete on both Meta's and Kapso's paths (customers writing in are in
+//! [`super::inbound`]).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use rand::Rng;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::routes::{
@@ -19,22 +18,22 @@ use super::{catalog, checks, Sim, SimTemplate, Via, World};
 
 const WINDOW: i64 = 24 * 3600;
 
-fn bad(code: i64, message: &str) -> Answer {
+pub(super) fn bad(code: i64, message: &str) -> Answer {
     graph_error(StatusCode::BAD_REQUEST, code, message, "OAuthException")
 }
 
-fn waba_of_number(w: &World, pnid: &str) -> Option<usize> {
+pub(super) fn waba_of_number(w: &World, pnid: &str) -> Option<usize> {
     w.wabas
         .iter()
         .position(|x| x.phone_numbers.iter().any(|p| p.0 == pnid))
 }
 
-fn authorized(w: &World, headers: &HeaderMap, via: Via, waba: usize) -> bool {
+pub(super) fn authorized(w: &World, headers: &HeaderMap, via: Via, waba: usize) -> bool {
     w.wabas[waba].via == via
         && credential(headers, via).as_deref() == Some(w.wabas[waba].credential.as_str())
 }
 
-fn digits(s: &str) -> String {
+pub(super) fn digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
 }
 
@@ -214,7 +213,12 @@ fn create(w: &mut World, via: Via, waba: &str, headers: &HeaderMap, body: &Value
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_ascii_uppercase();
-    let components = body.get("components").cloned().unwrap_or(Value::Null);
+    let library = body.get("library_template_name").and_then(Value::as_str);
+    let components = match library.map(|n| super::library::components(n, body)) {
+        Some(Ok(c)) => c,
+        Some(Err(m)) => return bad(100, &m),
+        None => body.get("components").cloned().unwrap_or(Value::Null),
+    };
     if name.is_empty()
         || !name
             .bytes()
@@ -261,14 +265,20 @@ fn create(w: &mut World, via: Via, waba: &str, headers: &HeaderMap, body: &Value
         .unwrap_or("POSITIONAL")
         .to_ascii_uppercase();
     set_components(&mut t, components);
-    t.review = Some((now + w.rng.random_range(3600..24 * 3600), "APPROVED".into()));
+    // Library templates are approved as they are.
+    if library.is_some() {
+        t.status = "APPROVED".into();
+    } else {
+        t.review = Some((now + w.rng.random_range(3600..24 * 3600), "APPROVED".into()));
+    }
+    let status = t.status.clone();
     let id = t.id.clone();
     let idx = w.templates.len();
     w.by_id.insert(id.clone(), idx);
     w.by_waba[wi].push(idx);
     w.templates.push(t);
     w.stats.templates_created += 1;
-    ok(json!({"id": id, "status": "PENDING", "category": category}))
+    ok(json!({"id": id, "status": status, "category": category}))
 }
 
 pub(super) fn set_components(t: &mut SimTemplate, components: Value) {
@@ -429,72 +439,4 @@ pub(super) async fn kapso_delete(
         remove(w, Via::Kapso, &waba, &q, &headers)
     })
     .await
-}
-
-/// Kapso's `GET /{phone_number_id}/conversations`, filtered by `phone_number`.
-pub(super) async fn kapso_conversations(
-    State(sim): State<Sim>,
-    Path((_ver, pnid)): Path<(String, String)>,
-    Query(q): Q,
-    headers: HeaderMap,
-) -> Response {
-    api(&sim, Via::Kapso, |w| {
-        let Some(wi) = waba_of_number(w, &pnid) else {
-            return bad(100, &format!("(#100) Object with ID '{pnid}' does not exist"));
-        };
-        if !authorized(w, &headers, Via::Kapso, wi) {
-            return unauthorized(w, Via::Kapso);
-        }
-        let wanted = q.get("phone_number").map(|p| digits(p));
-        let data: Vec<Value> = w
-            .inbound
-            .iter()
-            .filter(|((p, n), _)| *p == pnid && wanted.as_ref().is_none_or(|x| x == n))
-            .map(|((_, n), at)| {
-                let at = crate::clock::rfc3339(*at);
-                json!({"id": format!("conv-{n}"), "phone_number": format!("+{n}"), "status": "active",
-                       "phone_number_id": pnid, "last_active_at": at,
-                       "kapso": {"last_inbound_at": at, "contact_name": null}})
-            })
-            .collect();
-        ok(json!({"data": data, "paging": {"cursors": {"before": null, "after": null}}}))
-    })
-    .await
-}
-
-#[derive(Deserialize)]
-pub(super) struct Inbound {
-    phone_number_id: String,
-    from: String,
-    #[serde(default)]
-    hours_ago: f64,
-    #[serde(default)]
-    text: Option<String>,
-    /// The customer shows a username: the webhook carries their business-scoped user id only.
-    #[serde(default)]
-    hide_phone: bool,
-}
-
-/// `POST /_sim/inbound`: a customer writes to one of the numbers (opening its window), and the
-/// message webhook goes out.
-pub(super) async fn inbound(State(sim): State<Sim>, Json(m): Json<Inbound>) -> Response {
-    {
-        let mut w = sim.world();
-        let Some(wi) = waba_of_number(&w, &m.phone_number_id) else {
-            return (
-                StatusCode::NOT_FOUND,
-                Json(json!({"error": "no such phone_number_id"})),
-            )
-                .into_response();
-        };
-        let from = digits(&m.from);
-        let at = w.now() - (m.hours_ago * 3600.0) as i64;
-        w.record_inbound(&m.phone_number_id, &from, at);
-        let text = m
-            .text
-            .unwrap_or_else(|| "Hi, I have a question about my order".into());
-        w.announce_inbound(wi, &m.phone_number_id, &from, at, &text, m.hide_phone);
-    }
-    sim.flush();
-    Json(json!({"ok": true, "user_id": super::user_id_of(&digits(&m.from))})).into_response()
 }

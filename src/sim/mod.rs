@@ -6,6 +6,8 @@ mod analytics;
 pub mod catalog;
 mod checks;
 pub mod groups;
+mod inbound;
+mod library;
 mod manage;
 pub mod numbers;
 mod routes;

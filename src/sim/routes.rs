@@ -31,7 +31,7 @@ pub fn router(sim: Sim) -> Router {
         .route("/_sim/templates/{id}/body", post(control::edit_body))
         .route("/_sim/templates/{id}/failures", post(control::surge))
         .route("/_sim/templates/{id}", delete(remove))
-        .route("/_sim/inbound", post(manage::inbound))
+        .route("/_sim/inbound", post(super::inbound::inbound))
         .route("/_sim/numbers/{id}", post(control::change_number))
         // A stand-in for a team's chat: `templar demo` sends its notifications here.
         .route("/_sim/notifications", post(|| async { "ok" }))
@@ -57,6 +57,14 @@ pub fn router(sim: Sim) -> Router {
         )
         .route("/{ver}/{pnid}/messages", post(manage::meta_send))
         .route(
+            "/{ver}/message_template_library",
+            get(super::library::meta_library),
+        )
+        .route(
+            "/meta/whatsapp/{ver}/message_template_library",
+            get(super::library::kapso_library),
+        )
+        .route(
             "/{ver}/{waba}/template_groups",
             get(super::groups::meta_groups),
         )
@@ -70,7 +78,7 @@ pub fn router(sim: Sim) -> Router {
         )
         .route(
             "/meta/whatsapp/{ver}/{pnid}/conversations",
-            get(manage::kapso_conversations),
+            get(super::inbound::kapso_conversations),
         )
         .route(
             "/{ver}/{waba}/template_analytics",
@@ -108,6 +116,10 @@ pub(super) struct GraphQuery {
     pub until: Option<String>,
     pub direction: Option<String>,
     pub product_type: Option<String>,
+    pub search: Option<String>,
+    pub topic: Option<String>,
+    pub usecase: Option<String>,
+    pub industry: Option<String>,
 }
 
 impl GraphQuery {
@@ -132,6 +144,10 @@ impl GraphQuery {
             "until" => self.until.as_ref(),
             "direction" => self.direction.as_ref(),
             "product_type" => self.product_type.as_ref(),
+            "search" => self.search.as_ref(),
+            "topic" => self.topic.as_ref(),
+            "usecase" => self.usecase.as_ref(),
+            "industry" => self.industry.as_ref(),
             _ => None,
         }
     }

@@ -9,6 +9,7 @@ pub mod graph;
 pub mod groups;
 pub mod http;
 pub mod insights;
+pub mod library;
 pub mod numbers;
 pub mod writes;
 

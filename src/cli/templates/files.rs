@@ -18,9 +18,16 @@ pub struct CreateArgs {
     #[arg(long, value_name = "A")]
     pub account: String,
     /// The definition file.
-    #[arg(long, value_name = "DEF.json")]
-    pub file: std::path::PathBuf,
-    /// Check the file only; send nothing.
+    #[arg(
+        long,
+        value_name = "DEF.json",
+        required_unless_present = "from_library",
+        conflicts_with = "from_library"
+    )]
+    pub file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub library: super::library::FromLibrary,
+    /// Check the definition only; send nothing.
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -54,7 +61,10 @@ pub(crate) fn upstream(e: &crate::sources::SourceError) -> String {
 
 pub(crate) async fn create(config: Config, args: CreateArgs) -> anyhow::Result<ExitCode> {
     let account = config.account(&args.account)?.clone();
-    let def = match authoring::load(&args.file) {
+    let Some(file) = &args.file else {
+        return super::library::create(&config, &account, &args.library, args.dry_run).await;
+    };
+    let def = match authoring::load(file) {
         Ok(d) => d,
         Err(invalid) => {
             eprintln!("{invalid}");
@@ -62,12 +72,22 @@ pub(crate) async fn create(config: Config, args: CreateArgs) -> anyhow::Result<E
                 "{} problem{} in {}; nothing was sent",
                 invalid.problems.len(),
                 if invalid.problems.len() == 1 { "" } else { "s" },
-                args.file.display()
+                file.display()
             );
             return Ok(ExitCode::from(2));
         }
     };
-    if args.dry_run {
+    submit(&config, &account, def, args.dry_run).await
+}
+
+/// Sends one checked definition (or, with `dry_run`, says it is valid).
+pub(crate) async fn submit(
+    config: &Config,
+    account: &crate::config::AccountConfig,
+    def: authoring::Definition,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    if dry_run {
         say!(
             "{} ({}, {}) is valid; not sent (--dry-run)",
             def.name,
@@ -76,8 +96,8 @@ pub(crate) async fn create(config: Config, args: CreateArgs) -> anyhow::Result<E
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    let db = crate::cli::open_db(&config)?;
-    let manage = Graph::for_account(&account, &config.sync, http_client());
+    let db = crate::cli::open_db(config)?;
+    let manage = Graph::for_account(account, &config.sync, http_client());
     let waba = match manage.waba().await {
         Ok(w) => w,
         Err(e) => anyhow::bail!("account {}: {}", account.name, upstream(&e)),
