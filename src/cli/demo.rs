@@ -70,7 +70,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         // A channel the Notifications page fills: the simulator stands in for a team's chat.
         + &format!(
             "\n[[notify]]\nname = \"demo-chat\"\nkind = \"webhook\"\nurl = \"{}/_sim/notifications\"\n\
-             secret = \"demo-secret\"\n",
+             secret = \"demo-secret\"\nevents = [\"approved\", \"rejected\", \"paused\", \"disabled\", \
+             \"quality_down\", \"category_changed\", \"content_changed\", \"delivery_anomaly\", \
+             \"number_quality_down\", \"messaging_limit_changed\", \"sync_failing\"]\n",
             sim.url()
         );
     std::fs::write(&config_path, toml)
@@ -102,10 +104,47 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let report = run_once(&ctx, &opts, first).await?;
     say_raw!("{}", super::sync::render(&report))?;
     eprintln!("replaying {HISTORY_HOURS} simulated hours of reviews and traffic...");
-    sim.advance(HISTORY_HOURS * 3600);
-    // Give the simulator's webhook sender a moment, then pull analytics and history.
+    sim.advance((HISTORY_HOURS - 6) * 3600);
+    // In the last hours Meta starts holding back one marketing template's messages (131049):
+    // the overview's delivery anomalies show it.
+    surge(&sim);
+    sim.advance(6 * 3600);
+    // Give the simulator's webhook sender a moment, then pull analytics, history, template
+    // groups and number health, and look for anomalies at once.
     tokio::time::sleep(Duration::from_secs(2)).await;
     crate::usage::run(&ctx, None, clock::now()).await;
+    // The replay's webhooks take a few seconds to arrive; look for anomalies once they have
+    // (the scheduler looks every 10 minutes).
+    let db = ctx.db.clone();
+    tokio::spawn(async move {
+        for wait in [10, 20] {
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            if let Err(e) = crate::jobs::anomalies::check(&db, clock::now().timestamp()).await {
+                tracing::warn!("delivery anomaly check failed: {e}");
+            }
+        }
+    });
+    // Someone edits a template in WhatsApp Manager (a second content version), and Meta flags
+    // a phone number (the next usage pull sees its rating fall).
+    let http = reqwest::Client::new();
+    if let Some((id, text)) = edit_of(&sim) {
+        let _ = http
+            .post(format!("{}/_sim/templates/{id}/body", sim.url()))
+            .json(&serde_json::json!({"text": text}))
+            .send()
+            .await;
+    }
+    if let Some(pnid) = config
+        .accounts
+        .first()
+        .and_then(|a| a.phone_number_ids.first())
+    {
+        let _ = http
+            .post(format!("{}/_sim/numbers/{pnid}", sim.url()))
+            .json(&serde_json::json!({"quality_rating": "YELLOW", "event": "FLAGGED"}))
+            .send()
+            .await;
+    }
 
     // Then simulated time runs fast until it reaches the present, and with the clock after.
     let sim_clock = sim.clone();
@@ -141,12 +180,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "\ntemplar demo is running at http://{}\n\
          its config: {}\n\
          try:  templar --config {} templates list --status PENDING\n\
+         \x20     templar --config {} templates library --search order\n\
          \x20     templar --config {} templates show {} --account {}\n\
          \x20     templar --config {} send --account {} --to +15550001234 --text 'Hi'   \
          (refused: the customer never wrote, so only templates go through)\n\
          Simulated time runs at up to {speed} hours per minute until it reaches the present; \
          pending templates get reviewed as it passes. Ctrl-C stops.",
         config.listen,
+        config_path.display(),
         config_path.display(),
         config_path.display(),
         config_path.display(),
@@ -197,6 +238,37 @@ fn next_change(sim: &Sim, beat: u64) -> Option<(String, &'static str)> {
         }
     }
     pick("APPROVED").map(|id| (id, "PAUSED"))
+}
+
+/// Sets a surge of 131049 failures on one approved marketing template.
+fn surge(sim: &Sim) {
+    let mut world = sim.world();
+    if let Some(t) = world
+        .templates
+        .iter_mut()
+        .find(|t| t.status == "APPROVED" && t.category == "MARKETING")
+    {
+        t.surge = Some((131049, 0.35));
+    }
+}
+
+/// An approved template and its body with a sentence added: the demo's edit.
+fn edit_of(sim: &Sim) -> Option<(String, String)> {
+    let world = sim.world();
+    world
+        .templates
+        .iter()
+        .filter(|t| t.status == "APPROVED")
+        .nth(3)
+        .and_then(|t| {
+            let body = t
+                .components
+                .as_array()?
+                .iter()
+                .find(|c| c["type"] == "BODY")?;
+            let text = body["text"].as_str()?;
+            Some((t.id.clone(), format!("{text} Reply STOP to opt out.")))
+        })
 }
 
 /// Simulated history replayed when the demo starts.

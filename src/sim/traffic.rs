@@ -104,6 +104,9 @@ const FAILURES: &[(i64, &str)] = &[
     (130472, "User's number is part of an experiment"),
 ];
 
+/// Extra messages an hour for a template whose failures surge.
+const SURGE_EXTRA_PER_HOUR: usize = 20;
+
 fn price(category: &str) -> f64 {
     match category {
         "MARKETING" => 0.025,
@@ -134,6 +137,19 @@ impl World {
                 let m = self.message(w, t, hour);
                 statuses.push(m.clone());
                 self.messages.push(m);
+            }
+            // A template whose failures surge is also one that is sent a lot (a campaign).
+            let surging: Vec<usize> = candidates
+                .iter()
+                .copied()
+                .filter(|&t| self.templates[t].surge.is_some())
+                .collect();
+            for t in surging {
+                for _ in 0..SURGE_EXTRA_PER_HOUR {
+                    let m = self.message(w, t, hour);
+                    statuses.push(m.clone());
+                    self.messages.push(m);
+                }
             }
             self.announce(w, &statuses);
         }
