@@ -402,7 +402,11 @@ impl Overview {
             },
             Kpi {
                 label: "Cost",
-                value: format!("{} {}", fmt::money(t.cost), self.currency),
+                value: format!(
+                    "{} {}",
+                    fmt::money(t.cost),
+                    fmt::Show::cost_label(t, &self.currency)
+                ),
                 change: fmt::change(t.cost, p.cost),
             },
         ]
