@@ -113,14 +113,17 @@ async fn pull(ctx: &SyncContext, account: &AccountConfig, now: DateTime<Utc>) ->
         SourceKind::Meta => analytics(ctx, &source, account_id, now, &mut report).await,
         SourceKind::Kapso => history(ctx, &source, account, account_id, now, &mut report).await,
     };
-    let analytics_ok = result.is_ok() && report.analytics.as_deref() == Some("ok");
-    if let Err(e) = groups(ctx, &source, account_id, now, analytics_ok, &mut report).await {
-        tracing::warn!(account = %account.name, "template groups of {} not read: {e}", account.name);
-        report.groups_error = Some(e.to_string());
-    }
-    if let Err(e) = numbers(ctx, &source, account_id, now, &mut report).await {
-        tracing::warn!(account = %account.name, "phone number health of {} not read: {e}", account.name);
-        report.numbers_error = Some(e.to_string());
+    // After a failed pull (a rate limit among the reasons) no more calls are made this time.
+    if result.is_ok() {
+        let analytics_ok = report.analytics.as_deref() == Some("ok");
+        if let Err(e) = groups(ctx, &source, account_id, now, analytics_ok, &mut report).await {
+            tracing::warn!(account = %account.name, "template groups of {} not read: {e}", account.name);
+            report.groups_error = Some(e.to_string());
+        }
+        if let Err(e) = numbers(ctx, &source, account_id, now, &mut report).await {
+            tracing::warn!(account = %account.name, "phone number health of {} not read: {e}", account.name);
+            report.numbers_error = Some(e.to_string());
+        }
     }
     report.requests = source.requests();
     match result {
@@ -161,16 +164,22 @@ async fn groups(
     let transient = |e: crate::db::DbError| SourceError::Transient(e.to_string());
     let mut all = Vec::new();
     let mut points = Vec::new();
+    // Every listing must be read before any is replaced (a partial list would drop groups);
+    // a failed analytics call keeps the lists and what figures came.
+    let mut analytics_error = None;
     for waba in source.wabas().await? {
         let groups = source.template_groups(&waba).await?;
-        if analytics {
-            let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
-            for chunk in ids.chunks(GROUP_ANALYTICS_MAX_IDS) {
-                points.extend(
-                    source
-                        .template_group_analytics(&waba, chunk, &start, &end)
-                        .await?,
-                );
+        let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+        for chunk in ids.chunks(GROUP_ANALYTICS_MAX_IDS) {
+            if !analytics || analytics_error.is_some() {
+                break;
+            }
+            match source
+                .template_group_analytics(&waba, chunk, &start, &end)
+                .await
+            {
+                Ok(p) => points.extend(p),
+                Err(e) => analytics_error = Some(e),
             }
         }
         all.extend(groups);
@@ -183,7 +192,8 @@ async fn groups(
             crate::db::models::groups::store_points(c, account_id, &points)
         })
         .await
-        .map_err(transient)
+        .map_err(transient)?;
+    analytics_error.map_or(Ok(()), Err)
 }
 
 /// Reads each phone number's health and keeps what changed.
@@ -194,8 +204,16 @@ async fn numbers(
     now: DateTime<Utc>,
     report: &mut UsageReport,
 ) -> Result<(), SourceError> {
+    // One number that cannot be read (removed, say) does not hide the others.
+    let mut failed = Vec::new();
     for pnid in source.phone_numbers().await? {
-        let health = source.number_health(&pnid).await?;
+        let health = match source.number_health(&pnid).await {
+            Ok(h) => h,
+            Err(e) => {
+                failed.push(format!("{pnid}: {e}"));
+                continue;
+            }
+        };
         let at = now.timestamp();
         ctx.db
             .write(move |c| crate::db::models::numbers::record(c, account_id, &health, at, "sync"))
@@ -203,7 +221,10 @@ async fn numbers(
             .map_err(|e| SourceError::Transient(e.to_string()))?;
         report.numbers += 1;
     }
-    Ok(())
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(SourceError::Transient(failed.join("; "))),
+    }
 }
 
 async fn analytics(

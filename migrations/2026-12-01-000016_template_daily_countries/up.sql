@@ -1,6 +1,7 @@
--- Observed sends per template, day, recipient country and pricing category: what a cost
+-- Observed deliveries per template, day, recipient country and pricing category: what a cost
 -- estimate multiplies by the rate card where Meta reports no cost (EU and Japan WABAs, Kapso,
--- observed-only numbers). Kept by the webhook writer as it counts each `sent`; the country is
+-- observed-only numbers); Meta charges a template message when it is delivered. Kept by the
+-- webhook writer as it counts each `delivered`; the country is
 -- read from the recipient's calling code (or a business-scoped user id's prefix), `ZZ` when
 -- unknown. `category` is Meta's pricing category from the status (empty when none said).
 CREATE TABLE template_daily_countries (
@@ -8,12 +9,14 @@ CREATE TABLE template_daily_countries (
     day TEXT NOT NULL,
     country TEXT NOT NULL,
     category TEXT NOT NULL,
-    sent BIGINT NOT NULL,
+    delivered BIGINT NOT NULL,
     PRIMARY KEY (template_row, day, country, category)
 );
+-- Estimates read a period of days.
+CREATE INDEX template_daily_countries_day ON template_daily_countries (day, template_row);
 
 -- The messages already stored, with the same calling codes as `pricing::country_of`.
-INSERT INTO template_daily_countries (template_row, day, country, category, sent)
+INSERT INTO template_daily_countries (template_row, day, country, category, delivered)
 SELECT template_row, day, country, category, COUNT(*) FROM (
     SELECT template_row, day, UPPER(COALESCE(category, '')) AS category,
       CASE
@@ -44,6 +47,6 @@ SELECT template_row, day, country, category, COUNT(*) FROM (
         ELSE 'ZZ'
       END AS country
     FROM (SELECT template_row, day, category, recipient, LTRIM(recipient, '+') AS d FROM messages
-          WHERE template_row IS NOT NULL AND sent_at IS NOT NULL)
+          WHERE template_row IS NOT NULL AND delivered_at IS NOT NULL)
 )
 GROUP BY template_row, day, country, category;

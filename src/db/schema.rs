@@ -287,7 +287,7 @@ diesel::table! {
         day -> Text,
         country -> Text,
         category -> Text,
-        sent -> BigInt,
+        delivered -> BigInt,
     }
 }
 

@@ -50,8 +50,9 @@ pub fn parts(components: &Value) -> Vec<Part> {
             "BUTTONS" => "Buttons",
             _ => "Other",
         };
+        let format = str_of(c, "format").to_ascii_uppercase();
+        let media = kind == "HEADER" && !matches!(format.as_str(), "" | "TEXT");
         if kind == "HEADER" {
-            let format = str_of(c, "format").to_ascii_uppercase();
             let text = match format.as_str() {
                 "" | "TEXT" => str_of(c, "text").to_string(),
                 media => format!("[{media}]"),
@@ -75,7 +76,11 @@ pub fn parts(components: &Value) -> Vec<Part> {
                     .filter(|t| !t.is_empty())
                     .collect::<Vec<_>>()
                     .join(" → ");
-                let label = format!("Button {} ({})", i + 1, str_of(b, "type"));
+                let label = format!(
+                    "Button {} ({})",
+                    i + 1,
+                    str_of(b, "type").to_ascii_uppercase()
+                );
                 push(label.clone(), text);
                 if let Some(e) = b.get("example") {
                     push(format!("{label} example"), example_line(e));
@@ -84,7 +89,9 @@ pub fn parts(components: &Value) -> Vec<Part> {
         } else {
             push(name.into(), str_of(c, "text").to_string());
         }
-        if let Some(e) = c.get("example") {
+        // A media header's example is an upload handle, which Meta's listing returns as a
+        // signed link that changes: not part of what the template reads like.
+        if let Some(e) = c.get("example").filter(|_| !media) {
             push(format!("{name} example"), example_line(e));
         }
     }
@@ -131,9 +138,24 @@ pub struct ComponentsUpdate {
 }
 
 /// The stored components with a components webhook applied: the texts it names replace the
-/// stored ones; examples and media headers stay (the webhook does not carry them).
+/// stored ones; examples and media headers stay (the webhook does not carry them). A webhook
+/// with a body describes the whole template: a text header, footer or buttons it leaves out
+/// were removed.
 pub fn apply_update(stored: &Value, u: &ComponentsUpdate) -> Value {
     let mut comps: Vec<Value> = stored.as_array().cloned().unwrap_or_default();
+    if u.body.is_some() {
+        comps.retain(|c| {
+            let kind = str_of(c, "type").to_ascii_uppercase();
+            let text_header = kind == "HEADER"
+                && matches!(
+                    str_of(c, "format").to_ascii_uppercase().as_str(),
+                    "" | "TEXT"
+                );
+            !((text_header && u.header.is_none())
+                || (kind == "FOOTER" && u.footer.is_none())
+                || (kind == "BUTTONS" && u.buttons.is_none()))
+        });
+    }
     let find = |comps: &mut Vec<Value>, kind: &str| {
         comps
             .iter()
@@ -282,6 +304,17 @@ mod tests {
     }
 
     #[test]
+    fn a_media_handle_and_letter_case_are_no_edit() {
+        let sent = json!([{"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::aW1h"]}},
+                          {"type": "BODY", "text": "Hi"},
+                          {"type": "BUTTONS", "buttons": [{"type": "url", "text": "Go", "url": "https://a"}]}]);
+        let listed = json!([{"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["https://scontent.example/x.jpg?sig=1"]}},
+                            {"type": "BODY", "text": "Hi"},
+                            {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Go", "url": "https://a"}]}]);
+        assert!(same(&sent.to_string(), &listed.to_string()));
+    }
+
+    #[test]
     fn examples_count_for_versions_but_not_for_texts() {
         let a = body("Hi {{1}}");
         let b = json!([{"type": "BODY", "text": "Hi {{1}}", "example": {"body_text": [["Bob"]]}}])
@@ -318,6 +351,17 @@ mod tests {
         assert_eq!(get("Button 1 (URL) example"), Some("https://a/1"));
         // The footer goes before the buttons, as Meta orders components.
         assert_eq!(after[2]["type"], "FOOTER");
+    }
+
+    #[test]
+    fn a_full_webhook_without_a_footer_removed_it() {
+        let stored = json!([{"type": "BODY", "text": "Hi"}, {"type": "FOOTER", "text": "Bye"}]);
+        let u = ComponentsUpdate {
+            body: Some("Hello".into()),
+            ..Default::default()
+        };
+        let after = apply_update(&stored, &u);
+        assert_eq!(after, json!([{"type": "BODY", "text": "Hello"}]));
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub struct Cache {
     /// instead of one per status.
     counts: HashMap<(i32, String), Counts>,
     errors: HashMap<(i32, String, i32), i64>,
-    /// Sends by (template, day, recipient country, pricing category), for cost estimates.
+    /// Deliveries by (template, day, recipient country, pricing category), for cost estimates.
     countries: HashMap<(i32, String, String, String), i64>,
 }
 
@@ -94,17 +94,17 @@ impl Cache {
         slot.failed += c.failed;
     }
 
-    /// Counts `sent` sends of a template's day by the recipient's country and the pricing
-    /// category the status named.
-    fn sends(
+    /// Counts `n` deliveries of a template's day (what Meta charges for) by the recipient's
+    /// country and the pricing category the status named.
+    fn deliveries(
         &mut self,
         template: i32,
         day: &str,
         recipient: &str,
         category: Option<&str>,
-        sent: i64,
+        n: i64,
     ) {
-        if sent == 0 {
+        if n == 0 {
             return;
         }
         let category = category
@@ -117,7 +117,7 @@ impl Cache {
             crate::pricing::country_of(recipient),
             category,
         );
-        *self.countries.entry(key).or_default() += sent;
+        *self.countries.entry(key).or_default() += n;
     }
 
     fn error(&mut self, template: i32, day: &str, code: Option<i32>) {
@@ -385,7 +385,13 @@ fn status(
                 if delta.failed > 0 {
                     cache.error(t, &day, new.error_code);
                 }
-                cache.sends(t, &day, &m.recipient, new.category.as_deref(), delta.sent);
+                cache.deliveries(
+                    t,
+                    &day,
+                    &m.recipient,
+                    new.category.as_deref(),
+                    delta.delivered,
+                );
                 cache.count(t, &day, delta);
             }
             Ok(new.template_row.is_some())
@@ -448,7 +454,13 @@ fn new_message(
         if delta.failed > 0 {
             cache.error(t, &day, p.error_code);
         }
-        cache.sends(t, &day, &s.recipient, s.category.as_deref(), delta.sent);
+        cache.deliveries(
+            t,
+            &day,
+            &s.recipient,
+            s.category.as_deref(),
+            delta.delivered,
+        );
         cache.count(t, &day, delta);
     }
     Ok(Some(template.is_some()))

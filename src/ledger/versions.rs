@@ -8,6 +8,9 @@ use super::rules::FieldChange;
 use crate::db::models::versions;
 use crate::domain::{content, EventSource};
 
+/// How long after a components webhook a sync may complete its version with examples.
+const COMPLETES_WITHIN: i64 = 86_400;
+
 /// Records `components` as seen for a template at `at`. Returns the `content` change when it
 /// made a new version after the first: version 1 is where history starts, not a change.
 pub fn observe(
@@ -29,8 +32,11 @@ pub fn observe(
     }
     // A webhook's version has no examples; a listing that reads the same otherwise completes
     // it rather than adding a version nobody made.
+    // Only the first syncs after the webhook (within a day) complete it; a later change of
+    // examples alone is an edit of its own.
     let completes = latest.source == EventSource::Webhook.as_str()
         && source != EventSource::Webhook
+        && at - latest.seen_at <= COMPLETES_WITHIN
         && content::same_texts(&latest.components, components);
     if completes {
         let both = format!("{}+{}", latest.source, source.as_str());

@@ -273,6 +273,13 @@ fn changed(
             if content::same(&row.components, &after) {
                 return Ok(None);
             }
+            // Meta retries a webhook for days: one that reads like an earlier version is a
+            // late copy, not an edit back (a sync would see a real one).
+            let earlier = crate::db::models::versions::of(conn, row.id)?;
+            if earlier.iter().any(|v| content::same(&v.components, &after)) {
+                tracing::info!(template = %row.template_id, "components webhook that reads like an earlier version; ignored as a late retry");
+                return Ok(None);
+            }
             tpl::set_components(conn, row.id, &after, now)?;
             let change = super::versions::observe(conn, row.id, &after, now, EventSource::Webhook)?;
             Ok(change.map(|c| event(row.id, c.field, c.old, &c.new, c.reason, None)))

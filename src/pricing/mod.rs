@@ -203,7 +203,7 @@ pub fn monthly_change_text(card: &RateCard, sends: &[(String, i64)], change: f64
     let n: i64 = sends.iter().map(|(_, n)| n).sum();
     let sign = if change >= 0.0 { "+" } else { "−" };
     format!(
-        "{sign}{:.2} {} a month at the last 30 days' {n} sends (estimated from the rate card)",
+        "{sign}{:.2} {} a month at the last 30 days' {n} delivered messages (estimated from the rate card)",
         change.abs(),
         card.currency
     )
@@ -270,7 +270,7 @@ mod tests {
         assert!((change.unwrap() - want).abs() < 1e-9);
         assert_eq!(
             monthly_change_text(&card, &sends, want),
-            "+1.26 USD a month at the last 30 days' 110 sends (estimated from the rate card)"
+            "+1.26 USD a month at the last 30 days' 110 delivered messages (estimated from the rate card)"
         );
         assert_eq!(
             monthly_change(&card, &[], "UTILITY", "MARKETING", day("2026-11-30")),

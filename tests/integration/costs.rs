@@ -20,8 +20,8 @@ const RATES: &[(&str, f64, f64)] = &[
     ("447700", 0.0529, 0.0220),
 ];
 
-/// Sent messages of the account's templates: (template id, template category, message
-/// category, recipient).
+/// Delivered messages of the account's templates (Meta charges on delivery): (template id,
+/// template category, message category, recipient).
 fn sends(env: &Env, account: &str) -> Vec<(String, String, Option<String>, String)> {
     use diesel::prelude::*;
     use templar::db::schema::{accounts as a, messages as m, templates as t};
@@ -29,7 +29,7 @@ fn sends(env: &Env, account: &str) -> Vec<(String, String, Option<String>, Strin
     m::table
         .inner_join(t::table.inner_join(a::table))
         .filter(a::name.eq(account))
-        .filter(m::sent_at.is_not_null())
+        .filter(m::delivered_at.is_not_null())
         .select((t::template_id, t::category, m::category, m::recipient))
         .load(&mut c)
         .unwrap()
@@ -115,6 +115,22 @@ async fn kapso_costs_are_estimated_by_market_and_meta_costs_are_reported() {
             assert_eq!(r["currency"], "USD");
         }
     }
+
+    // An account whose WABA reports costs in another currency than the card's gets no
+    // estimate: it could not be added to what Meta reports.
+    {
+        use diesel::prelude::*;
+        let mut c = env.db.conn().unwrap();
+        diesel::sql_query(
+            "INSERT OR REPLACE INTO analytics_state (account_id, state, currency, checked_at) \
+             SELECT id, 'ok', 'BRL', 0 FROM accounts WHERE name = 'globex'",
+        )
+        .execute(&mut c)
+        .unwrap();
+    }
+    let (_, _, body) = common::get(&app, &format!("/api/templates/{id}?{period}"), &[]).await;
+    let d: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(d["usage"]["combined"]["estimated"].as_f64(), Some(0.0));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -236,7 +252,7 @@ async fn a_category_change_says_what_it_does_to_the_monthly_cost() {
     let p: Value = serde_json::from_str(&payload).unwrap();
     let text = p["cost_change"].as_str().expect("the cost of the change");
     let shown = format!(
-        "+{want:.2} USD a month at the last 30 days' {} sends",
+        "+{want:.2} USD a month at the last 30 days' {} delivered messages",
         recipients.len()
     );
     assert!(text.starts_with(&shown), "{text} / {shown}");

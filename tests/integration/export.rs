@@ -81,7 +81,7 @@ fn fixed() -> (tempfile::TempDir, Db) {
                 dc::day.eq(day),
                 dc::country.eq(country),
                 dc::category.eq(""),
-                dc::sent.eq(n),
+                dc::delivered.eq(n),
             ))
             .execute(&mut c)
             .unwrap();

@@ -193,6 +193,7 @@ fn the_sends_by_country_backfill_agrees_with_the_writer() {
                 m::category.eq(Some("utility")),
                 m::day.eq("2026-11-03"),
                 m::sent_at.eq(Some(1_793_750_400i64)),
+                m::delivered_at.eq(Some(1_793_750_401i64)),
                 m::origin.eq("webhook"),
                 m::created_at.eq(0),
             ))
@@ -209,7 +210,7 @@ fn the_sends_by_country_backfill_agrees_with_the_writer() {
     ))
     .unwrap();
     let mut stored: Vec<(String, String, i64)> = dc::table
-        .select((dc::country, dc::category, dc::sent))
+        .select((dc::country, dc::category, dc::delivered))
         .load(&mut c)
         .unwrap();
     stored.sort();

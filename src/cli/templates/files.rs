@@ -137,7 +137,9 @@ pub(crate) async fn submit(
                 id.as_deref().unwrap_or("?"),
                 d.status.as_deref().unwrap_or("PENDING")
             )?;
-            say!("Meta reviews it now; templar notifies subscribers when it is approved or rejected.")?;
+            if d.status.as_deref() != Some("APPROVED") {
+                say!("Meta reviews it now; templar notifies subscribers when it is approved or rejected.")?;
+            }
             if let Some(e) = error {
                 eprintln!("warning: {e}");
             }

@@ -191,6 +191,7 @@ pub(crate) async fn create(
     let graph = Graph::for_account(account, &config.sync, http_client());
     let q = LibraryQuery {
         name: Some(wanted.to_string()),
+        language: f.language.clone(),
         ..Default::default()
     };
     let err = |e: crate::sources::SourceError| {
@@ -204,7 +205,11 @@ pub(crate) async fn create(
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default();
         eprintln!(
-            "error: no library template named `{wanted}`{hint} (see `templar templates library`)"
+            "error: no library template named `{wanted}`{}{hint} (see `templar templates library`)",
+            f.language
+                .as_ref()
+                .map(|l| format!(" in {l}"))
+                .unwrap_or_default()
         );
         return Ok(ExitCode::from(2));
     };
@@ -224,7 +229,12 @@ pub(crate) async fn create(
     }
     let mut inputs = Vec::new();
     if let Some(u) = &f.button_url {
-        inputs.push(json!({"type": "URL", "url": {"base_url": u}}));
+        let mut url = json!({"base_url": u});
+        // A per-message suffix needs an example of a full address.
+        if u.contains("{{1}}") {
+            url["url_suffix_example"] = json!(u.replace("{{1}}", "example"));
+        }
+        inputs.push(json!({"type": "URL", "url": url}));
     }
     if let Some(p) = &f.button_phone {
         inputs.push(json!({"type": "PHONE_NUMBER", "phone_number": p}));

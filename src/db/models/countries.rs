@@ -1,4 +1,4 @@
-//! Observed sends per template, day, recipient country and pricing category
+//! Observed deliveries per template, day, recipient country and pricing category
 //! (`template_daily_countries`): kept by the webhook writer, read to estimate costs from the
 //! rate card where Meta reports none.
 
@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::db::schema::template_daily_countries as c;
 use crate::report::{Period, Scope};
 
-/// Adds `n` sends to a template's day in one country and pricing category.
+/// Adds `n` deliveries to a template's day in one country and pricing category.
 pub fn add(
     conn: &mut SqliteConnection,
     template_row: i32,
@@ -25,11 +25,11 @@ pub fn add(
             c::day.eq(day),
             c::country.eq(country),
             c::category.eq(category),
-            c::sent.eq(n),
+            c::delivered.eq(n),
         ))
         .on_conflict((c::template_row, c::day, c::country, c::category))
         .do_update()
-        .set(c::sent.eq(c::sent + n))
+        .set(c::delivered.eq(c::delivered + n))
         .execute(conn)
         .map(drop)
 }
@@ -51,22 +51,24 @@ pub struct Unreported {
     #[diesel(sql_type = Text)]
     pub category: String,
     #[diesel(sql_type = BigInt)]
-    pub sent: i64,
+    pub delivered: i64,
 }
 
-/// The unreported sends of the period, for the templates `filter` (an SQL condition over `t`
-/// and `a`, with `?` binds given in `binds`) selects.
+/// The unreported deliveries of the period, for the templates `filter` (an SQL condition over
+/// `t` and `a`, with `?` binds given in `binds`) selects. Accounts whose WABA reports costs in
+/// another currency than the card's (`currency`) are left out: their estimate could not be
+/// added to what Meta reports.
 pub fn unreported(
     conn: &mut SqliteConnection,
     key: &str,
-    from: &str,
-    to: &str,
+    (from, to): (&str, &str),
     filter: &str,
     binds: &[String],
+    currency: &str,
 ) -> QueryResult<Vec<Unreported>> {
     let sql = format!(
         "SELECT CAST({key} AS TEXT) AS key, c.day, c.country, c.category AS said, \
-                t.category AS category, SUM(c.sent) AS sent \
+                t.category AS category, SUM(c.delivered) AS delivered \
          FROM template_daily_countries c JOIN templates t ON t.id = c.template_row \
          JOIN accounts a ON a.id = t.account_id \
          WHERE c.day BETWEEN ? AND ? AND ({filter}) \
@@ -74,6 +76,8 @@ pub fn unreported(
                            AND s.day = c.day AND s.origin = 'meta') \
            AND EXISTS (SELECT 1 FROM template_daily_stats s WHERE s.template_row = c.template_row \
                        AND s.day = c.day AND s.origin = 'observed') \
+           AND NOT EXISTS (SELECT 1 FROM analytics_state st WHERE st.account_id = t.account_id \
+                           AND st.currency IS NOT NULL AND st.currency <> ?) \
          GROUP BY 1, c.day, c.country, c.category, t.category"
     );
     let mut q = diesel::sql_query(sql)
@@ -83,7 +87,7 @@ pub fn unreported(
     for b in binds {
         q = q.bind::<Text, _>(b.clone());
     }
-    q.load(conn)
+    q.bind::<Text, _>(currency.to_string()).load(conn)
 }
 
 /// Estimated costs of the scope's template-days Meta did not report, by `group` (an SQL
@@ -110,15 +114,15 @@ pub fn estimates(
             return Ok(HashMap::new());
         }
     }
+    let card = crate::pricing::card();
     let rows = unreported(
         conn,
         group,
-        &period.from_s(),
-        &period.to_s(),
+        (&period.from_s(), &period.to_s()),
         &filter.join(" AND "),
         &binds,
+        &card.currency,
     )?;
-    let card = crate::pricing::card();
     let mut out: HashMap<String, f64> = HashMap::new();
     for r in &rows {
         let (cost, _) = crate::pricing::estimate(
@@ -128,7 +132,7 @@ pub fn estimates(
                 r.country.as_str(),
                 r.said.as_str(),
                 r.category.as_str(),
-                r.sent,
+                r.delivered,
             )],
         );
         *out.entry(r.key.clone()).or_default() += cost;
@@ -146,7 +150,7 @@ pub fn recent(
     let rows: Vec<(String, i64)> = c::table
         .filter(c::template_row.eq(template_row))
         .filter(c::day.ge(from))
-        .select((c::country, c::sent))
+        .select((c::country, c::delivered))
         .load(conn)?;
     let mut by: std::collections::BTreeMap<String, i64> = Default::default();
     for (country, n) in rows {

@@ -149,10 +149,17 @@ pub fn attribute_waiting(
             .execute(conn)?;
         let reached = Counts::between(&Progress::default(), &m.progress());
         usage::add_observed(conn, template_row, &m.day, reached)?;
-        if reached.sent > 0 {
+        if reached.delivered > 0 {
             let country = crate::pricing::country_of(&m.recipient);
             let said = m.category.as_deref().unwrap_or("").to_ascii_uppercase();
-            super::countries::add(conn, template_row, &m.day, &country, &said, reached.sent)?;
+            super::countries::add(
+                conn,
+                template_row,
+                &m.day,
+                &country,
+                &said,
+                reached.delivered,
+            )?;
         }
         if reached.failed > 0 {
             usage::add_error(conn, template_row, &m.day, m.error_code.unwrap_or(0), 1)?;
