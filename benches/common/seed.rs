@@ -7,7 +7,8 @@ use std::path::Path;
 use diesel::prelude::*;
 use rand::{Rng, SeedableRng};
 use templar::db::schema::{
-    accounts as a, messages as m, template_daily_stats as s, templates as t,
+    accounts as a, messages as m, template_daily_countries as dc, template_daily_stats as s,
+    templates as t,
 };
 use templar::db::Db;
 
@@ -68,6 +69,8 @@ pub fn seed(db: &Db, templates: usize, messages: usize, now: i64) -> String {
             diesel::insert_into(t::table).values(chunk).execute(c)?;
         }
         let mut stats: HashMap<(i32, String), [i64; 5]> = HashMap::new();
+        // Deliveries by recipient country, as the webhook writer keeps them for cost estimates.
+        let mut countries: HashMap<(i32, String, &str), i64> = HashMap::new();
         let mut batch = Vec::with_capacity(1000);
         for i in 0..messages {
             let x: f64 = rng.random();
@@ -82,12 +85,21 @@ pub fn seed(db: &Db, templates: usize, messages: usize, now: i64) -> String {
             e[1] += i64::from(delivered);
             e[2] += i64::from(read);
             e[4] += i64::from(failed);
+            let (prefix, country) = [
+                ("1555", "US"),
+                ("9198", "IN"),
+                ("5511", "BR"),
+                ("49151", "DE"),
+            ][i % 4];
+            if delivered {
+                *countries.entry((tr, day.clone(), country)).or_default() += 1;
+            }
             batch.push((
                 m::wamid.eq(format!("wamid.SEED{i:09}")),
                 m::account_id.eq(Some((tr - 1) % ACCOUNTS.len() as i32 + 1)),
                 m::phone_number_id.eq("106540352242922"),
                 m::template_row.eq(Some(tr)),
-                m::recipient.eq(format!("1555{:07}", i % 10_000_000)),
+                m::recipient.eq(format!("{prefix}{:07}", i % 10_000_000)),
                 m::day.eq(day),
                 m::sent_at.eq(Some(at)),
                 m::delivered_at.eq(delivered.then_some(at + 5)),
@@ -123,6 +135,21 @@ pub fn seed(db: &Db, templates: usize, messages: usize, now: i64) -> String {
             .collect();
         for chunk in rows.chunks(1000) {
             diesel::insert_into(s::table).values(chunk).execute(c)?;
+        }
+        let rows: Vec<_> = countries
+            .into_iter()
+            .map(|((tr, day, country), n)| {
+                (
+                    dc::template_row.eq(tr),
+                    dc::day.eq(day),
+                    dc::country.eq(country),
+                    dc::category.eq(""),
+                    dc::delivered.eq(n),
+                )
+            })
+            .collect();
+        for chunk in rows.chunks(1000) {
+            diesel::insert_into(dc::table).values(chunk).execute(c)?;
         }
         Ok::<_, diesel::result::Error>(())
     })
