@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 /// `id` is stable per event: a receiver that sees it twice can drop the second.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Payload {
-    /// `event:<n>` for template changes, `sync:<n>` for sync health, `digest:<channel>:<day>`.
+    /// `event:<n>` for template changes, `sync:<n>` for sync health, `anomaly:<n>` and
+    /// `number:<n>` for delivery anomalies and number health, `digest:<channel>:<day>`.
     pub id: String,
     /// approved, rejected, paused, disabled, quality_down, quality_up, category_changed,
     /// status_changed, content_changed, number_quality_down, messaging_limit_changed,

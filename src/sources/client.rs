@@ -72,6 +72,37 @@ impl Graph {
             .map_err(|e| SourceError::Shape(format!("bad URL: {e}")))
     }
 
+    /// Every page of a Graph list: `url(after)` builds a page's address (`None` for the first).
+    /// More pages follow while `paging.next` is present; a cursor that comes back is an error
+    /// naming `what`.
+    pub(super) async fn pages(
+        &self,
+        what: &str,
+        url: impl Fn(Option<&str>) -> Result<Url, SourceError>,
+    ) -> Result<Vec<serde_json::Value>, SourceError> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let body = self.upstream.get_json(url(after.as_deref())?).await?;
+            let next = body.pointer("/paging/next").is_some();
+            let cursor = body
+                .pointer("/paging/cursors/after")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string);
+            out.push(body);
+            match cursor.filter(|_| next) {
+                Some(c) if seen.insert(c.clone()) => after = Some(c),
+                Some(_) => {
+                    return Err(SourceError::Shape(format!(
+                        "{what}: the paging cursor came back to a page already read"
+                    )))
+                }
+                None => return Ok(out),
+            }
+        }
+    }
+
     /// HTTP requests made so far.
     pub fn requests(&self) -> u32 {
         self.upstream.requests()

@@ -83,36 +83,27 @@ fn sum(v: Option<&Value>, types: &[&str], key: &str) -> f64 {
 impl Graph {
     /// Every template group of `waba`, every page.
     pub async fn template_groups(&self, waba: &str) -> Result<Vec<TemplateGroup>, SourceError> {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        let mut seen = std::collections::HashSet::new();
-        loop {
-            let mut url = self.url(&format!("{waba}/template_groups"))?;
-            url.query_pairs_mut()
-                .append_pair("fields", "id,name,description,whatsapp_business_templates");
-            if let Some(a) = &after {
-                url.query_pairs_mut().append_pair("after", a);
-            }
-            let body = self.upstream.get_json(url).await?;
-            let data = body.get("data").and_then(Value::as_array).ok_or_else(|| {
-                SourceError::Shape(format!("template groups of WABA {waba}: no data"))
-            })?;
-            out.extend(data.iter().filter_map(parse_group));
-            let next = body.pointer("/paging/next").is_some();
-            let cursor = body
-                .pointer("/paging/cursors/after")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            match cursor.filter(|_| next) {
-                Some(c) if seen.insert(c.clone()) => after = Some(c),
-                Some(_) => {
-                    return Err(SourceError::Shape(format!(
-                        "template groups of WABA {waba}: the paging cursor came back to a page already read"
-                    )))
+        let what = format!("template groups of WABA {waba}");
+        let pages = self
+            .pages(&what, |after| {
+                let mut url = self.url(&format!("{waba}/template_groups"))?;
+                url.query_pairs_mut()
+                    .append_pair("fields", "id,name,description,whatsapp_business_templates");
+                if let Some(a) = after {
+                    url.query_pairs_mut().append_pair("after", a);
                 }
-                None => return Ok(out),
-            }
+                Ok(url)
+            })
+            .await?;
+        let mut out = Vec::new();
+        for body in &pages {
+            let data = body
+                .get("data")
+                .and_then(Value::as_array)
+                .ok_or_else(|| SourceError::Shape(format!("{what}: no data")))?;
+            out.extend(data.iter().filter_map(parse_group));
         }
+        Ok(out)
     }
 
     /// Daily figures of up to ten groups between two `YYYY-MM-DD` days (end exclusive).

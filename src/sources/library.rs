@@ -71,12 +71,9 @@ impl Graph {
     /// Library templates matching `q`, every page. [I] The list comes as Graph's
     /// `{data, paging}`; a single object is read as a list of one.
     pub async fn library(&self, q: &LibraryQuery) -> Result<Vec<LibraryTemplate>, SourceError> {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        let mut seen = std::collections::HashSet::new();
-        loop {
-            let mut url = self.url("message_template_library")?;
-            {
+        let pages = self
+            .pages("the template library", |after| {
+                let mut url = self.url("message_template_library")?;
                 let mut pairs = url.query_pairs_mut();
                 for (k, v) in [
                     ("search", &q.search),
@@ -90,11 +87,15 @@ impl Graph {
                         pairs.append_pair(k, v);
                     }
                 }
-                if let Some(a) = &after {
+                if let Some(a) = after {
                     pairs.append_pair("after", a);
                 }
-            }
-            let body = self.upstream.get_json(url).await?;
+                drop(pairs);
+                Ok(url)
+            })
+            .await?;
+        let mut out = Vec::new();
+        for body in pages {
             let items: Vec<Value> = match body.get("data") {
                 Some(Value::Array(a)) => a.clone(),
                 _ if body.get("name").is_some() => vec![body.clone()],
@@ -106,15 +107,7 @@ impl Graph {
                     Err(e) => tracing::warn!("a library template did not read: {e}"),
                 }
             }
-            let next = body.pointer("/paging/next").is_some();
-            let cursor = body
-                .pointer("/paging/cursors/after")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            match cursor.filter(|_| next) {
-                Some(c) if seen.insert(c.clone()) => after = Some(c),
-                _ => return Ok(out),
-            }
         }
+        Ok(out)
     }
 }

@@ -129,6 +129,12 @@ impl Env {
             .unwrap()
     }
 
+    /// One pass of the notifier's outbox fill, now: the deliveries it queued.
+    pub fn notify_pass(&self) -> usize {
+        let mut c = self.db.conn().unwrap();
+        templar::notify::outbox::expand(&mut c, &self.config, now().timestamp()).unwrap()
+    }
+
     /// Counts rows of a table.
     pub fn count(&self, table: &str) -> i64 {
         count(&self.db, table)

@@ -23,10 +23,7 @@ async fn a_surge_of_one_error_code_is_found_once_and_explained() {
     .await;
     let app = app(&env);
     env.sync().await;
-    let expand = || {
-        let mut c = env.db.conn().unwrap();
-        templar::notify::outbox::expand(&mut c, &env.config, common::now().timestamp()).unwrap()
-    };
+    let expand = || env.notify_pass();
     expand();
     // Nearly three days as usual: the baseline.
     with_traffic(&env, &app, 66).await;

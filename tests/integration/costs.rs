@@ -207,10 +207,7 @@ async fn a_category_change_says_what_it_does_to_the_monthly_cost() {
     let app = app(&env);
     env.sync().await;
     with_traffic(&env, &app, 30).await;
-    let expand = || {
-        let mut c = env.db.conn().unwrap();
-        templar::notify::outbox::expand(&mut c, &env.config, common::now().timestamp()).unwrap()
-    };
+    let expand = || env.notify_pass();
     expand();
     // The Kapso template with the most utility sends moves to MARKETING.
     let mut by: HashMap<String, Vec<String>> = HashMap::new();

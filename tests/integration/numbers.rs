@@ -20,10 +20,7 @@ async fn number_health_is_read_kept_and_told() {
         .await;
     let app = app(&env);
     env.sync().await;
-    let expand = || {
-        let mut c = env.db.conn().unwrap();
-        templar::notify::outbox::expand(&mut c, &env.config, common::now().timestamp()).unwrap()
-    };
+    let expand = || env.notify_pass();
     expand();
     let reports = templar::usage::run(&env.ctx(), None, common::now()).await;
     for r in &reports {

@@ -37,10 +37,7 @@ async fn each_way_an_edit_is_seen_adds_exactly_one_version() {
     let app = app(&env);
     env.sync().await;
     // The notifier has read the first sync (templates seen for the first time never notify).
-    let expand = || {
-        let mut c = env.db.conn().unwrap();
-        templar::notify::outbox::expand(&mut c, &env.config, common::now().timestamp()).unwrap()
-    };
+    let expand = || env.notify_pass();
     assert_eq!(expand(), 0);
     // Every template starts at version 1, with what it reads like.
     assert_eq!(env.count("template_versions"), env.count("templates"));
