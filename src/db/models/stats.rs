@@ -46,7 +46,7 @@ pub fn rows(
         q = q.filter(stats::template_row.eq_any(ts.clone()));
     }
     let raw: Vec<Raw> = q.load(conn)?;
-    let est = super::countries::estimates(conn, scope, period, "c.template_row || ' ' || c.day")?;
+    let est = super::countries::estimates(conn, scope, period, super::countries::ROWS)?;
     let mut by: BTreeMap<(String, i32), DayRow> = BTreeMap::new();
     for (t, day, origin, sent, delivered, read, clicked, failed, cost) in raw {
         let totals = Totals {
