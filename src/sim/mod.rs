@@ -5,6 +5,7 @@
 mod analytics;
 pub mod catalog;
 mod checks;
+mod components;
 pub mod groups;
 mod inbound;
 mod library;
