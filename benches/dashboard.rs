@@ -173,7 +173,7 @@ fn main() {
             "\n[webhooks.meta]\napp_secret = \"{SECRET}\"\nverify_token = \"bench\"\n"
         ));
         std::fs::write(&config, text).unwrap();
-        let db = templar::db::Db::open(&dir.join("templar.db")).unwrap();
+        let db = templar::db::Db::open(dir.join("templar.db")).unwrap();
         let t0 = Instant::now();
         let busiest = seed::seed(&db, templates, messages, templar::clock::now().timestamp());
         println!(

@@ -26,7 +26,7 @@ fn run(config: &std::path::Path, args: &[&str]) -> (f64, f64) {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let config = seed::config(dir.path(), "127.0.0.1:8080");
-    let db = templar::db::Db::open(&dir.path().join("templar.db")).unwrap();
+    let db = templar::db::Db::open(dir.path().join("templar.db")).unwrap();
     let now = templar::clock::now();
     // 5,000 templates x 30 days with traffic on most days: about 100,000 roll-up rows.
     seed::seed(&db, 5_000, 1_000_000, now.timestamp());

@@ -229,7 +229,7 @@ fn main() {
     assert_eq!(stored.non_2xx, 0, "every webhook acknowledged");
 
     // Check the work was really done: every message stored and delivered.
-    let db = templar::db::Db::open(&dir.path().join("templar.db")).unwrap();
+    let db = templar::db::Db::open(dir.path().join("templar.db")).unwrap();
     use diesel::prelude::*;
     use templar::db::schema::messages as m;
     let delivered: i64 = m::table

@@ -3,11 +3,11 @@
 //! read (a day of roll-up, or a page of messages, at a time), so memory does not grow with the
 //! number of rows. The numbers come from [`crate::report`], the same layer the dashboard uses.
 
+use crate::db::Conn;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 use chrono::{Datelike, NaiveDate};
-use diesel::prelude::*;
 
 use crate::clock;
 use crate::db::models::messages::{self, MessageScope};
@@ -85,10 +85,7 @@ fn period_key(day: NaiveDate, by: By) -> (String, NaiveDate, NaiveDate) {
 }
 
 /// The templates a query covers, with what rows need to say about them.
-fn templates_in_scope(
-    conn: &mut SqliteConnection,
-    q: &Query,
-) -> Result<BTreeMap<i32, Meta>, ExportError> {
+fn templates_in_scope(conn: &mut Conn, q: &Query) -> Result<BTreeMap<i32, Meta>, ExportError> {
     let mut filter = q.filter.clone();
     filter.include_deleted = true;
     let mut out = BTreeMap::new();
@@ -182,7 +179,7 @@ impl Acc {
 
 /// Writes usage rows for `q` into `sink`; returns the rows written.
 pub fn usage_rows<W: Write>(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     q: &Query,
     sink: &mut Sink<W>,
     progress: Progress<'_>,
@@ -285,7 +282,7 @@ fn is_unfiltered(q: &Query) -> bool {
 /// Writes one row per message for `q` (filtered by account and template, by the message's
 /// day); `hash` replaces recipients with their HMAC-SHA256 under that key.
 pub fn message_rows<W: Write>(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     q: &Query,
     hash: Option<&[u8]>,
     sink: &mut Sink<W>,
@@ -342,7 +339,7 @@ pub fn message_rows<W: Write>(
 }
 
 /// The totals of a usage export (what the report message says).
-pub fn summary(conn: &mut SqliteConnection, q: &Query) -> Result<Totals, ExportError> {
+pub fn summary(conn: &mut Conn, q: &Query) -> Result<Totals, ExportError> {
     let scope = Scope {
         account: q.filter.account.clone(),
         ..Default::default()
@@ -351,6 +348,6 @@ pub fn summary(conn: &mut SqliteConnection, q: &Query) -> Result<Totals, ExportE
 }
 
 /// Per-account currency, for callers that label totals.
-pub fn currencies(conn: &mut SqliteConnection) -> Result<HashMap<String, String>, ExportError> {
+pub fn currencies(conn: &mut Conn) -> Result<HashMap<String, String>, ExportError> {
     Ok(usage::currencies(conn)?)
 }

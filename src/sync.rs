@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::db::Conn;
 use chrono::{DateTime, Utc};
-use diesel::SqliteConnection;
 use tokio::sync::Semaphore;
 
 use crate::config::{AccountConfig, Config};
@@ -77,13 +77,46 @@ pub enum SyncError {
     },
     #[error(transparent)]
     UnknownAccount(#[from] crate::config::UnknownAccount),
+    #[error("cannot take the sync lock: {0}")]
+    Db(#[from] crate::db::DbError),
 }
 
-/// Holds the run lock (an OS file lock beside the database) until dropped: one sync at a time
-/// across `serve`, the CLI and anything else sharing the database.
-struct RunLock(#[allow(dead_code)] File);
+/// Holds the run lock until dropped: one sync at a time across `serve`, the CLI and anything
+/// else sharing the database. On SQLite an OS file lock beside the database; on PostgreSQL a
+/// session advisory lock on a connection of its own, which the server also releases if the
+/// process dies.
+#[allow(dead_code)]
+enum RunLock {
+    File(File),
+    Postgres(crate::db::Conn),
+}
 
-fn lock(db_path: &std::path::Path) -> Result<RunLock, SyncError> {
+/// The advisory lock key of a sync run on PostgreSQL.
+const SYNC_LOCK: i64 = 0x7465_6d70_6c61_0002;
+
+fn lock(db: &crate::db::Db) -> Result<RunLock, SyncError> {
+    use diesel::RunQueryDsl;
+    let db_path = match db.location() {
+        crate::db::Location::Sqlite(p) => p,
+        crate::db::Location::Postgres(_) => {
+            #[derive(diesel::QueryableByName)]
+            struct Got {
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                locked: bool,
+            }
+            let mut conn = db.dedicated()?;
+            let got: Got = crate::on_backend!(&mut conn, c =>
+                diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+                    .bind::<diesel::sql_types::BigInt, _>(SYNC_LOCK)
+                    .get_result(c))
+            .map_err(crate::db::DbError::from)?;
+            return if got.locked {
+                Ok(RunLock::Postgres(conn))
+            } else {
+                Err(SyncError::AlreadyRunning(db.location().to_string()))
+            };
+        }
+    };
     let path = PathBuf::from(format!("{}.sync-lock", db_path.display()));
     let file = File::options()
         .create(true)
@@ -95,7 +128,7 @@ fn lock(db_path: &std::path::Path) -> Result<RunLock, SyncError> {
             source,
         })?;
     match file.try_lock() {
-        Ok(()) => Ok(RunLock(file)),
+        Ok(()) => Ok(RunLock::File(file)),
         Err(std::fs::TryLockError::WouldBlock) => {
             Err(SyncError::AlreadyRunning(db_path.display().to_string()))
         }
@@ -120,7 +153,7 @@ pub async fn run_once(
     let _lock = if opts.dry_run {
         None
     } else {
-        Some(lock(&ctx.config.database)?)
+        Some(lock(&ctx.db)?)
     };
     // One deadline for the whole run, so the lock is free by then whatever the accounts do.
     let deadline = tokio::time::Instant::now() + ctx.config.sync.run_timeout;
@@ -293,7 +326,7 @@ async fn finish(
     // Records without a readable id may be any template: deleting the unseen would guess.
     let full = opts.mode == SyncMode::Full && report.unidentified == 0;
     let (key, opts2, partial) = (key.clone(), opts.clone(), report.clone());
-    let gone = move |conn: &mut SqliteConnection, id: Option<i32>| -> diesel::QueryResult<Plan> {
+    let gone = move |conn: &mut Conn, id: Option<i32>| -> diesel::QueryResult<Plan> {
         match id {
             Some(id) if full => Ok(deletions(&tpl::live_for_account(conn, id)?, &seen, key.now)),
             _ => Ok(Plan::default()),

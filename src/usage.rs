@@ -329,7 +329,7 @@ async fn analytics(
 /// Stores one chunk's analytics: per template-day, the sum over products as Meta's figures
 /// (what the roll-ups read) and the split per product. Returns the template-days that changed.
 fn store_points(
-    c: &mut diesel::SqliteConnection,
+    c: &mut crate::db::Conn,
     rows: &BTreeMap<String, i32>,
     points: Vec<AnalyticsPoint>,
 ) -> diesel::QueryResult<u32> {

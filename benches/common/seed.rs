@@ -32,7 +32,7 @@ pub fn config(dir: &Path, listen: &str) -> std::path::PathBuf {
 pub fn seed(db: &Db, templates: usize, messages: usize, now: i64) -> String {
     let mut c = db.conn().unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-    c.immediate_transaction(|c| {
+    templar::db::write_transaction(&mut c, |c| {
         for (i, name) in ACCOUNTS.iter().enumerate() {
             diesel::insert_into(a::table)
                 .values((
@@ -66,7 +66,7 @@ pub fn seed(db: &Db, templates: usize, messages: usize, now: i64) -> String {
             })
             .collect();
         for chunk in rows.chunks(1000) {
-            diesel::insert_into(t::table).values(chunk).execute(c)?;
+            templar::on_backend!(&mut *c, bc => diesel::insert_into(t::table).values(chunk).execute(bc))?;
         }
         let mut stats: HashMap<(i32, String), [i64; 5]> = HashMap::new();
         // Deliveries by recipient country, as the webhook writer keeps them for cost estimates.
@@ -110,12 +110,12 @@ pub fn seed(db: &Db, templates: usize, messages: usize, now: i64) -> String {
                 m::created_at.eq(at),
             ));
             if batch.len() == 1000 {
-                diesel::insert_into(m::table).values(&batch).execute(c)?;
+                templar::on_backend!(&mut *c, bc => diesel::insert_into(m::table).values(&batch).execute(bc))?;
                 batch.clear();
             }
         }
         if !batch.is_empty() {
-            diesel::insert_into(m::table).values(&batch).execute(c)?;
+            templar::on_backend!(&mut *c, bc => diesel::insert_into(m::table).values(&batch).execute(bc))?;
         }
         let rows: Vec<_> = stats
             .into_iter()
@@ -134,7 +134,7 @@ pub fn seed(db: &Db, templates: usize, messages: usize, now: i64) -> String {
             })
             .collect();
         for chunk in rows.chunks(1000) {
-            diesel::insert_into(s::table).values(chunk).execute(c)?;
+            templar::on_backend!(&mut *c, bc => diesel::insert_into(s::table).values(chunk).execute(bc))?;
         }
         let rows: Vec<_> = countries
             .into_iter()
@@ -149,7 +149,7 @@ pub fn seed(db: &Db, templates: usize, messages: usize, now: i64) -> String {
             })
             .collect();
         for chunk in rows.chunks(1000) {
-            diesel::insert_into(dc::table).values(chunk).execute(c)?;
+            templar::on_backend!(&mut *c, bc => diesel::insert_into(dc::table).values(chunk).execute(bc))?;
         }
         Ok::<_, diesel::result::Error>(())
     })

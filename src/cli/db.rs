@@ -26,16 +26,22 @@ pub enum DbCommand {
 }
 
 pub fn run(config: Config, cmd: DbCommand) -> anyhow::Result<ExitCode> {
-    if !config.database.exists() {
+    if config.database.sqlite_path().is_some_and(|p| !p.exists()) {
         anyhow::bail!(
             "{} does not exist yet (`templar migrate` or any command that syncs creates it)",
-            config.database.display()
+            config.database
         );
     }
     let db = Db::open_without_migrating(&config.database)?;
     match cmd {
         DbCommand::Backup { file } => {
-            if belongs_to_database(&file, &config.database) {
+            let Some(path) = config.database.sqlite_path() else {
+                anyhow::bail!(
+                    "`templar db backup` copies an SQLite file; back up PostgreSQL with its own \
+                     tools (pg_dump, or your provider's snapshots)"
+                );
+            };
+            if belongs_to_database(&file, path) {
                 anyhow::bail!(
                     "{} is the database itself or one of its own files (-wal, -shm, lock); \
                      choose another file",
@@ -43,11 +49,11 @@ pub fn run(config: Config, cmd: DbCommand) -> anyhow::Result<ExitCode> {
                 );
             }
             let started = Instant::now();
-            eprintln!("backing up {} ...", config.database.display());
+            eprintln!("backing up {} ...", config.database);
             let backup = db.backup_to(&file)?;
             say!(
                 "backed up {} to {} ({:.1} MB, checked) in {:.1} s",
-                config.database.display(),
+                config.database,
                 backup.path.display(),
                 backup.bytes as f64 / 1e6,
                 started.elapsed().as_secs_f64()
@@ -66,7 +72,7 @@ pub fn run(config: Config, cmd: DbCommand) -> anyhow::Result<ExitCode> {
                 )?;
             }
             if health.problems.is_empty() {
-                say!("{}: ok", config.database.display())?;
+                say!("{}: ok", config.database)?;
                 Ok(ExitCode::SUCCESS)
             } else {
                 Ok(ExitCode::FAILURE)

@@ -23,13 +23,13 @@ pub fn run(config: Config, args: MigrateArgs) -> anyhow::Result<ExitCode> {
         say!(
             "reverted {} migrations in {}",
             reverted.len(),
-            config.database.display()
+            config.database
         )?;
         return Ok(ExitCode::SUCCESS);
     }
     let applied = db.migrate()?;
     if applied.is_empty() {
-        say!("{} is up to date", config.database.display())?;
+        say!("{} is up to date", config.database)?;
     } else {
         for v in &applied {
             say!("applied {v}")?;

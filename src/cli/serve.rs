@@ -74,7 +74,7 @@ pub async fn serve(
     let jobs = tokio::spawn(jobs::run(ctx.clone(), notifier.clone(), stop_rx.clone()));
     let notify = tokio::spawn(notifier.run(stop_rx));
     let resolver = Arc::new(Resolver::from_config(&config));
-    let writer = Writer::start(db.clone(), config.database.clone(), resolver);
+    let writer = Writer::start(db.clone(), resolver);
     let app = web::router(AppState::new(db, config.clone(), writer, metrics, ctx));
     tracing::info!("templar listening on http://{}", listener.local_addr()?);
     warn_about_file_limit(config.server.max_connections);

@@ -52,8 +52,8 @@ impl ConfigError {
 pub struct Config {
     /// The file it came from, if any.
     pub path: Option<PathBuf>,
-    /// SQLite database file.
-    pub database: PathBuf,
+    /// The SQLite database file, or a PostgreSQL URL.
+    pub database: crate::db::Location,
     /// Address `serve` listens on.
     pub listen: SocketAddr,
     /// Base URL for links in notifications.
@@ -162,14 +162,7 @@ fn validate(
     let database = env("TEMPLAR_DATABASE")
         .or(raw.database)
         .unwrap_or_else(|| "templar.db".into());
-    let database = {
-        let p = PathBuf::from(&database);
-        if p.is_relative() {
-            base_dir.join(p)
-        } else {
-            p
-        }
-    };
+    let database = crate::db::Location::parse(&database, base_dir);
     let listen_s = env("TEMPLAR_LISTEN")
         .or(raw.listen)
         .unwrap_or_else(|| "127.0.0.1:8080".into());

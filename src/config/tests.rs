@@ -21,7 +21,10 @@ token = "t"
 #[test]
 fn defaults_apply() {
     let c = parse(META).unwrap();
-    assert_eq!(c.database, PathBuf::from("/cfg/templar.db"));
+    assert_eq!(
+        c.database,
+        crate::db::Location::Sqlite(PathBuf::from("/cfg/templar.db"))
+    );
     assert_eq!(c.sync.concurrency, 4);
     assert_eq!(c.accounts[0].base_url, "https://graph.facebook.com");
     assert_eq!(c.accounts[0].graph_version, "v26.0");

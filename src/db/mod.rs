@@ -1,30 +1,47 @@
 //! The database: a pool of SQLite connections with the right PRAGMAs, embedded migrations, and
 //! the one place where synchronous diesel crosses into tokio ([`Db::run`], [`Db::write`]).
 
+pub mod location;
 pub mod maintenance;
 pub mod models;
 pub mod prepared;
 pub mod schema;
 
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
-use diesel::{QueryResult, RunQueryDsl, SqliteConnection};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::{Connection, QueryResult, RunQueryDsl, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-/// Every migration under `migrations/`, compiled into the binary.
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+pub use location::Location;
+
+/// Every SQLite migration under `migrations/sqlite/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Every PostgreSQL migration under `migrations/postgres/`, compiled into the binary.
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// The advisory lock that replicas starting together take around their migrations.
+const MIGRATION_LOCK: i64 = 0x7465_6d70_6c61_0001;
+
+/// A connection to either backend. Queries in diesel's DSL run on it as on any connection; the
+/// few statements whose SQL differs between the two match on it (see [`sql`]).
+#[derive(diesel::MultiConnection)]
+pub enum Conn {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
 
 /// What can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot open database {path}: {source}")]
+    #[error("cannot open database {location}: {source}")]
     Open {
-        path: String,
+        location: String,
         source: diesel::r2d2::PoolError,
     },
     #[error("database pool: {0}")]
@@ -39,86 +56,151 @@ pub enum DbError {
     Join,
 }
 
+/// Opens connections to the configured backend (diesel's own manager would guess the backend
+/// from the URL and could take a PostgreSQL URL for an SQLite file name).
 #[derive(Debug)]
-struct Pragmas;
+pub struct Manager {
+    location: Location,
+}
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        // WAL: readers never block the writer; NORMAL is durable across process crashes in WAL
-        // mode (only an OS crash can lose the last commits); busy_timeout lets the CLI and
-        // `serve` share the file.
-        conn.batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(diesel::r2d2::Error::QueryError)
+impl ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, Self::Error> {
+        establish(&self.location).map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// A new connection of its own, with SQLite's PRAGMAs.
+fn establish(location: &Location) -> Result<Conn, diesel::ConnectionError> {
+    match location {
+        Location::Sqlite(path) => {
+            let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+            // WAL: readers never block the writer; NORMAL is durable across process crashes in
+            // WAL mode (only an OS crash can lose the last commits); busy_timeout lets the CLI
+            // and `serve` share the file.
+            conn.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            Ok(Conn::Sqlite(conn))
+        }
+        Location::Postgres(url) => Ok(Conn::Pg(PgConnection::establish(url)?)),
     }
 }
 
 /// A handle to the database, cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<ConnectionManager<SqliteConnection>>,
+    pool: Pool<Manager>,
+    location: Arc<Location>,
     rows_written: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").finish_non_exhaustive()
+        f.debug_struct("Db")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
     }
 }
 
 diesel::define_sql_function!(fn total_changes() -> diesel::sql_types::BigInt);
 
 impl Db {
-    /// Opens (creating if needed) the database at `path` and runs pending migrations.
-    pub fn open(path: &Path) -> Result<Db, DbError> {
-        let db = Db::open_without_migrating(path)?;
+    /// Opens (creating if needed) the database and runs pending migrations.
+    pub fn open(location: impl Into<Location>) -> Result<Db, DbError> {
+        let db = Db::open_without_migrating(location)?;
         db.migrate()?;
         Ok(db)
     }
 
     /// Opens the database without touching its schema (for `templar migrate --down`).
-    pub fn open_without_migrating(path: &Path) -> Result<Db, DbError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // A missing directory would otherwise surface as an opaque "unable to open" error.
-            let _ = std::fs::create_dir_all(dir);
+    pub fn open_without_migrating(location: impl Into<Location>) -> Result<Db, DbError> {
+        let location = location.into();
+        if let Location::Sqlite(path) = &location {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                // A missing directory would otherwise surface as an opaque "unable to open".
+                let _ = std::fs::create_dir_all(dir);
+            }
         }
-        let url = path.to_string_lossy().into_owned();
         let pool = Pool::builder()
             .max_size(8)
             .connection_timeout(Duration::from_secs(30))
-            .connection_customizer(Box::new(Pragmas))
-            .build(ConnectionManager::<SqliteConnection>::new(url.clone()))
-            .map_err(|source| DbError::Open { path: url, source })?;
+            .build(Manager {
+                location: location.clone(),
+            })
+            .map_err(|source| DbError::Open {
+                location: location.to_string(),
+                source,
+            })?;
         Ok(Db {
             pool,
+            location: Arc::new(location),
             rows_written: Arc::new(AtomicU64::new(0)),
         })
     }
 
-    /// Applies every pending migration; returns the versions applied.
+    /// Where this database is.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Whether this is PostgreSQL (shared by several replicas) rather than an SQLite file.
+    pub fn is_postgres(&self) -> bool {
+        self.location.is_postgres()
+    }
+
+    /// Applies every pending migration; returns the versions applied. On PostgreSQL, replicas
+    /// starting together take turns through an advisory lock, so no two migrate at once.
     pub fn migrate(&self) -> Result<Vec<String>, DbError> {
         let mut conn = self.pool.get()?;
-        let applied = conn
-            .run_pending_migrations(MIGRATIONS)
+        let run = |conn: &mut Conn| -> Result<Vec<String>, DbError> {
+            let applied = match conn {
+                Conn::Sqlite(c) => c.run_pending_migrations(MIGRATIONS),
+                Conn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS),
+            }
             .map_err(|e| DbError::Migration(e.to_string()))?;
-        Ok(applied.iter().map(ToString::to_string).collect())
+            Ok(applied.iter().map(ToString::to_string).collect())
+        };
+        if !self.is_postgres() {
+            return run(&mut conn);
+        }
+        sql("SELECT pg_advisory_lock(?)", &conn)
+            .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+            .execute(&mut *conn)?;
+        let out = run(&mut conn);
+        sql("SELECT pg_advisory_unlock(?)", &conn)
+            .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+            .execute(&mut *conn)?;
+        out
     }
 
     /// Reverts every migration (for `templar migrate --down-all` and the migration test).
     pub fn revert_all(&self) -> Result<Vec<String>, DbError> {
         let mut conn = self.pool.get()?;
-        let reverted = conn
-            .revert_all_migrations(MIGRATIONS)
-            .map_err(|e| DbError::Migration(e.to_string()))?;
+        let reverted = match &mut *conn {
+            Conn::Sqlite(c) => c.revert_all_migrations(MIGRATIONS),
+            Conn::Pg(c) => c.revert_all_migrations(PG_MIGRATIONS),
+        }
+        .map_err(|e| DbError::Migration(e.to_string()))?;
         Ok(reverted.iter().map(ToString::to_string).collect())
     }
 
     /// Runs a read (or self-contained) closure on a pooled connection off the async runtime.
     pub async fn run<F, T>(&self, f: F) -> Result<T, DbError>
     where
-        F: FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
+        F: FnOnce(&mut Conn) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();
@@ -130,11 +212,12 @@ impl Db {
         .map_err(|_| DbError::Join)?
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction off the async runtime, counting the rows it
-    /// changed (what the sync benchmark reports as "rows written").
+    /// Runs `f` in one write transaction off the async runtime (`BEGIN IMMEDIATE` on SQLite),
+    /// counting the rows it changed on SQLite (what the sync benchmark reports as "rows
+    /// written").
     pub async fn write<F, T>(&self, f: F) -> Result<T, DbError>
     where
-        F: FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
+        F: FnOnce(&mut Conn) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let this = self.clone();
@@ -146,12 +229,18 @@ impl Db {
     /// [`Db::write`] for code that already runs on a blocking thread.
     pub fn write_blocking<F, T>(&self, f: F) -> Result<T, DbError>
     where
-        F: FnOnce(&mut SqliteConnection) -> QueryResult<T>,
+        F: FnOnce(&mut Conn) -> QueryResult<T>,
     {
         let mut conn = self.pool.get()?;
-        let before = diesel::select(total_changes()).get_result::<i64>(&mut conn)?;
-        let out = conn.immediate_transaction(f)?;
-        let after = diesel::select(total_changes()).get_result::<i64>(&mut conn)?;
+        let changes = |conn: &mut Conn| -> QueryResult<i64> {
+            match conn {
+                Conn::Sqlite(c) => diesel::select(total_changes()).get_result::<i64>(c),
+                Conn::Pg(_) => Ok(0),
+            }
+        };
+        let before = changes(&mut conn)?;
+        let out = write_transaction(&mut conn, f)?;
+        let after = changes(&mut conn)?;
         self.rows_written.fetch_add(
             after.saturating_sub(before).max(0) as u64,
             Ordering::Relaxed,
@@ -159,42 +248,96 @@ impl Db {
         Ok(out)
     }
 
-    /// Rows inserted, updated or deleted through [`Db::write`] since this handle was opened.
+    /// Rows inserted, updated or deleted through [`Db::write`] since this handle was opened
+    /// (SQLite only: PostgreSQL has no cheap per-connection counter).
     pub fn rows_written(&self) -> u64 {
         self.rows_written.load(Ordering::Relaxed)
     }
 
-    /// A connection of its own, outside the pool, with the same PRAGMAs: for the webhook
+    /// A connection of its own, outside the pool, with the same settings: for the webhook
     /// writer, which holds it for the life of the process.
-    pub fn dedicated(&self, path: &Path) -> Result<SqliteConnection, DbError> {
-        use diesel::Connection;
-        let mut conn = SqliteConnection::establish(&path.to_string_lossy())
-            .map_err(|e| DbError::Migration(format!("cannot open {}: {e}", path.display())))?;
-        Pragmas
-            .on_acquire(&mut conn)
-            .map_err(|e| DbError::Migration(e.to_string()))?;
-        Ok(conn)
+    pub fn dedicated(&self) -> Result<Conn, DbError> {
+        establish(&self.location)
+            .map_err(|e| DbError::Migration(format!("cannot open {}: {e}", self.location)))
     }
 
     /// A pooled connection for synchronous callers (CLI start-up, tests).
-    pub fn conn(
-        &self,
-    ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<SqliteConnection>>, DbError> {
+    pub fn conn(&self) -> Result<PooledConnection<Manager>, DbError> {
         Ok(self.pool.get()?)
     }
+}
+
+/// Runs `f` in a transaction that writes: on SQLite `BEGIN IMMEDIATE`, which takes the write
+/// lock at once rather than failing at the first write when another connection got there
+/// first; on PostgreSQL a plain `BEGIN` (rows lock as they are written).
+pub fn write_transaction<T, F>(conn: &mut Conn, f: F) -> QueryResult<T>
+where
+    F: FnOnce(&mut Conn) -> QueryResult<T>,
+{
+    match conn {
+        Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        Conn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <Conn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = <Conn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}
+
+/// Runs the same statement, written once, on whichever backend `conn` is: for what diesel's
+/// DSL has only per backend (upserts: `ON CONFLICT`), which the two-backend [`Conn`] lacks.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite($c) => $body,
+            $crate::db::Conn::Pg($c) => $body,
+        }
+    };
+}
+
+/// Hand-written SQL, written with `?` placeholders as in SQLite: on PostgreSQL they become `$1`,
+/// `$2`, … (diesel numbers its own placeholders, but not those in `sql_query`'s text). `?`
+/// never appears in templar's SQL but as a placeholder.
+pub fn sql(text: &str, conn: &Conn) -> diesel::query_builder::SqlQuery {
+    match conn {
+        Conn::Sqlite(_) => diesel::sql_query(text),
+        Conn::Pg(_) => diesel::sql_query(numbered(text)),
+    }
+}
+
+/// `a = ? AND b = ?` → `a = $1 AND b = $2`.
+fn numbered(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut n = 0;
+    for ch in text.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 /// A fresh in-memory database with every migration applied, for unit tests of model and
 /// ledger functions.
 #[cfg(test)]
-pub fn memory() -> SqliteConnection {
-    use diesel::Connection;
+pub fn memory() -> Conn {
     let mut conn = SqliteConnection::establish(":memory:").expect("in-memory SQLite");
     conn.batch_execute("PRAGMA foreign_keys = ON;")
         .expect("foreign keys");
     conn.run_pending_migrations(MIGRATIONS)
         .expect("migrations apply");
-    conn
+    Conn::Sqlite(conn)
 }
 
 #[cfg(test)]
@@ -209,7 +352,7 @@ mod tests {
             compile_options: String,
         }
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let db = Db::open(dir.path().join("t.db")).unwrap();
         let opts: Vec<Opt> = diesel::sql_query("PRAGMA compile_options")
             .load(&mut db.conn().unwrap())
             .unwrap();

@@ -5,10 +5,33 @@
 //! static query id (the type itself), which is the key of diesel's statement cache; two
 //! statements must never share a type.
 
+use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Integer, Nullable, Text};
-use diesel::sqlite::{Sqlite, SqliteConnection};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType, Integer, Nullable, Text};
 use diesel::{QueryResult, RunQueryDsl};
+
+use super::Conn;
+
+/// A backend that can bind what these statements bind (both of templar's, and diesel's
+/// two-backend one over them).
+pub trait Binds:
+    Backend + HasSqlType<Integer> + HasSqlType<BigInt> + HasSqlType<Text> + Sized
+where
+    i32: ToSql<Integer, Self>,
+    i64: ToSql<BigInt, Self>,
+    String: ToSql<Text, Self>,
+{
+}
+
+impl<DB> Binds for DB
+where
+    DB: Backend + HasSqlType<Integer> + HasSqlType<BigInt> + HasSqlType<Text>,
+    i32: ToSql<Integer, DB>,
+    i64: ToSql<BigInt, DB>,
+    String: ToSql<Text, DB>,
+{
+}
 
 use super::models::usage::{Counts, NewMessage, Progress};
 
@@ -36,17 +59,25 @@ pub struct AddObserved {
     pub counts: Counts,
 }
 
-impl QueryFragment<Sqlite> for AddObserved {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+impl<DB> QueryFragment<DB> for AddObserved
+where
+    DB: Binds,
+    i32: ToSql<Integer, DB>,
+    i64: ToSql<BigInt, DB>,
+    String: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         fixed_sql!(
             out,
             "INSERT INTO template_daily_stats \
              (template_row, day, origin, sent, delivered, read, clicked, failed, cost) \
              VALUES (?, ?, 'observed', ?, ?, ?, ?, ?, 0) \
              ON CONFLICT (template_row, day, origin) DO UPDATE SET \
-             sent = sent + excluded.sent, delivered = delivered + excluded.delivered, \
-             read = read + excluded.read, clicked = clicked + excluded.clicked, \
-             failed = failed + excluded.failed",
+             sent = template_daily_stats.sent + excluded.sent, \
+             delivered = template_daily_stats.delivered + excluded.delivered, \
+             read = template_daily_stats.read + excluded.read, \
+             clicked = template_daily_stats.clicked + excluded.clicked, \
+             failed = template_daily_stats.failed + excluded.failed",
             Integer => &self.template_row,
             Text => &self.day,
             BigInt => &self.counts.sent,
@@ -59,7 +90,7 @@ impl QueryFragment<Sqlite> for AddObserved {
     }
 }
 
-impl RunQueryDsl<SqliteConnection> for AddObserved {}
+impl RunQueryDsl<Conn> for AddObserved {}
 
 /// `update`: writes a message's progress.
 #[derive(QueryId)]
@@ -68,8 +99,14 @@ pub struct UpdateProgress {
     pub progress: Progress,
 }
 
-impl QueryFragment<Sqlite> for UpdateProgress {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+impl<DB> QueryFragment<DB> for UpdateProgress
+where
+    DB: Binds,
+    i32: ToSql<Integer, DB>,
+    i64: ToSql<BigInt, DB>,
+    String: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         let p = &self.progress;
         fixed_sql!(
             out,
@@ -91,7 +128,7 @@ impl QueryFragment<Sqlite> for UpdateProgress {
     }
 }
 
-impl RunQueryDsl<SqliteConnection> for UpdateProgress {}
+impl RunQueryDsl<Conn> for UpdateProgress {}
 
 /// `insert_new`: stores a message unless its wamid is already there (one row affected when
 /// it was new). Only that conflict is absorbed: any other constraint still fails.
@@ -102,8 +139,14 @@ impl QueryId for InsertMessage<'_> {
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl QueryFragment<Sqlite> for InsertMessage<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+impl<DB> QueryFragment<DB> for InsertMessage<'_>
+where
+    DB: Binds,
+    i32: ToSql<Integer, DB>,
+    i64: ToSql<BigInt, DB>,
+    String: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         let m = self.0;
         fixed_sql!(
             out,
@@ -134,7 +177,7 @@ impl QueryFragment<Sqlite> for InsertMessage<'_> {
     }
 }
 
-impl RunQueryDsl<SqliteConnection> for InsertMessage<'_> {}
+impl RunQueryDsl<Conn> for InsertMessage<'_> {}
 
 #[cfg(test)]
 mod tests {
@@ -144,7 +187,7 @@ mod tests {
     #[test]
     fn the_prepared_statements_run_and_add_up() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let db = Db::open(dir.path().join("t.db")).unwrap();
         let mut c = db.conn().unwrap();
         diesel::sql_query(
             "INSERT INTO accounts (id, name, source, created_at) VALUES (1, 'a', 'meta', 0)",

@@ -2,6 +2,7 @@
 //! rules as sync), message statuses move forward and update the daily roll-up by exactly what
 //! changed, inbound messages open the 24-hour window.
 
+use crate::db::Conn;
 use std::collections::HashMap;
 
 use diesel::prelude::*;
@@ -128,7 +129,7 @@ impl Cache {
     }
 
     /// Writes the accumulated roll-up changes; call before the transaction commits.
-    pub fn flush(&mut self, conn: &mut SqliteConnection) -> QueryResult<()> {
+    pub fn flush(&mut self, conn: &mut Conn) -> QueryResult<()> {
         for ((template, day), c) in self.counts.drain() {
             usage::add_observed(conn, template, &day, c)?;
         }
@@ -144,7 +145,7 @@ impl Cache {
 
 /// Applies one delivery's events; with `key`, a delivery already applied changes nothing.
 pub fn apply(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     resolver: &Resolver,
     events: &[IngestEvent],
     key: Option<&str>,
@@ -159,7 +160,7 @@ pub fn apply(
 /// [`apply`] with caches shared by every delivery in the same transaction; the caller calls
 /// [`Cache::flush`] before committing.
 pub fn apply_cached(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     resolver: &Resolver,
     cache: &mut Cache,
     events: &[IngestEvent],
@@ -235,7 +236,7 @@ pub fn apply_cached(
 }
 
 fn account_for(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     cache: &mut Cache,
     resolver: &Resolver,
     pnid: Option<&str>,
@@ -292,7 +293,7 @@ pub fn advance(old: &Progress, status: Delivery, at: i64) -> Progress {
 }
 
 fn resolve_template(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     cache: &mut Cache,
     account: Option<i32>,
     hint: &TemplateHint,
@@ -321,7 +322,7 @@ fn resolve_template(
 
 /// Applies a status; `false` when the message's template is unknown (it is stored all the same).
 fn status(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     cache: &mut Cache,
     resolver: &Resolver,
     s: &MessageStatus,
@@ -402,7 +403,7 @@ fn status(
 /// Stores the first status of a message and counts it; `None` when the wamid is already
 /// known (nothing changed), else whether the message's template is known.
 fn new_message(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     cache: &mut Cache,
     resolver: &Resolver,
     s: &MessageStatus,

@@ -8,18 +8,17 @@
 //! pages, and every webhook waiting on that commit waits for the disk too: under load that cost
 //! an eighth of the throughput and doubled p99.
 
-use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::db::Conn;
 use diesel::connection::SimpleConnection;
-use diesel::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::apply::{self, Outcome, Resolver};
 use super::IngestEvent;
-use crate::db::Db;
+use crate::db::{write_transaction, Db};
 
 /// One request's worth of events.
 #[derive(Debug)]
@@ -59,23 +58,25 @@ const RESTART_WAIT_MS: u32 = 50;
 const RESTART_BACKOFF: Duration = Duration::from_secs(1);
 
 impl Writer {
-    /// Starts the writer thread on its own connection to the database at `path`. It stops
-    /// when every handle is dropped.
-    pub fn start(db: Db, path: PathBuf, resolver: Arc<Resolver>) -> Writer {
+    /// Starts the writer thread on its own connection to the database. It stops when every
+    /// handle is dropped.
+    pub fn start(db: Db, resolver: Arc<Resolver>) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>(4096);
         let spawned = std::thread::Builder::new()
             .name("templar-writer".into())
-            .spawn(move || match db.dedicated(&path) {
+            .spawn(move || match db.dedicated() {
                 Ok(mut conn) => {
                     // The checkpointer stops when this sender goes, with the writer.
                     let (_alive, writer_gone) = std::sync::mpsc::channel::<()>();
-                    let checkpointing = match db.dedicated(&path) {
-                        Ok(c) => start_checkpointer(c, writer_gone),
-                        Err(e) => {
-                            tracing::error!("the checkpointer cannot open the database: {e}");
-                            false
-                        }
-                    };
+                    // PostgreSQL checkpoints by itself; SQLite's WAL is the writer's to keep.
+                    let checkpointing = !db.is_postgres()
+                        && match db.dedicated() {
+                            Ok(c) => start_checkpointer(c, writer_gone),
+                            Err(e) => {
+                                tracing::error!("the checkpointer cannot open the database: {e}");
+                                false
+                            }
+                        };
                     // Without a checkpointer, SQLite's own checkpoints stay on.
                     if checkpointing {
                         if let Err(e) = conn.batch_execute("PRAGMA wal_autocheckpoint = 0") {
@@ -106,7 +107,7 @@ impl Writer {
 }
 
 /// Starts the checkpoint thread; whether it started.
-fn start_checkpointer(mut conn: SqliteConnection, writer_gone: Receiver<()>) -> bool {
+fn start_checkpointer(mut conn: Conn, writer_gone: Receiver<()>) -> bool {
     // A restart holds the writer back while it waits for readers of older snapshots (a long
     // export, say): it waits this long at most, then leaves the log alone for a while.
     if let Err(e) = conn.batch_execute(&format!("PRAGMA busy_timeout = {RESTART_WAIT_MS}")) {
@@ -131,7 +132,7 @@ fn start_checkpointer(mut conn: SqliteConnection, writer_gone: Receiver<()>) -> 
 
 /// Copies what is committed into the database file; past `restart_pages` pages of log, also
 /// restarts the log, unless a restart recently had to give up.
-fn checkpoint_round(conn: &mut SqliteConnection, restart_after: &mut Instant, restart_pages: i64) {
+fn checkpoint_round(conn: &mut Conn, restart_after: &mut Instant, restart_pages: i64) {
     match checkpoint(conn, "PASSIVE") {
         Ok(wal) if wal.log > restart_pages && Instant::now() >= *restart_after => {
             match checkpoint(conn, "RESTART") {
@@ -163,19 +164,19 @@ struct Wal {
 }
 
 /// Runs a checkpoint of `mode`.
-fn checkpoint(conn: &mut SqliteConnection, mode: &str) -> diesel::QueryResult<Wal> {
+fn checkpoint(conn: &mut Conn, mode: &str) -> diesel::QueryResult<Wal> {
     use diesel::RunQueryDsl;
     diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).get_result(conn)
 }
 
-fn run(mut conn: SqliteConnection, resolver: Arc<Resolver>, mut rx: mpsc::Receiver<Job>) {
+fn run(mut conn: Conn, resolver: Arc<Resolver>, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         // No lingering: with callers waiting on the commit, waiting for company only adds
         // latency. Requests that arrive while the group is being applied join it, so the
         // commit (its WAL writes and locks, about half of what a group of 15 costs) is shared
         // by as many as are ready; whatever queues during the commit forms the next group.
-        let group = conn.immediate_transaction(|conn| -> diesel::QueryResult<Vec<_>> {
+        let group = write_transaction(&mut conn, |conn| -> diesel::QueryResult<Vec<_>> {
             let mut cache = apply::Cache::default();
             let mut outcomes = Vec::with_capacity(jobs.len());
             loop {
@@ -218,11 +219,10 @@ fn run(mut conn: SqliteConnection, resolver: Arc<Resolver>, mut rx: mpsc::Receiv
                 );
                 for job in jobs {
                     let d = &job.delivery;
-                    let one = conn
-                        .immediate_transaction(|conn| {
-                            apply::apply(conn, &resolver, &d.events, d.key.as_deref(), d.now)
-                        })
-                        .map_err(|e: diesel::result::Error| e.to_string());
+                    let one = write_transaction(&mut conn, |conn| {
+                        apply::apply(conn, &resolver, &d.events, d.key.as_deref(), d.now)
+                    })
+                    .map_err(|e: diesel::result::Error| e.to_string());
                     let _ = job.reply.send(one);
                 }
             }
@@ -242,11 +242,11 @@ mod tests {
         let db = Db::open(&path).unwrap();
         // Whatever the migrations left in the WAL goes into the file first.
         {
-            let mut c = db.dedicated(&path).unwrap();
+            let mut c = db.dedicated().unwrap();
             checkpoint(&mut c, "TRUNCATE").unwrap();
         }
         let before = std::fs::metadata(&path).unwrap().len();
-        let writer = Writer::start(db.clone(), path.clone(), Arc::new(Resolver::default()));
+        let writer = Writer::start(db.clone(), Arc::new(Resolver::default()));
         for batch in 0..20 {
             let events = (0..100)
                 .map(|i| {
@@ -293,22 +293,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let db = Db::open(&path).unwrap();
-        let mut writer = db.dedicated(&path).unwrap();
+        let mut writer = db.dedicated().unwrap();
         writer
             .batch_execute("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (x TEXT)")
             .unwrap();
-        let write = |c: &mut SqliteConnection| {
+        let write = |c: &mut Conn| {
             diesel::sql_query("INSERT INTO t VALUES (printf('%.5000c', 'x'))")
                 .execute(c)
                 .unwrap();
         };
         write(&mut writer);
-        let mut reader = db.dedicated(&path).unwrap();
+        let mut reader = db.dedicated().unwrap();
         reader
             .batch_execute("BEGIN; SELECT count(*) FROM t;")
             .unwrap();
         write(&mut writer);
-        let mut ck = db.dedicated(&path).unwrap();
+        let mut ck = db.dedicated().unwrap();
         ck.batch_execute(&format!("PRAGMA busy_timeout = {RESTART_WAIT_MS}"))
             .unwrap();
 

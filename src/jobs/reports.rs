@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::db::Conn;
 use chrono::NaiveDate;
-use diesel::SqliteConnection;
 use tokio::sync::watch;
 
 use crate::clock;
@@ -44,7 +44,7 @@ pub async fn run(db: Db, config: Arc<Config>, shutdown: watch::Receiver<bool>) {
 /// Writes a scheduled report's file and, if it names a channel, queues its announcement.
 /// Returns the file written.
 pub fn write(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     config: &Config,
     r: &ReportConfig,
     today: NaiveDate,

@@ -77,7 +77,7 @@ pub async fn purge(db: &Db, config: &Config, now: DateTime<Utc>) -> Result<Purge
 /// batches so other writers get the lock; returns the rows removed.
 async fn batches<F>(db: &Db, step: F) -> Result<usize, DbError>
 where
-    F: Fn(&mut diesel::SqliteConnection) -> diesel::QueryResult<usize> + Clone + Send + 'static,
+    F: Fn(&mut crate::db::Conn) -> diesel::QueryResult<usize> + Clone + Send + 'static,
 {
     let mut total = 0;
     loop {

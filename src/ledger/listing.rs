@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use diesel::SqliteConnection;
+use crate::db::Conn;
 use serde::Serialize;
 
 use super::rules::{self, FieldChange};
@@ -159,7 +159,7 @@ pub fn deletions(live: &[tpl::LiveRow], seen: &HashSet<String>, run_started: i64
 
 /// Writes a plan: inserts, updates, deletion marks and one event per change.
 pub fn apply(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     plan: &Plan,
     now: i64,
@@ -208,7 +208,7 @@ pub fn apply(
 /// Attributes the messages that named a template before it was known; they count for it from
 /// now on, in this transaction.
 pub(super) fn attribute(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     row: i32,
     state: &TemplateState,
@@ -230,7 +230,7 @@ pub(super) fn attribute(
 /// Records what upstream now says of one template of an account: its state after a create or
 /// an edit, or `None` after a delete. Returns the events appended.
 pub fn record_one(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     template_id: &str,
     seen: Option<TemplateState>,

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use diesel::SqliteConnection;
+use crate::db::Conn;
 
 use super::*;
 use crate::db::models::{accounts, templates as tpl};
@@ -28,14 +28,14 @@ fn remote(id: &str, status: &str) -> RemoteTemplate {
     }
 }
 
-fn setup() -> (SqliteConnection, i32) {
+fn setup() -> (Conn, i32) {
     let mut conn = crate::db::memory();
     let account = accounts::ensure(&mut conn, "acme", "meta", T0).unwrap();
     (conn, account)
 }
 
 /// Reconciles `fetched` as a full listing at `now`, as sync does.
-fn sync(conn: &mut SqliteConnection, account: i32, fetched: &[RemoteTemplate], now: i64) -> usize {
+fn sync(conn: &mut Conn, account: i32, fetched: &[RemoteTemplate], now: i64) -> usize {
     let ids: Vec<&str> = fetched.iter().map(|t| t.id.as_str()).collect();
     let rows = tpl::by_template_ids(conn, account, ids.into_iter()).unwrap();
     let mut events = apply(
@@ -63,7 +63,7 @@ fn sync(conn: &mut SqliteConnection, account: i32, fetched: &[RemoteTemplate], n
 
 /// (field, from, to, source) of a template's history, oldest first.
 fn history(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account: i32,
     id: &str,
 ) -> Vec<(String, Option<String>, String, String)> {

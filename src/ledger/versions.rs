@@ -2,7 +2,7 @@
 //! edit through `templates apply`), a content that reads differently from the newest version
 //! becomes the next version, and that is a `content` event (`v1 → v2`).
 
-use diesel::SqliteConnection;
+use crate::db::Conn;
 
 use super::rules::FieldChange;
 use crate::db::models::versions;
@@ -14,7 +14,7 @@ const COMPLETES_WITHIN: i64 = 86_400;
 /// Records `components` as seen for a template at `at`. Returns the `content` change when it
 /// made a new version after the first: version 1 is where history starts, not a change.
 pub fn observe(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     template_row: i32,
     components: &str,
     at: i64,

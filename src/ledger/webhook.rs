@@ -1,7 +1,7 @@
 //! A single-field change a webhook reports (status, quality, category), recorded with the same
 //! rules as a listing: one event per real change, nothing for a repeat.
 
-use diesel::SqliteConnection;
+use crate::db::Conn;
 
 use super::rules;
 use crate::db::models::templates::{self as tpl, NewEvent, TemplateRow, TemplateState};
@@ -48,7 +48,7 @@ pub enum TemplateChangeKind {
 /// Applies one webhook change to a template of `account_id` and appends its event. Returns
 /// whether anything changed.
 pub fn record_webhook(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     change: &TemplateChange,
     now: i64,
@@ -115,7 +115,7 @@ fn event(
 /// A template not synced yet: a status update starts its row from what the webhook says (sync
 /// fills in the rest); a quality or category update waits for the next sync.
 fn first_sight(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     change: &TemplateChange,
     language: String,
@@ -173,7 +173,7 @@ fn first_sight(
 
 /// A known template: the event of what this change moves, or `None` for a repeat.
 fn changed(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     row: &TemplateRow,
     kind: &TemplateChangeKind,
     now: i64,

@@ -3,6 +3,7 @@
 //! transaction with the cursor move. Templates seen for the first time never notify (that would
 //! be a storm on the first sync); only changes do.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use super::{Change, Payload, TemplateRef};
@@ -227,7 +228,7 @@ pub fn template_payload(
 }
 
 /// Reads new log rows and queues what channels want. Returns the deliveries queued.
-pub fn expand(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryResult<usize> {
+pub fn expand(conn: &mut Conn, config: &Config, now: i64) -> QueryResult<usize> {
     let mut queued = 0;
     let start = match out::cursor(conn, "template_events")? {
         Some(c) => c,
@@ -291,7 +292,7 @@ pub fn expand(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryRe
     Ok(queued)
 }
 
-fn expand_sync(conn: &mut SqliteConnection, config: &Config, now: i64) -> QueryResult<usize> {
+fn expand_sync(conn: &mut Conn, config: &Config, now: i64) -> QueryResult<usize> {
     let start = match out::cursor(conn, "sync_runs")? {
         Some(c) => c,
         None => sync_runs::last_id_before(conn, now - FIRST_LOOK_BACK)?,

@@ -3,6 +3,7 @@
 //! or dead channel never delays another. A failed delivery is retried with exponential backoff
 //! until `max_attempts`, then marked dead (and shown by `templar notify status`).
 
+use crate::db::Conn;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -261,7 +262,7 @@ impl Notifier {
 
 /// Yesterday's changes, what is still pending, and the worst failure rates of the last week.
 pub fn digest(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     config: &Config,
     channel: &str,
     now: DateTime<Utc>,

@@ -12,13 +12,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::db::Conn;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
 
 use super::AppState;
 
@@ -84,8 +84,8 @@ impl Slots {
 /// The cache, shared by every request.
 #[derive(Clone)]
 pub struct PageCache {
-    /// A connection that only ever reads `PRAGMA data_version`; `None` disables caching.
-    watcher: Option<Arc<Mutex<SqliteConnection>>>,
+    /// A connection that only ever reads the database's data version; `None` disables caching.
+    watcher: Option<Arc<Mutex<Conn>>>,
     slots: Arc<Mutex<Slots>>,
     /// The most page bytes kept (`server.page_cache_mb`).
     budget: usize,
@@ -103,7 +103,7 @@ struct DataVersion {
 impl PageCache {
     /// A cache watching `watcher` (a connection of its own; `None` turns caching off),
     /// keeping at most `budget` bytes of pages and building at most `builds` at once.
-    pub fn new(watcher: Option<SqliteConnection>, budget: usize, builds: usize) -> Self {
+    pub fn new(watcher: Option<Conn>, budget: usize, builds: usize) -> Self {
         PageCache {
             watcher: watcher.map(|c| Arc::new(Mutex::new(c))),
             slots: Arc::default(),
@@ -146,10 +146,20 @@ impl PageCache {
     }
 
     /// The database's data version, or `None` when it cannot be read (then nothing is cached).
+    ///
+    /// SQLite's `data_version` changes when another connection commits. PostgreSQL's
+    /// equivalent is the write-ahead log's position: every commit that wrote anything moves
+    /// it, whichever replica made it, so a page built before another replica's webhook is not
+    /// served after it. (Other databases on the server and vacuum move it too: a few extra
+    /// rebuilds, never a stale page.)
     fn version(&self) -> Option<i64> {
         let w = self.watcher.as_ref()?;
         let mut c = w.lock().unwrap_or_else(|p| p.into_inner());
-        diesel::sql_query("PRAGMA data_version")
+        let text = match &*c {
+            Conn::Sqlite(_) => "PRAGMA data_version",
+            Conn::Pg(_) => "SELECT (pg_current_wal_lsn() - '0/0')::bigint AS data_version",
+        };
+        diesel::sql_query(text)
             .get_result::<DataVersion>(&mut *c)
             .ok()
             .map(|v| v.data_version)

@@ -81,7 +81,7 @@ impl AppState {
         let key: [u8; 32] = rand::rng().random();
         // Without a watcher connection the dashboard still works, uncached.
         let watcher = db
-            .dedicated(&config.database)
+            .dedicated()
             .map_err(|e| tracing::warn!("page cache off: {e}"))
             .ok();
         use crate::signing::Key;

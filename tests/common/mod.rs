@@ -40,7 +40,11 @@ async fn start_env(opts: SimOptions, config: impl FnOnce(toml::Table) -> toml::T
     let dir = tempfile::tempdir().unwrap();
     let table: toml::Table = toml::from_str(&sim.config_toml()).unwrap();
     let path = dir.path().join("templar.toml");
-    std::fs::write(&path, toml::to_string(&config(table)).unwrap()).unwrap();
+    let mut table = config(table);
+    if let Some(url) = scratch_postgres() {
+        table.insert("database".into(), url.into());
+    }
+    std::fs::write(&path, toml::to_string(&table).unwrap()).unwrap();
     let config = Config::load(&path, &|_| None).unwrap();
     let db = Db::open(&config.database).unwrap();
     Env {
@@ -50,6 +54,53 @@ async fn start_env(opts: SimOptions, config: impl FnOnce(toml::Table) -> toml::T
         db,
         http: reqwest::Client::new(),
     }
+}
+
+/// With `TEMPLAR_TEST_POSTGRES` set (to a server URL, as `.ci/test` does for the PostgreSQL
+/// run), a new empty database on that server for one test; otherwise `None` (SQLite).
+pub fn scratch_postgres() -> Option<String> {
+    use diesel::{Connection, RunQueryDsl};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let server = std::env::var("TEMPLAR_TEST_POSTGRES").ok()?;
+    let name = format!(
+        "t{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        rand::random::<u32>()
+    );
+    let mut admin = diesel::PgConnection::establish(&server).expect("the test PostgreSQL server");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .unwrap();
+    let (base, _) = server.rsplit_once('/').expect("a URL ending in /database");
+    Some(format!("{base}/{name}"))
+}
+
+/// A second, empty database for a test: on the PostgreSQL server in the PostgreSQL run, else
+/// an SQLite file `name` in `dir`.
+pub fn scratch_database(dir: &Path, name: &str) -> templar::db::Location {
+    match scratch_postgres() {
+        Some(url) => templar::db::Location::Postgres(url),
+        None => templar::db::Location::Sqlite(dir.join(name)),
+    }
+}
+
+/// Ends a test that is about SQLite itself (its file, WAL, PRAGMAs) early in the PostgreSQL
+/// run, saying why.
+#[macro_export]
+macro_rules! sqlite_only {
+    ($why:expr) => {
+        if $crate::common::on_postgres() {
+            eprintln!("SQLite only: {}", $why);
+            return;
+        }
+    };
+}
+
+/// Whether this run is the PostgreSQL one.
+pub fn on_postgres() -> bool {
+    std::env::var_os("TEMPLAR_TEST_POSTGRES").is_some()
 }
 
 impl Env {
@@ -362,7 +413,6 @@ pub fn app_on(db: &Db, config: &Config) -> axum::Router {
     let config = Arc::new(config.clone());
     let writer = templar::ingest::writer::Writer::start(
         db.clone(),
-        config.database.clone(),
         Arc::new(templar::ingest::apply::Resolver::from_config(&config)),
     );
     let metrics = templar::metrics::Metrics::default();

@@ -18,7 +18,7 @@ fn fixed() -> (tempfile::TempDir, Db) {
         accounts as a, messages as m, template_daily_stats as s, templates as t,
     };
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    let db = Db::open(dir.path().join("t.db")).unwrap();
     let mut c = db.conn().unwrap();
     diesel::insert_into(a::table)
         .values((

@@ -5,7 +5,7 @@ use templar::db::Db;
 #[test]
 fn migrations_run_up_down_and_up_again() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    let db = Db::open(dir.path().join("t.db")).unwrap();
     assert!(crate::common::count(&db, "templates") == 0);
     let reverted = db.revert_all().unwrap();
     assert!(!reverted.is_empty());
@@ -44,11 +44,11 @@ fn rewritten_totals_triggers_keep_the_same_totals_as_the_old_ones() {
     let dir = tempfile::tempdir().unwrap();
     let mut dumps = Vec::new();
     for old in [false, true] {
-        let db = Db::open(&dir.path().join(format!("{old}.db"))).unwrap();
+        let db = Db::open(dir.path().join(format!("{old}.db"))).unwrap();
         let mut c = db.conn().unwrap();
         if old {
             c.batch_execute(include_str!(
-                "../../migrations/2026-11-26-000008_observed_triggers/down.sql"
+                "../../migrations/sqlite/2026-11-26-000008_observed_triggers/down.sql"
             ))
             .unwrap();
         }
@@ -106,7 +106,7 @@ fn rewritten_totals_triggers_keep_the_same_totals_as_the_old_ones() {
             c.batch_execute(&sql).unwrap();
         }
         // Every row of a totals table, its keys and all its figures, as one string.
-        let dump = |table: &str, keys: [&str; 2], c: &mut diesel::SqliteConnection| -> String {
+        let dump = |table: &str, keys: [&str; 2], c: &mut templar::db::Conn| -> String {
             let figures = "m_sent, m_delivered, m_read, m_clicked, round(m_cost, 6), o_sent, \
                  o_delivered, o_read, o_clicked, o_failed, c_sent, c_delivered, c_read, c_clicked";
             let row = keys
@@ -145,7 +145,7 @@ fn the_sends_by_country_backfill_agrees_with_the_writer() {
     use templar::db::schema::{messages as m, template_daily_countries as dc};
 
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    let db = Db::open(dir.path().join("t.db")).unwrap();
     let mut c = db.conn().unwrap();
     let a = accounts::ensure(&mut c, "acme", "meta", 0).unwrap();
     let state = templates::TemplateState {
@@ -202,11 +202,11 @@ fn the_sends_by_country_backfill_agrees_with_the_writer() {
     }
     // Inserted directly, so only the migration counts them.
     c.batch_execute(include_str!(
-        "../../migrations/2026-12-01-000016_template_daily_countries/down.sql"
+        "../../migrations/sqlite/2026-12-01-000016_template_daily_countries/down.sql"
     ))
     .unwrap();
     c.batch_execute(include_str!(
-        "../../migrations/2026-12-01-000016_template_daily_countries/up.sql"
+        "../../migrations/sqlite/2026-12-01-000016_template_daily_countries/up.sql"
     ))
     .unwrap();
     let mut stored: Vec<(String, String, i64)> = dc::table

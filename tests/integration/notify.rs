@@ -79,7 +79,7 @@ async fn caught_up(env: &Env) {
     .await;
 }
 
-fn max_event_id(c: &mut diesel::SqliteConnection) -> Option<i32> {
+fn max_event_id(c: &mut templar::db::Conn) -> Option<i32> {
     use diesel::prelude::*;
     #[derive(QueryableByName)]
     struct Max {

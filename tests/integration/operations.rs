@@ -22,6 +22,7 @@ fn cli_on(env: &common::Env, database: &std::path::Path, args: &[&str]) -> std::
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backup_taken_while_webhooks_stream_in_is_consistent_and_checks_clean() {
+    crate::sqlite_only!("`db backup` copies the SQLite file; PostgreSQL has pg_dump");
     let (env, server) = start_live(SimOptions {
         accounts: 2,
         templates: 40,
@@ -88,6 +89,19 @@ async fn a_backup_taken_while_webhooks_stream_in_is_consistent_and_checks_clean(
 async fn backup_and_check_refuse_what_they_cannot_do_with_a_clear_error() {
     let env = common::start(1, 5).await;
     env.sync().await;
+    if common::on_postgres() {
+        // PostgreSQL is backed up with its own tools: said plainly, exit 1.
+        let out = env.cli(&["db", "backup", "copy.db"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            common::stderr(&out).contains("pg_dump"),
+            "{}",
+            common::stderr(&out)
+        );
+        let out = env.cli(&["db", "check"]);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        return;
+    }
     // A folder that does not exist: exit 1, said plainly, nothing written.
     let missing = env.dir.path().join("nope").join("backup.db");
     let out = env.cli(&["db", "backup", missing.to_str().unwrap()]);
@@ -99,7 +113,13 @@ async fn backup_and_check_refuse_what_they_cannot_do_with_a_clear_error() {
     );
     assert!(!env.dir.path().join("nope").exists());
     // The database itself, or a file SQLite keeps beside it (writing there corrupts it).
-    let db = env.config.database.to_str().unwrap().to_string();
+    let db = env
+        .config
+        .database
+        .sqlite_path()
+        .unwrap()
+        .display()
+        .to_string();
     for target in [
         db.clone(),
         format!("{db}-wal"),

@@ -270,7 +270,7 @@ async fn messages_that_arrive_before_their_template_count_for_it_once_it_is_know
     // synced before the webhooks flowed, one (a fresh install) synced only after.
     let env = start(2, 40).await;
     let mut config = env.config.clone();
-    config.database = env.dir.path().join("fresh.db");
+    config.database = common::scratch_database(env.dir.path(), "fresh.db");
     let fresh = templar::db::Db::open(&config.database).unwrap();
     let fresh_ctx = templar::sync::SyncContext {
         db: fresh.clone(),

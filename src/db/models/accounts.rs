@@ -1,5 +1,6 @@
 //! Accounts: one row per configured account name.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::db::schema::accounts;
@@ -15,7 +16,7 @@ pub struct Account {
 }
 
 /// The id of the account called `name`, creating it on first use.
-pub fn ensure(conn: &mut SqliteConnection, name: &str, source: &str, now: i64) -> QueryResult<i32> {
+pub fn ensure(conn: &mut Conn, name: &str, source: &str, now: i64) -> QueryResult<i32> {
     if let Some(id) = find_id(conn, name)? {
         return Ok(id);
     }
@@ -30,7 +31,7 @@ pub fn ensure(conn: &mut SqliteConnection, name: &str, source: &str, now: i64) -
 }
 
 /// The id of the account called `name`, if it has ever synced.
-pub fn find_id(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<i32>> {
+pub fn find_id(conn: &mut Conn, name: &str) -> QueryResult<Option<i32>> {
     accounts::table
         .filter(accounts::name.eq(name))
         .select(accounts::id)
@@ -39,7 +40,7 @@ pub fn find_id(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<i3
 }
 
 /// Every stored account, by name.
-pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<Account>> {
+pub fn all(conn: &mut Conn) -> QueryResult<Vec<Account>> {
     accounts::table
         .order(accounts::name)
         .select(Account::as_select())

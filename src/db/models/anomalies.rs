@@ -1,6 +1,7 @@
 //! Delivery anomalies (`delivery_anomalies`): the figures the check compares, read from
 //! `messages`, and the findings it keeps, one per template and day.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use serde::Serialize;
@@ -40,7 +41,7 @@ struct Codes {
 /// (the baseline) and from it (the recent window). A message's time is its `sent`, else its
 /// failure.
 pub fn windows(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     since: i64,
     split: i64,
@@ -110,13 +111,13 @@ pub struct NewAnomaly {
 }
 
 /// Keeps a finding unless the template has one for that day already; whether it was new.
-pub fn insert(conn: &mut SqliteConnection, a: &NewAnomaly) -> QueryResult<bool> {
-    diesel::insert_into(d::table)
+pub fn insert(conn: &mut Conn, a: &NewAnomaly) -> QueryResult<bool> {
+    crate::on_backend!(conn, bc => diesel::insert_into(d::table)
         .values(a)
         .on_conflict((d::template_row, d::day))
         .do_nothing()
-        .execute(conn)
-        .map(|n| n == 1)
+        .execute(bc))
+    .map(|n| n == 1)
 }
 
 /// A kept finding, with its template and account.
@@ -177,11 +178,7 @@ const COLUMNS: Columns = (
 );
 
 /// Findings detected since `since`, newest first, at most `limit`, and how many in all.
-pub fn recent(
-    conn: &mut SqliteConnection,
-    since: i64,
-    limit: i64,
-) -> QueryResult<(Vec<Anomaly>, i64)> {
+pub fn recent(conn: &mut Conn, since: i64, limit: i64) -> QueryResult<(Vec<Anomaly>, i64)> {
     let rows = d::table
         .inner_join(t::table.inner_join(a::table))
         .filter(d::detected_at.ge(since))
@@ -197,7 +194,7 @@ pub fn recent(
 }
 
 /// Findings after id `after`, oldest first (the notifier's cursor).
-pub fn after(conn: &mut SqliteConnection, after: i32, limit: i64) -> QueryResult<Vec<Anomaly>> {
+pub fn after(conn: &mut Conn, after: i32, limit: i64) -> QueryResult<Vec<Anomaly>> {
     d::table
         .inner_join(t::table.inner_join(a::table))
         .filter(d::id.gt(after))
@@ -208,7 +205,7 @@ pub fn after(conn: &mut SqliteConnection, after: i32, limit: i64) -> QueryResult
 }
 
 /// The newest id detected before `at` (where a new notifier starts).
-pub fn last_id_before(conn: &mut SqliteConnection, at: i64) -> QueryResult<i32> {
+pub fn last_id_before(conn: &mut Conn, at: i64) -> QueryResult<i32> {
     d::table
         .filter(d::detected_at.lt(at))
         .select(diesel::dsl::max(d::id))

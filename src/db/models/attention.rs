@@ -2,6 +2,7 @@
 //! recent category changes, the feed of recent changes, and status counts per account. Rows
 //! come back as named structs.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::db::schema::{accounts as a, template_events as e, templates as t};
@@ -56,7 +57,7 @@ const COLUMNS: Columns = (
 
 /// Live templates in any of `statuses`, most recently changed first, at most `limit`.
 pub fn with_status(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     statuses: &[&str],
     limit: i64,
 ) -> QueryResult<Vec<AttentionRow>> {
@@ -71,7 +72,7 @@ pub fn with_status(
 }
 
 /// How many live templates are in any of `statuses` (the lists above are capped).
-pub fn count_with_status(conn: &mut SqliteConnection, statuses: &[&str]) -> QueryResult<i64> {
+pub fn count_with_status(conn: &mut Conn, statuses: &[&str]) -> QueryResult<i64> {
     t::table
         .filter(t::deleted_at.is_null())
         .filter(t::status.eq_any(statuses))
@@ -80,7 +81,7 @@ pub fn count_with_status(conn: &mut SqliteConnection, statuses: &[&str]) -> Quer
 }
 
 /// How many live templates are rated YELLOW or RED.
-pub fn count_quality_down(conn: &mut SqliteConnection) -> QueryResult<i64> {
+pub fn count_quality_down(conn: &mut Conn) -> QueryResult<i64> {
     t::table
         .filter(t::deleted_at.is_null())
         .filter(t::quality.eq_any(["YELLOW", "RED"]))
@@ -89,7 +90,7 @@ pub fn count_quality_down(conn: &mut SqliteConnection) -> QueryResult<i64> {
 }
 
 /// How many category changes since `since`.
-pub fn count_category_changes(conn: &mut SqliteConnection, since: i64) -> QueryResult<i64> {
+pub fn count_category_changes(conn: &mut Conn, since: i64) -> QueryResult<i64> {
     e::table
         .filter(e::field.eq("category"))
         .filter(e::at.ge(since))
@@ -98,7 +99,7 @@ pub fn count_category_changes(conn: &mut SqliteConnection, since: i64) -> QueryR
 }
 
 /// Live templates rated YELLOW or RED, most recently changed first.
-pub fn quality_down(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<AttentionRow>> {
+pub fn quality_down(conn: &mut Conn, limit: i64) -> QueryResult<Vec<AttentionRow>> {
     t::table
         .inner_join(a::table)
         .filter(t::deleted_at.is_null())
@@ -110,7 +111,7 @@ pub fn quality_down(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<
 }
 
 /// One template by row id.
-pub fn one(conn: &mut SqliteConnection, row_id: i32) -> QueryResult<Option<AttentionRow>> {
+pub fn one(conn: &mut Conn, row_id: i32) -> QueryResult<Option<AttentionRow>> {
     t::table
         .inner_join(a::table)
         .filter(t::id.eq(row_id))
@@ -131,7 +132,7 @@ pub struct CategoryChange {
 
 /// Category changes since `since`, newest first.
 pub fn category_changes(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     since: i64,
     limit: i64,
 ) -> QueryResult<Vec<CategoryChange>> {
@@ -159,7 +160,7 @@ pub struct FeedRow {
 }
 
 /// The newest changes of existing templates (first sightings left out).
-pub fn feed(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<FeedRow>> {
+pub fn feed(conn: &mut Conn, limit: i64) -> QueryResult<Vec<FeedRow>> {
     e::table
         .inner_join(t::table.inner_join(a::table))
         .filter(e::old_value.is_not_null())
@@ -182,10 +183,7 @@ pub fn feed(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<FeedRow>
 }
 
 /// (status, live templates) of an account.
-pub fn status_counts(
-    conn: &mut SqliteConnection,
-    account_id: i32,
-) -> QueryResult<Vec<(String, i64)>> {
+pub fn status_counts(conn: &mut Conn, account_id: i32) -> QueryResult<Vec<(String, i64)>> {
     t::table
         .filter(t::account_id.eq(account_id))
         .filter(t::deleted_at.is_null())
@@ -195,7 +193,7 @@ pub fn status_counts(
 }
 
 /// (name, language, first seen) of every live template under review, longest waiting first.
-pub fn under_review(conn: &mut SqliteConnection) -> QueryResult<Vec<(String, String, i64)>> {
+pub fn under_review(conn: &mut Conn) -> QueryResult<Vec<(String, String, i64)>> {
     t::table
         .filter(t::deleted_at.is_null())
         .filter(t::status.eq_any(["PENDING", "IN_APPEAL"]))

@@ -1,6 +1,7 @@
 //! `template_daily_buttons`: Meta's clicks per button of a template and day (summed over
 //! products), for the template page's "Clicks by button".
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -18,7 +19,7 @@ pub struct ButtonClicks {
 
 /// Replaces a template-day's per-button clicks; writes nothing when they are unchanged.
 pub fn set(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     template_row: i32,
     day: &str,
     clicks: &[ButtonClicks],
@@ -51,7 +52,7 @@ pub fn set(
 /// A template's clicks per (kind, button) from `from` to `to` (`YYYY-MM-DD`, inclusive), by
 /// kind and button.
 pub fn between(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     template_row: i32,
     from: &str,
     to: &str,

@@ -2,6 +2,7 @@
 //! (`template_daily_countries`): kept by the webhook writer, read to estimate costs from the
 //! rate card where Meta reports none.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
@@ -12,14 +13,14 @@ use crate::report::{Period, Scope};
 
 /// Adds `n` deliveries to a template's day in one country and pricing category.
 pub fn add(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     template_row: i32,
     day: &str,
     country: &str,
     category: &str,
     n: i64,
 ) -> QueryResult<()> {
-    diesel::insert_into(c::table)
+    crate::on_backend!(conn, bc => diesel::insert_into(c::table)
         .values((
             c::template_row.eq(template_row),
             c::day.eq(day),
@@ -30,8 +31,8 @@ pub fn add(
         .on_conflict((c::template_row, c::day, c::country, c::category))
         .do_update()
         .set(c::delivered.eq(c::delivered + n))
-        .execute(conn)
-        .map(drop)
+        .execute(bc))
+    .map(drop)
 }
 
 /// Sends to price, grouped by `key` (an SQL expression over `c` and `t`: `'all'`, `c.day`,
@@ -59,7 +60,7 @@ pub struct Unreported {
 /// another currency than the card's (`currency`) are left out: their estimate could not be
 /// added to what Meta reports.
 pub fn unreported(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     key: &str,
     (from, to): (&str, &str),
     filter: &str,
@@ -96,7 +97,7 @@ pub const ROWS: &str = "c.template_row || ' ' || c.day";
 /// Estimated costs of the scope's template-days Meta did not report, by `group` (an SQL
 /// expression over `c`, the sends by country): the rate card in use times observed sends.
 pub fn estimates(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     scope: &Scope,
     period: &Period,
     group: &str,
@@ -151,11 +152,7 @@ pub fn estimates(
 
 /// A template's sends by (country, category said, template category) since `from`: what a
 /// category change would cost at its recent volume.
-pub fn recent(
-    conn: &mut SqliteConnection,
-    template_row: i32,
-    from: &str,
-) -> QueryResult<Vec<(String, i64)>> {
+pub fn recent(conn: &mut Conn, template_row: i32, from: &str) -> QueryResult<Vec<(String, i64)>> {
     let rows: Vec<(String, i64)> = c::table
         .filter(c::template_row.eq(template_row))
         .filter(c::day.ge(from))
@@ -171,7 +168,7 @@ pub fn recent(
 /// What moving template `template_row` from `from` to `to` does to its monthly cost, in words,
 /// at its last 30 days' sends; `None` without sends to price.
 pub fn category_impact(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     template_row: i32,
     from: &str,
     to: &str,

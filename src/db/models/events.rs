@@ -1,6 +1,7 @@
 //! The append-only history of templates (`template_events`): appended by the ledger only,
 //! read by pages, notifications and analytics.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -41,11 +42,11 @@ pub struct Event {
 }
 
 /// Appends events, in chunks that stay under SQLite's variable limit.
-pub fn insert_events(conn: &mut SqliteConnection, events: &[NewEvent]) -> QueryResult<()> {
+pub fn insert_events(conn: &mut Conn, events: &[NewEvent]) -> QueryResult<()> {
     for chunk in events.chunks(1000) {
-        diesel::insert_into(template_events::table)
+        crate::on_backend!(conn, bc => diesel::insert_into(template_events::table)
             .values(chunk)
-            .execute(conn)?;
+            .execute(bc))?;
     }
     Ok(())
 }
@@ -58,7 +59,7 @@ pub type PauseRow = (i64, Option<String>, Option<String>);
 /// sync had already seen the pause (they carry Meta's title). What
 /// [`crate::domain::pause::Pause::latest`] reads.
 pub fn pauses(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     template_row: i32,
     up_to: Option<i32>,
 ) -> QueryResult<Vec<PauseRow>> {
@@ -80,7 +81,7 @@ pub fn pauses(
 }
 
 /// A template's latest event.
-pub fn latest_event(conn: &mut SqliteConnection, template_row: i32) -> QueryResult<Option<Event>> {
+pub fn latest_event(conn: &mut Conn, template_row: i32) -> QueryResult<Option<Event>> {
     template_events::table
         .filter(template_events::template_id.eq(template_row))
         .order(template_events::id.desc())
@@ -90,10 +91,7 @@ pub fn latest_event(conn: &mut SqliteConnection, template_row: i32) -> QueryResu
 }
 
 /// The status a template had before it was last archived, if it ever was.
-pub fn status_before_archiving(
-    conn: &mut SqliteConnection,
-    template_row: i32,
-) -> QueryResult<Option<String>> {
+pub fn status_before_archiving(conn: &mut Conn, template_row: i32) -> QueryResult<Option<String>> {
     Ok(template_events::table
         .filter(template_events::template_id.eq(template_row))
         .filter(template_events::field.eq("status"))
@@ -106,10 +104,7 @@ pub fn status_before_archiving(
 }
 
 /// The detail of a template's latest rejection (Meta's `rejection_info`, as JSON text).
-pub fn last_rejection_detail(
-    conn: &mut SqliteConnection,
-    template_row: i32,
-) -> QueryResult<Option<String>> {
+pub fn last_rejection_detail(conn: &mut Conn, template_row: i32) -> QueryResult<Option<String>> {
     template_events::table
         .filter(template_events::template_id.eq(template_row))
         .filter(template_events::new_value.eq("REJECTED"))
@@ -121,7 +116,7 @@ pub fn last_rejection_detail(
 }
 
 /// A template's history, oldest first.
-pub fn events_of(conn: &mut SqliteConnection, template_row: i32) -> QueryResult<Vec<Event>> {
+pub fn events_of(conn: &mut Conn, template_row: i32) -> QueryResult<Vec<Event>> {
     template_events::table
         .filter(template_events::template_id.eq(template_row))
         .order((template_events::at, template_events::id))
@@ -130,11 +125,7 @@ pub fn events_of(conn: &mut SqliteConnection, template_row: i32) -> QueryResult<
 }
 
 /// Events that webhooks recorded for an account's templates since `since`.
-pub fn webhook_count_since(
-    conn: &mut SqliteConnection,
-    account_id: i32,
-    since: i64,
-) -> QueryResult<i64> {
+pub fn webhook_count_since(conn: &mut Conn, account_id: i32, since: i64) -> QueryResult<i64> {
     template_events::table
         .inner_join(t::table)
         .filter(t::account_id.eq(account_id))
@@ -155,10 +146,7 @@ pub struct ReviewEvent {
 }
 
 /// Every PENDING and APPROVED event, by template then time; of one account when given.
-pub fn review_events(
-    conn: &mut SqliteConnection,
-    account: Option<&str>,
-) -> QueryResult<Vec<ReviewEvent>> {
+pub fn review_events(conn: &mut Conn, account: Option<&str>) -> QueryResult<Vec<ReviewEvent>> {
     let mut q = template_events::table
         .inner_join(t::table.inner_join(a::table))
         .filter(template_events::field.eq("status"))
@@ -179,7 +167,7 @@ pub fn review_events(
 }
 
 /// The id of the newest event (0 when there is none): a page's watermark for "new changes".
-pub fn newest_id(conn: &mut SqliteConnection) -> QueryResult<i32> {
+pub fn newest_id(conn: &mut Conn) -> QueryResult<i32> {
     Ok(template_events::table
         .select(diesel::dsl::max(template_events::id))
         .first::<Option<i32>>(conn)?
@@ -187,11 +175,7 @@ pub fn newest_id(conn: &mut SqliteConnection) -> QueryResult<i32> {
 }
 
 /// How many events came after `after`, of one template (by Meta's id) or of all.
-pub fn count_after(
-    conn: &mut SqliteConnection,
-    after: i32,
-    template_id: Option<&str>,
-) -> QueryResult<i64> {
+pub fn count_after(conn: &mut Conn, after: i32, template_id: Option<&str>) -> QueryResult<i64> {
     let q = template_events::table
         .inner_join(t::table)
         .filter(template_events::id.gt(after))
@@ -205,7 +189,7 @@ pub fn count_after(
 
 /// The id of the newest event older than `before` (0 when there is none): where a reader that
 /// has never read the log starts, so it does not replay all of history.
-pub fn last_id_before(conn: &mut SqliteConnection, before: i64) -> QueryResult<i32> {
+pub fn last_id_before(conn: &mut Conn, before: i64) -> QueryResult<i32> {
     Ok(template_events::table
         .filter(template_events::at.lt(before))
         .select(diesel::dsl::max(template_events::id))
@@ -222,7 +206,7 @@ pub struct Seen {
 }
 
 /// Up to `limit` events with ids above `after`, oldest first.
-pub fn after(conn: &mut SqliteConnection, after: i32, limit: i64) -> QueryResult<Vec<Seen>> {
+pub fn after(conn: &mut Conn, after: i32, limit: i64) -> QueryResult<Vec<Seen>> {
     let rows: Vec<(Event, TemplateRow, String)> = template_events::table
         .inner_join(t::table.inner_join(a::table))
         .filter(template_events::id.gt(after))
@@ -241,11 +225,7 @@ pub fn after(conn: &mut SqliteConnection, after: i32, limit: i64) -> QueryResult
 }
 
 /// Events between `from` (included) and `to`, with their template's name and language.
-pub fn between(
-    conn: &mut SqliteConnection,
-    from: i64,
-    to: i64,
-) -> QueryResult<Vec<(Event, String, String)>> {
+pub fn between(conn: &mut Conn, from: i64, to: i64) -> QueryResult<Vec<(Event, String, String)>> {
     template_events::table
         .inner_join(t::table)
         .filter(template_events::at.ge(from))

@@ -2,6 +2,7 @@
 //! process did the work (a CLI run, another replica). Each is one grouped query over an indexed
 //! or bounded table.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
@@ -50,7 +51,7 @@ pub struct Outbox {
     pub oldest_pending: Option<i64>,
 }
 
-pub fn templates(conn: &mut SqliteConnection) -> QueryResult<Vec<TemplateGroup>> {
+pub fn templates(conn: &mut Conn) -> QueryResult<Vec<TemplateGroup>> {
     diesel::sql_query(
         "SELECT a.name AS account, t.status AS status, COALESCE(t.quality, 'UNKNOWN') AS quality, \
                 t.category AS category, COUNT(*) AS n \
@@ -60,7 +61,7 @@ pub fn templates(conn: &mut SqliteConnection) -> QueryResult<Vec<TemplateGroup>>
     .load(conn)
 }
 
-pub fn accounts(conn: &mut SqliteConnection) -> QueryResult<Vec<AccountHealth>> {
+pub fn accounts(conn: &mut Conn) -> QueryResult<Vec<AccountHealth>> {
     // Under review since its latest status event (or since first seen, with none).
     diesel::sql_query(
         "SELECT a.name AS account, \
@@ -80,7 +81,7 @@ pub fn accounts(conn: &mut SqliteConnection) -> QueryResult<Vec<AccountHealth>> 
     .load(conn)
 }
 
-pub fn outbox(conn: &mut SqliteConnection) -> QueryResult<Vec<Outbox>> {
+pub fn outbox(conn: &mut Conn) -> QueryResult<Vec<Outbox>> {
     diesel::sql_query(
         "SELECT channel, \
            SUM(delivered_at IS NULL AND dead_at IS NULL) AS pending, \
@@ -98,7 +99,7 @@ pub struct Gauges {
     pub outbox: Vec<Outbox>,
 }
 
-pub fn read(conn: &mut SqliteConnection) -> QueryResult<Gauges> {
+pub fn read(conn: &mut Conn) -> QueryResult<Gauges> {
     conn.transaction(|c| {
         Ok(Gauges {
             templates: templates(c)?,

@@ -2,6 +2,7 @@
 //! replaced per account by the usage pull, read by the account page, the template page and the
 //! `group=` filter.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -13,7 +14,7 @@ use crate::sources::groups::{GroupPoint, TemplateGroup};
 /// Replaces an account's groups and memberships with what Meta lists now (nothing is written
 /// when they are the same).
 pub fn replace(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     groups: &[TemplateGroup],
     now: i64,
@@ -59,24 +60,21 @@ pub fn replace(
             .execute(conn)?;
         for t in &group.template_ids {
             // A template is in one group; a listing that says otherwise keeps the first.
-            diesel::insert_or_ignore_into(gm::table)
+            crate::on_backend!(conn, bc => diesel::insert_into(gm::table)
                 .values((
                     gm::account_id.eq(account_id),
                     gm::group_id.eq(&group.id),
                     gm::template_id.eq(t),
                 ))
-                .execute(conn)?;
+                .on_conflict_do_nothing()
+                .execute(bc))?;
         }
     }
     Ok(())
 }
 
 /// Stores Meta's daily group figures (the newest answer wins; unchanged days are not written).
-pub fn store_points(
-    conn: &mut SqliteConnection,
-    account_id: i32,
-    points: &[GroupPoint],
-) -> QueryResult<()> {
+pub fn store_points(conn: &mut Conn, account_id: i32, points: &[GroupPoint]) -> QueryResult<()> {
     for p in points {
         let old: Option<(i64, i64, i64, i64, f64)> = gd::table
             .find((account_id, &p.group_id, &p.day))
@@ -86,18 +84,24 @@ pub fn store_points(
         if old == Some((p.sent, p.delivered, p.read, p.clicked, p.cost)) {
             continue;
         }
-        diesel::replace_into(gd::table)
+        let figures = (
+            gd::sent.eq(p.sent),
+            gd::delivered.eq(p.delivered),
+            gd::read.eq(p.read),
+            gd::clicked.eq(p.clicked),
+            gd::cost.eq(p.cost),
+        );
+        crate::on_backend!(conn, bc => diesel::insert_into(gd::table)
             .values((
                 gd::account_id.eq(account_id),
                 gd::group_id.eq(&p.group_id),
                 gd::day.eq(&p.day),
-                gd::sent.eq(p.sent),
-                gd::delivered.eq(p.delivered),
-                gd::read.eq(p.read),
-                gd::clicked.eq(p.clicked),
-                gd::cost.eq(p.cost),
+                figures,
             ))
-            .execute(conn)?;
+            .on_conflict((gd::account_id, gd::group_id, gd::day))
+            .do_update()
+            .set(figures)
+            .execute(bc))?;
     }
     Ok(())
 }
@@ -118,7 +122,7 @@ pub struct GroupView {
 
 /// An account's groups, by name, with figures between two days (both included).
 pub fn of_account(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     from: &str,
     to: &str,
@@ -166,7 +170,7 @@ pub fn of_account(
 
 /// The group a template is in: (id, name).
 pub fn of_template(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     template_id: &str,
 ) -> QueryResult<Option<(String, String)>> {
@@ -184,7 +188,7 @@ pub fn of_template(
 }
 
 /// A group's name, for the filter chip.
-pub fn name(conn: &mut SqliteConnection, group_id: &str) -> QueryResult<Option<String>> {
+pub fn name(conn: &mut Conn, group_id: &str) -> QueryResult<Option<String>> {
     g::table
         .filter(g::group_id.eq(group_id))
         .select(g::name)

@@ -1,5 +1,6 @@
 //! `job_runs`: when each scheduled job last succeeded, so `serve` catches up on what it missed.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
@@ -11,18 +12,18 @@ pub fn usage_job(account: &str) -> String {
 }
 
 /// Records that `job` finished without error at `at`.
-pub fn succeeded(conn: &mut SqliteConnection, job: &str, at: i64) -> QueryResult<()> {
-    diesel::insert_into(job_runs::table)
+pub fn succeeded(conn: &mut Conn, job: &str, at: i64) -> QueryResult<()> {
+    crate::on_backend!(conn, bc => diesel::insert_into(job_runs::table)
         .values((job_runs::job.eq(job), job_runs::succeeded_at.eq(at)))
         .on_conflict(job_runs::job)
         .do_update()
         .set(job_runs::succeeded_at.eq(excluded(job_runs::succeeded_at)))
-        .execute(conn)
-        .map(|_| ())
+        .execute(bc))
+    .map(|_| ())
 }
 
 /// When `job` last succeeded, if ever.
-pub fn last_success(conn: &mut SqliteConnection, job: &str) -> QueryResult<Option<i64>> {
+pub fn last_success(conn: &mut Conn, job: &str) -> QueryResult<Option<i64>> {
     job_runs::table
         .find(job)
         .select(job_runs::succeeded_at)

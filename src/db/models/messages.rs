@@ -2,6 +2,7 @@
 //! in pages by id so a million rows never sit in memory at once), and messages that arrived
 //! before their template was known, attributed when it is.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::db::schema::{accounts, messages, templates};
@@ -40,7 +41,7 @@ pub struct MessageLine {
 }
 
 /// How many messages the scope holds.
-pub fn count(conn: &mut SqliteConnection, s: &MessageScope) -> QueryResult<i64> {
+pub fn count(conn: &mut Conn, s: &MessageScope) -> QueryResult<i64> {
     let mut c = messages::table
         .left_join(accounts::table)
         .filter(messages::day.ge(&s.from))
@@ -57,7 +58,7 @@ pub fn count(conn: &mut SqliteConnection, s: &MessageScope) -> QueryResult<i64> 
 
 /// Up to `limit` messages of the scope with ids above `after`, by id.
 pub fn page(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     s: &MessageScope,
     after: i32,
     limit: i64,
@@ -111,7 +112,7 @@ pub fn reference_by_name(name: &str, language: &str) -> String {
 }
 
 /// Whether any message of the account waits for its template.
-pub fn any_waiting(conn: &mut SqliteConnection, account_id: i32) -> QueryResult<bool> {
+pub fn any_waiting(conn: &mut Conn, account_id: i32) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         messages::table
             .filter(messages::account_id.eq(account_id))
@@ -125,7 +126,7 @@ pub fn any_waiting(conn: &mut SqliteConnection, account_id: i32) -> QueryResult<
 /// adds what each had reached to the template's roll-up (counters and error codes), in the
 /// caller's transaction. Returns how many were attributed.
 pub fn attribute_waiting(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     template_row: i32,
     template_id: &str,

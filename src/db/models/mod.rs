@@ -1,4 +1,4 @@
-//! Model functions: synchronous, on `&mut SqliteConnection`, returning `QueryResult`, so they are
+//! Model functions: synchronous, on `&mut Conn`, returning `QueryResult`, so they are
 //! unit-tested on a scratch database and called from async code through [`crate::db::Db`].
 
 pub mod accounts;

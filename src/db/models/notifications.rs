@@ -1,5 +1,6 @@
 //! The notification outbox and the cursors of the logs it is filled from.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -23,7 +24,7 @@ pub struct NotificationRow {
 }
 
 /// Where the worker stopped reading a log.
-pub fn cursor(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<i32>> {
+pub fn cursor(conn: &mut Conn, name: &str) -> QueryResult<Option<i32>> {
     c::table
         .find(name)
         .select(c::last_id)
@@ -32,16 +33,19 @@ pub fn cursor(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<i32
 }
 
 /// Moves a cursor.
-pub fn set_cursor(conn: &mut SqliteConnection, name: &str, last_id: i32) -> QueryResult<()> {
-    diesel::replace_into(c::table)
+pub fn set_cursor(conn: &mut Conn, name: &str, last_id: i32) -> QueryResult<()> {
+    crate::on_backend!(conn, conn => diesel::insert_into(c::table)
         .values((c::name.eq(name), c::last_id.eq(last_id)))
-        .execute(conn)
-        .map(|_| ())
+        .on_conflict(c::name)
+        .do_update()
+        .set(c::last_id.eq(last_id))
+        .execute(conn))
+    .map(|_| ())
 }
 
 /// Queues a delivery; `false` if this event was already queued for this channel.
 pub fn enqueue(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     event_key: &str,
     channel: &str,
     kind: &str,
@@ -57,19 +61,19 @@ pub fn enqueue(
             n::next_attempt_at.eq(now),
             n::created_at.eq(now),
         ))
-        .on_conflict_do_nothing()
-        .execute(conn)?;
+        .on_conflict_do_nothing();
+    let inserted = crate::on_backend!(conn, bc => inserted.execute(bc))?;
     Ok(inserted == 1)
 }
 
 /// Deliveries due at `now`, oldest first.
-pub fn due(conn: &mut SqliteConnection, now: i64, limit: i64) -> QueryResult<Vec<NotificationRow>> {
+pub fn due(conn: &mut Conn, now: i64, limit: i64) -> QueryResult<Vec<NotificationRow>> {
     due_on(conn, None, now, limit)
 }
 
 /// Deliveries due by `now`, oldest first, of one channel or (`None`) of all.
 pub fn due_on(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     channel: Option<&str>,
     now: i64,
     limit: i64,
@@ -88,11 +92,7 @@ pub fn due_on(
 }
 
 /// Gives up on the undelivered rows of channels no longer configured; returns how many.
-pub fn bury_unconfigured(
-    conn: &mut SqliteConnection,
-    configured: &[String],
-    now: i64,
-) -> QueryResult<usize> {
+pub fn bury_unconfigured(conn: &mut Conn, configured: &[String], now: i64) -> QueryResult<usize> {
     diesel::update(
         n::table
             .filter(n::delivered_at.is_null())
@@ -107,7 +107,7 @@ pub fn bury_unconfigured(
 }
 
 /// Records a successful delivery.
-pub fn delivered(conn: &mut SqliteConnection, id: i32, attempts: i32, now: i64) -> QueryResult<()> {
+pub fn delivered(conn: &mut Conn, id: i32, attempts: i32, now: i64) -> QueryResult<()> {
     diesel::update(n::table.find(id))
         .set((
             n::delivered_at.eq(Some(now)),
@@ -120,7 +120,7 @@ pub fn delivered(conn: &mut SqliteConnection, id: i32, attempts: i32, now: i64) 
 
 /// Records a failed attempt: retried at `next`, or dead when `next` is `None`.
 pub fn failed(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i32,
     attempts: i32,
     error: &str,
@@ -139,7 +139,7 @@ pub fn failed(
 }
 
 /// The latest deliveries of every state, newest first.
-pub fn recent(conn: &mut SqliteConnection, limit: i64) -> QueryResult<Vec<NotificationRow>> {
+pub fn recent(conn: &mut Conn, limit: i64) -> QueryResult<Vec<NotificationRow>> {
     n::table
         .order(n::id.desc())
         .limit(limit)
@@ -157,7 +157,7 @@ pub enum DeliveryState {
 
 /// The newest deliveries, of one state or of all.
 pub fn recent_in(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     state: Option<DeliveryState>,
     limit: i64,
 ) -> QueryResult<Vec<NotificationRow>> {
@@ -177,7 +177,7 @@ pub fn recent_in(
 }
 
 /// Counts of (pending, delivered, dead) deliveries.
-pub fn counts(conn: &mut SqliteConnection) -> QueryResult<(i64, i64, i64)> {
+pub fn counts(conn: &mut Conn) -> QueryResult<(i64, i64, i64)> {
     let pending = n::table
         .filter(n::delivered_at.is_null())
         .filter(n::dead_at.is_null())

@@ -2,6 +2,7 @@
 //! (`number_events`): written by the usage pull and the `phone_number_quality_update`
 //! webhook, one event per real change.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -48,7 +49,7 @@ pub struct NumberEvent {
 
 /// Appends one change: (field, old value, new value).
 fn event(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     pnid: &str,
     at: i64,
@@ -72,7 +73,7 @@ fn event(
 /// Stores what Meta now says of a number: one event per field that changed (fields Meta left
 /// out stay), and the portfolio's limit. Returns the events appended.
 pub fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     h: &NumberHealth,
     now: i64,
@@ -142,7 +143,12 @@ pub fn record(
     );
     // A pull that finds nothing new writes nothing.
     if !unchanged {
-        diesel::replace_into(p::table).values(row).execute(conn)?;
+        crate::on_backend!(conn, bc => diesel::insert_into(p::table)
+            .values(row.clone())
+            .on_conflict((p::account_id, p::phone_number_id))
+            .do_update()
+            .set(row)
+            .execute(bc))?;
     }
     if let Some(limit) = &h.messaging_limit {
         n += usize::from(set_limit(conn, account_id, limit, now, source)?);
@@ -152,7 +158,7 @@ pub fn record(
 
 /// Stores the portfolio's messaging limit; whether it changed (an event was appended).
 pub fn set_limit(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     limit: &str,
     now: i64,
@@ -166,13 +172,17 @@ pub fn set_limit(
     if old.as_deref() == Some(limit) {
         return Ok(false);
     }
-    diesel::replace_into(l::table)
-        .values((
-            l::account_id.eq(account_id),
-            l::messaging_limit.eq(limit),
-            l::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    let row = (
+        l::account_id.eq(account_id),
+        l::messaging_limit.eq(limit),
+        l::updated_at.eq(now),
+    );
+    crate::on_backend!(conn, bc => diesel::insert_into(l::table)
+        .values(row)
+        .on_conflict(l::account_id)
+        .do_update()
+        .set(row)
+        .execute(bc))?;
     event(
         conn,
         account_id,
@@ -188,7 +198,7 @@ pub fn set_limit(
 /// ONBOARDING) for the account's number shown as `display` (matched on digits), once per
 /// repeat.
 pub fn webhook_event(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     display: &str,
     what: &str,
@@ -232,7 +242,7 @@ pub fn webhook_event(
 
 /// An account's numbers, its portfolio limit, and its latest changes (newest first).
 pub fn of_account(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     history: i64,
 ) -> QueryResult<(Vec<NumberRow>, Option<String>, Vec<NumberEvent>)> {
@@ -256,11 +266,7 @@ pub fn of_account(
 }
 
 /// Events after id `after`, oldest first, with the account's name (the notifier's cursor).
-pub fn after(
-    conn: &mut SqliteConnection,
-    after: i32,
-    limit: i64,
-) -> QueryResult<Vec<(NumberEvent, String)>> {
+pub fn after(conn: &mut Conn, after: i32, limit: i64) -> QueryResult<Vec<(NumberEvent, String)>> {
     e::table
         .inner_join(a::table)
         .filter(e::id.gt(after))
@@ -271,7 +277,7 @@ pub fn after(
 }
 
 /// The newest event id before `at` (where a new notifier starts).
-pub fn last_id_before(conn: &mut SqliteConnection, at: i64) -> QueryResult<i32> {
+pub fn last_id_before(conn: &mut Conn, at: i64) -> QueryResult<i32> {
     e::table
         .filter(e::at.lt(at))
         .select(diesel::dsl::max(e::id))
@@ -280,7 +286,7 @@ pub fn last_id_before(conn: &mut SqliteConnection, at: i64) -> QueryResult<i32> 
 }
 
 /// A number's display form, for messages: its display number, else its id.
-pub fn display_of(conn: &mut SqliteConnection, account_id: i32, pnid: &str) -> QueryResult<String> {
+pub fn display_of(conn: &mut Conn, account_id: i32, pnid: &str) -> QueryResult<String> {
     let d: Option<Option<String>> = p::table
         .filter(p::account_id.eq(account_id))
         .filter(p::phone_number_id.eq(pnid))

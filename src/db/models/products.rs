@@ -1,6 +1,7 @@
 //! `template_daily_products`: Meta's analytics per product (Cloud API, Marketing Messages API)
 //! with unique URL clicks, the split behind the origin `meta` row of `template_daily_stats`.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use serde::Serialize;
@@ -23,7 +24,7 @@ pub struct ProductFigures {
 
 /// Replaces a template-day's per-product figures; writes nothing when they are unchanged.
 pub fn set(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     template_row: i32,
     day: &str,
     figures: &[ProductFigures],
@@ -42,7 +43,7 @@ pub fn set(
     )
     .execute(conn)?;
     for f in figures {
-        diesel::insert_into(p::table)
+        crate::on_backend!(conn, bc => diesel::insert_into(p::table)
             .values((
                 p::template_row.eq(template_row),
                 p::day.eq(day),
@@ -64,14 +65,14 @@ pub fn set(
                 p::unique_clicked.eq(excluded(p::unique_clicked)),
                 p::cost.eq(excluded(p::cost)),
             ))
-            .execute(conn)?;
+            .execute(bc))?;
     }
     Ok(())
 }
 
 /// A template's figures per product between two days (inclusive, `YYYY-MM-DD`).
 pub fn between(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     template_row: i32,
     from: &str,
     to: &str,

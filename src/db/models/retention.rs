@@ -3,6 +3,7 @@
 //! `sync_runs` and `notifications` always stays: SQLite would give its id to the next row, and
 //! those ids are cursors and delivery ids.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
@@ -11,11 +12,7 @@ pub const BATCH: i64 = 2000;
 
 /// Deletes up to [`BATCH`] messages of one account (or, with `None`, of no account) from
 /// before `day` (`YYYY-MM-DD`); returns how many.
-pub fn messages_before(
-    conn: &mut SqliteConnection,
-    account_id: Option<i32>,
-    day: &str,
-) -> QueryResult<usize> {
+pub fn messages_before(conn: &mut Conn, account_id: Option<i32>, day: &str) -> QueryResult<usize> {
     // `IS` matches NULL too; both forms use the (account_id, day) index.
     diesel::sql_query(
         "DELETE FROM messages WHERE id IN (SELECT id FROM messages \
@@ -28,11 +25,7 @@ pub fn messages_before(
 }
 
 /// Deletes up to [`BATCH`] sync runs of one account that started before `before`.
-pub fn sync_runs_before(
-    conn: &mut SqliteConnection,
-    account_id: i32,
-    before: i64,
-) -> QueryResult<usize> {
+pub fn sync_runs_before(conn: &mut Conn, account_id: i32, before: i64) -> QueryResult<usize> {
     diesel::sql_query(
         "DELETE FROM sync_runs WHERE id IN (SELECT id FROM sync_runs \
          WHERE account_id = ? AND started_at < ? \
@@ -45,7 +38,7 @@ pub fn sync_runs_before(
 }
 
 /// Deletes up to [`BATCH`] notifications delivered or dead before `before` (pending ones stay).
-pub fn notifications_before(conn: &mut SqliteConnection, before: i64) -> QueryResult<usize> {
+pub fn notifications_before(conn: &mut Conn, before: i64) -> QueryResult<usize> {
     diesel::sql_query(
         "DELETE FROM notifications WHERE id < (SELECT MAX(id) FROM notifications) \
          AND id IN (SELECT id FROM notifications WHERE delivered_at < ? \
@@ -58,7 +51,7 @@ pub fn notifications_before(conn: &mut SqliteConnection, before: i64) -> QueryRe
 }
 
 /// Deletes up to [`BATCH`] webhook receipts (Kapso idempotency keys) older than `before`.
-pub fn receipts_before(conn: &mut SqliteConnection, before: i64) -> QueryResult<usize> {
+pub fn receipts_before(conn: &mut Conn, before: i64) -> QueryResult<usize> {
     diesel::sql_query(
         "DELETE FROM webhook_receipts WHERE key IN (SELECT key FROM webhook_receipts \
          WHERE received_at < ? LIMIT ?)",

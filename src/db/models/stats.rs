@@ -2,6 +2,7 @@
 //! figures, failures by error code, and the preset periods' precomputed totals. The value types
 //! they return (`Period`, `Totals`, `Breakdown`, ...) are `crate::report`'s.
 
+use crate::db::Conn;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -15,11 +16,7 @@ use crate::report::{Breakdown, DayRow, Period, Scope, Totals};
 type Raw = (i32, String, String, i64, i64, i64, i64, i64, f64);
 
 /// Every template-day of the scope in the period.
-pub fn rows(
-    conn: &mut SqliteConnection,
-    scope: &Scope,
-    period: &Period,
-) -> QueryResult<Vec<DayRow>> {
+pub fn rows(conn: &mut Conn, scope: &Scope, period: &Period) -> QueryResult<Vec<DayRow>> {
     let mut q = stats::table
         .inner_join(templates::table.inner_join(accounts::table))
         .filter(stats::day.ge(period.from_s()))
@@ -172,7 +169,7 @@ const SUMS: &str = "\
 /// rule as [`DayRow::combined`] (Meta's figures where it reported the template-day), decided
 /// per row by a primary-key probe rather than by loading rows.
 fn aggregate(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     scope: &Scope,
     period: &Period,
     group: &str,
@@ -210,7 +207,7 @@ fn aggregate(
     }
     sql.push_str(&format!(" GROUP BY {group}"));
     let mut q = diesel::sql_query(sql)
-        .into_boxed::<diesel::sqlite::Sqlite>()
+        .into_boxed::<crate::db::MultiBackend>()
         .bind::<Text, _>(period.from_s())
         .bind::<Text, _>(period.to_s());
     if let Some(a) = &scope.account {
@@ -226,7 +223,7 @@ fn aggregate(
 /// `account_daily_totals`, one row per account and day, which triggers keep equal to the
 /// roll-up summed by the same rule.
 fn aggregate_accounts(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account: Option<&str>,
     period: &Period,
     group: &str,
@@ -255,7 +252,7 @@ fn aggregate_accounts(
     }
     sql.push_str(&format!(" GROUP BY {group}"));
     let mut q = diesel::sql_query(sql)
-        .into_boxed::<diesel::sqlite::Sqlite>()
+        .into_boxed::<crate::db::MultiBackend>()
         .bind::<Text, _>(period.from_s())
         .bind::<Text, _>(period.to_s());
     if let Some(a) = account {
@@ -265,7 +262,7 @@ fn aggregate_accounts(
 }
 
 /// The preset period `template_window_totals` holds for exactly these days, if it is current.
-fn window_for(conn: &mut SqliteConnection, period: &Period) -> QueryResult<Option<i32>> {
+fn window_for(conn: &mut Conn, period: &Period) -> QueryResult<Option<i32>> {
     use diesel::sql_types::{Integer, Text};
     #[derive(diesel::QueryableByName)]
     struct W {
@@ -282,11 +279,7 @@ fn window_for(conn: &mut SqliteConnection, period: &Period) -> QueryResult<Optio
 }
 
 /// Each template's totals over a preset period, from `template_window_totals`.
-fn aggregate_window(
-    conn: &mut SqliteConnection,
-    account: Option<&str>,
-    days: i32,
-) -> QueryResult<Vec<Agg>> {
+fn aggregate_window(conn: &mut Conn, account: Option<&str>, days: i32) -> QueryResult<Vec<Agg>> {
     use diesel::sql_types::{Integer, Text};
     let mut sql = String::from(
         "SELECT CAST(w.template_row AS TEXT) AS key, w.m_sent, w.m_delivered, w.m_read, \
@@ -304,7 +297,7 @@ fn aggregate_window(
         sql.push_str(" WHERE w.days = ?");
     }
     let mut q = diesel::sql_query(sql)
-        .into_boxed::<diesel::sqlite::Sqlite>()
+        .into_boxed::<crate::db::MultiBackend>()
         .bind::<Integer, _>(days);
     if let Some(a) = account {
         q = q.bind::<Text, _>(a.to_string());
@@ -317,7 +310,7 @@ pub const WINDOWS: [u32; 3] = [7, 30, 90];
 
 /// Rebuilds `window_bounds` and `template_window_totals` for the periods ending `today`, in the
 /// caller's transaction. Between rebuilds, triggers keep the totals current.
-pub fn refresh_windows(conn: &mut SqliteConnection, today: NaiveDate) -> QueryResult<()> {
+pub fn refresh_windows(conn: &mut Conn, today: NaiveDate) -> QueryResult<()> {
     use diesel::sql_types::{Integer, Text};
     diesel::sql_query("DELETE FROM template_window_totals").execute(conn)?;
     diesel::sql_query("DELETE FROM window_bounds").execute(conn)?;
@@ -345,7 +338,7 @@ pub fn refresh_windows(conn: &mut SqliteConnection, today: NaiveDate) -> QueryRe
 }
 
 /// Whether the preset periods' totals end `today` (else [`refresh_windows`] is due).
-pub fn windows_current(conn: &mut SqliteConnection, today: NaiveDate) -> QueryResult<bool> {
+pub fn windows_current(conn: &mut Conn, today: NaiveDate) -> QueryResult<bool> {
     use diesel::sql_types::{BigInt, Text};
     #[derive(diesel::QueryableByName)]
     struct N {
@@ -359,11 +352,7 @@ pub fn windows_current(conn: &mut SqliteConnection, today: NaiveDate) -> QueryRe
 }
 
 /// Totals of the scope over the period.
-pub fn totals(
-    conn: &mut SqliteConnection,
-    scope: &Scope,
-    period: &Period,
-) -> QueryResult<Breakdown> {
+pub fn totals(conn: &mut Conn, scope: &Scope, period: &Period) -> QueryResult<Breakdown> {
     let mut b = Breakdown::default();
     for a in aggregate(conn, scope, period, "'all'")? {
         let x = a.breakdown();
@@ -381,7 +370,7 @@ pub fn totals(
 
 /// One entry per day of the period (zeros where nothing happened).
 pub fn daily(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     scope: &Scope,
     period: &Period,
 ) -> QueryResult<Vec<(String, Totals)>> {
@@ -405,7 +394,7 @@ pub fn daily(
 
 /// Each template's totals over the period.
 pub fn per_template(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     scope: &Scope,
     period: &Period,
 ) -> QueryResult<HashMap<i32, Totals>> {
@@ -428,7 +417,7 @@ pub fn per_template(
 
 /// A template's failures by error code over the period, most first.
 pub fn failures(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     template_row: i32,
     period: &Period,
 ) -> QueryResult<Vec<(i32, i64)>> {
@@ -448,10 +437,7 @@ pub fn failures(
 }
 
 /// (name, language, sent, failed) of every observed template-day since `day`.
-pub fn observed_since(
-    conn: &mut SqliteConnection,
-    day: &str,
-) -> QueryResult<Vec<(String, String, i64, i64)>> {
+pub fn observed_since(conn: &mut Conn, day: &str) -> QueryResult<Vec<(String, String, i64, i64)>> {
     stats::table
         .inner_join(templates::table)
         .filter(stats::origin.eq("observed"))

@@ -1,5 +1,6 @@
 //! `sync_runs`: one row per run and account, the source of sync health.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::db::schema::{accounts, sync_runs};
@@ -45,7 +46,7 @@ pub struct SyncRun {
 
 /// Records a pending check that changed nothing: it extends the account's latest row when
 /// that is a quiet pending check too (one row per quiet stretch, not one every two minutes).
-pub fn insert_quiet_pending(conn: &mut SqliteConnection, run: &NewSyncRun) -> QueryResult<()> {
+pub fn insert_quiet_pending(conn: &mut Conn, run: &NewSyncRun) -> QueryResult<()> {
     let latest: Option<SyncRun> = sync_runs::table
         .filter(sync_runs::account_id.eq(run.account_id))
         .order(sync_runs::id.desc())
@@ -73,7 +74,7 @@ pub fn insert_quiet_pending(conn: &mut SqliteConnection, run: &NewSyncRun) -> Qu
 }
 
 /// Records a run.
-pub fn insert(conn: &mut SqliteConnection, run: &NewSyncRun) -> QueryResult<()> {
+pub fn insert(conn: &mut Conn, run: &NewSyncRun) -> QueryResult<()> {
     diesel::insert_into(sync_runs::table)
         .values(run)
         .execute(conn)
@@ -81,11 +82,7 @@ pub fn insert(conn: &mut SqliteConnection, run: &NewSyncRun) -> QueryResult<()> 
 }
 
 /// The latest `limit` runs of an account, newest first.
-pub fn recent(
-    conn: &mut SqliteConnection,
-    account_id: i32,
-    limit: i64,
-) -> QueryResult<Vec<SyncRun>> {
+pub fn recent(conn: &mut Conn, account_id: i32, limit: i64) -> QueryResult<Vec<SyncRun>> {
     sync_runs::table
         .filter(sync_runs::account_id.eq(account_id))
         .order(sync_runs::id.desc())
@@ -106,7 +103,7 @@ pub enum RunFilter {
 
 /// An account's newest runs that pass `filter`.
 pub fn recent_filtered(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     filter: RunFilter,
     limit: i64,
@@ -131,7 +128,7 @@ pub fn recent_filtered(
 }
 
 /// The id of the newest run started before `before` (0 when there is none).
-pub fn last_id_before(conn: &mut SqliteConnection, before: i64) -> QueryResult<i32> {
+pub fn last_id_before(conn: &mut Conn, before: i64) -> QueryResult<i32> {
     Ok(sync_runs::table
         .filter(sync_runs::started_at.lt(before))
         .select(diesel::dsl::max(sync_runs::id))
@@ -150,7 +147,7 @@ pub struct RunOutcome {
 }
 
 /// Up to `limit` runs with ids above `after`, oldest first.
-pub fn after(conn: &mut SqliteConnection, after: i32, limit: i64) -> QueryResult<Vec<RunOutcome>> {
+pub fn after(conn: &mut Conn, after: i32, limit: i64) -> QueryResult<Vec<RunOutcome>> {
     sync_runs::table
         .inner_join(accounts::table)
         .filter(sync_runs::id.gt(after))
@@ -169,7 +166,7 @@ pub fn after(conn: &mut SqliteConnection, after: i32, limit: i64) -> QueryResult
 /// The errors of an account's last `n` runs up to run `up_to`, newest first (`None` for a run
 /// that succeeded).
 pub fn errors_up_to(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     up_to: i32,
     n: i64,
@@ -185,10 +182,7 @@ pub fn errors_up_to(
 
 /// When the full sync last succeeded for every one of `names`: the oldest of their latest
 /// successful full runs; `None` when one of them never had one.
-pub fn last_full_success(
-    conn: &mut SqliteConnection,
-    names: &[String],
-) -> QueryResult<Option<i64>> {
+pub fn last_full_success(conn: &mut Conn, names: &[String]) -> QueryResult<Option<i64>> {
     let mut oldest: Option<i64> = None;
     for name in names {
         let last: Option<i64> = sync_runs::table

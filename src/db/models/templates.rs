@@ -1,5 +1,6 @@
 //! Templates (current state) and their append-only event history.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 pub use super::events::{
@@ -98,7 +99,7 @@ impl TemplateRow {
 }
 
 /// Every template of an account, deleted ones included.
-pub fn for_account(conn: &mut SqliteConnection, account_id: i32) -> QueryResult<Vec<TemplateRow>> {
+pub fn for_account(conn: &mut Conn, account_id: i32) -> QueryResult<Vec<TemplateRow>> {
     templates::table
         .filter(templates::account_id.eq(account_id))
         .select(TemplateRow::as_select())
@@ -110,7 +111,7 @@ pub fn for_account(conn: &mut SqliteConnection, account_id: i32) -> QueryResult<
 pub type LiveRow = (i32, String, String, String, String, i64);
 
 /// The live (not deleted) templates of an account, lightly.
-pub fn live_for_account(conn: &mut SqliteConnection, account_id: i32) -> QueryResult<Vec<LiveRow>> {
+pub fn live_for_account(conn: &mut Conn, account_id: i32) -> QueryResult<Vec<LiveRow>> {
     templates::table
         .filter(templates::account_id.eq(account_id))
         .filter(templates::deleted_at.is_null())
@@ -127,7 +128,7 @@ pub fn live_for_account(conn: &mut SqliteConnection, account_id: i32) -> QueryRe
 
 /// The templates of an account with these Meta ids.
 pub fn by_template_ids<'a>(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     ids: impl Iterator<Item = &'a str>,
 ) -> QueryResult<Vec<TemplateRow>> {
@@ -147,7 +148,7 @@ pub fn by_template_ids<'a>(
 
 /// Inserts a template first seen at `now`; returns its row id.
 pub fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     state: &TemplateState,
     now: i64,
@@ -164,12 +165,7 @@ pub fn insert(
 }
 
 /// Overwrites a template's reported state; clears the deleted mark.
-pub fn update(
-    conn: &mut SqliteConnection,
-    id: i32,
-    state: &TemplateState,
-    now: i64,
-) -> QueryResult<()> {
+pub fn update(conn: &mut Conn, id: i32, state: &TemplateState, now: i64) -> QueryResult<()> {
     diesel::update(templates::table.find(id))
         .set((
             state,
@@ -181,7 +177,7 @@ pub fn update(
 }
 
 /// Marks a template deleted (it stays, with its history).
-pub fn mark_deleted(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryResult<()> {
+pub fn mark_deleted(conn: &mut Conn, id: i32, now: i64) -> QueryResult<()> {
     diesel::update(templates::table.find(id))
         .set((
             templates::deleted_at.eq(Some(now)),
@@ -194,7 +190,7 @@ pub fn mark_deleted(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryResu
 /// The template a webhook names: by Meta's id, else the live one with that name and language
 /// (an empty name matches nothing).
 pub fn find_by_id_or_name(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     template_id: &str,
     name: &str,
@@ -220,7 +216,7 @@ pub fn find_by_id_or_name(
 }
 
 /// The account of a WABA some template was seen in (Kapso accounts discover their WABAs).
-pub fn account_of_waba(conn: &mut SqliteConnection, waba_id: &str) -> QueryResult<Option<i32>> {
+pub fn account_of_waba(conn: &mut Conn, waba_id: &str) -> QueryResult<Option<i32>> {
     templates::table
         .filter(templates::waba_id.eq(waba_id))
         .select(templates::account_id)
@@ -230,7 +226,7 @@ pub fn account_of_waba(conn: &mut SqliteConnection, waba_id: &str) -> QueryResul
 
 /// Sets a template's status (and rejection reason); clears the deleted mark.
 pub fn set_status(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i32,
     status: &str,
     rejected_reason: Option<&str>,
@@ -248,12 +244,7 @@ pub fn set_status(
 }
 
 /// Sets a template's quality rating.
-pub fn set_quality(
-    conn: &mut SqliteConnection,
-    id: i32,
-    quality: &str,
-    now: i64,
-) -> QueryResult<()> {
+pub fn set_quality(conn: &mut Conn, id: i32, quality: &str, now: i64) -> QueryResult<()> {
     diesel::update(templates::table.find(id))
         .set((
             templates::quality.eq(quality),
@@ -264,12 +255,7 @@ pub fn set_quality(
 }
 
 /// Stores a template's content after a components webhook.
-pub fn set_components(
-    conn: &mut SqliteConnection,
-    id: i32,
-    components: &str,
-    now: i64,
-) -> QueryResult<()> {
+pub fn set_components(conn: &mut Conn, id: i32, components: &str, now: i64) -> QueryResult<()> {
     diesel::update(templates::table.find(id))
         .set((
             templates::components.eq(components),
@@ -280,12 +266,7 @@ pub fn set_components(
 }
 
 /// Records the category Meta announced it will move a template to.
-pub fn set_correct_category(
-    conn: &mut SqliteConnection,
-    id: i32,
-    correct: &str,
-    now: i64,
-) -> QueryResult<()> {
+pub fn set_correct_category(conn: &mut Conn, id: i32, correct: &str, now: i64) -> QueryResult<()> {
     diesel::update(templates::table.find(id))
         .set((
             templates::correct_category.eq(correct),
@@ -297,7 +278,7 @@ pub fn set_correct_category(
 
 /// Moves a template to another category, keeping the one it had as `previous_category`.
 pub fn set_category(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i32,
     previous: &str,
     new: &str,
@@ -323,10 +304,7 @@ pub struct WithAccount {
 }
 
 /// The template with Meta's id `template_id`, deleted or not, with its account.
-pub fn with_account(
-    conn: &mut SqliteConnection,
-    template_id: &str,
-) -> QueryResult<Option<WithAccount>> {
+pub fn with_account(conn: &mut Conn, template_id: &str) -> QueryResult<Option<WithAccount>> {
     let found: Option<(TemplateRow, String, String)> = templates::table
         .inner_join(accounts::table)
         .filter(templates::template_id.eq(template_id))
@@ -353,7 +331,7 @@ pub struct Named {
 }
 
 /// The names of these template rows.
-pub fn names(conn: &mut SqliteConnection, rows: &[i32]) -> QueryResult<Vec<Named>> {
+pub fn names(conn: &mut Conn, rows: &[i32]) -> QueryResult<Vec<Named>> {
     templates::table
         .inner_join(accounts::table)
         .filter(templates::id.eq_any(rows))

@@ -1,5 +1,6 @@
 //! Messages, their daily roll-up, contacts (the 24-hour window) and webhook receipts.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
@@ -55,11 +56,12 @@ pub struct NewMessage {
 
 /// Inserts a message unless its wamid is already there (a status webhook can overtake the
 /// record of a send).
-pub fn insert_if_new(conn: &mut SqliteConnection, m: &NewMessage) -> QueryResult<()> {
-    diesel::insert_or_ignore_into(messages::table)
+pub fn insert_if_new(conn: &mut Conn, m: &NewMessage) -> QueryResult<()> {
+    crate::on_backend!(conn, bc => diesel::insert_into(messages::table)
         .values(m)
-        .execute(conn)
-        .map(|_| ())
+        .on_conflict_do_nothing()
+        .execute(bc))
+    .map(|_| ())
 }
 
 /// The status columns of a message, which only ever go from NULL to a time.
@@ -95,7 +97,7 @@ impl MessageRow {
 }
 
 /// The message with this wamid.
-pub fn by_wamid(conn: &mut SqliteConnection, wamid: &str) -> QueryResult<Option<MessageRow>> {
+pub fn by_wamid(conn: &mut Conn, wamid: &str) -> QueryResult<Option<MessageRow>> {
     messages::table
         .filter(messages::wamid.eq(wamid))
         .select(MessageRow::as_select())
@@ -104,14 +106,14 @@ pub fn by_wamid(conn: &mut SqliteConnection, wamid: &str) -> QueryResult<Option<
 }
 
 /// Inserts a message unless its wamid is known; whether it was new.
-pub fn insert_new(conn: &mut SqliteConnection, m: &NewMessage) -> QueryResult<bool> {
+pub fn insert_new(conn: &mut Conn, m: &NewMessage) -> QueryResult<bool> {
     crate::db::prepared::InsertMessage(m)
         .execute(conn)
         .map(|n| n == 1)
 }
 
 /// Inserts a message.
-pub fn insert(conn: &mut SqliteConnection, m: &NewMessage) -> QueryResult<()> {
+pub fn insert(conn: &mut Conn, m: &NewMessage) -> QueryResult<()> {
     diesel::insert_into(messages::table)
         .values(m)
         .execute(conn)
@@ -119,7 +121,7 @@ pub fn insert(conn: &mut SqliteConnection, m: &NewMessage) -> QueryResult<()> {
 }
 
 /// Keeps the template a message's later status named, while it is not known.
-pub fn set_template_ref(conn: &mut SqliteConnection, id: i32, reference: &str) -> QueryResult<()> {
+pub fn set_template_ref(conn: &mut Conn, id: i32, reference: &str) -> QueryResult<()> {
     diesel::update(messages::table.find(id))
         .set(messages::template_ref.eq(reference))
         .execute(conn)
@@ -127,7 +129,7 @@ pub fn set_template_ref(conn: &mut SqliteConnection, id: i32, reference: &str) -
 }
 
 /// Moves a message to another UTC day (a stub stored before its send time was known).
-pub fn set_day(conn: &mut SqliteConnection, id: i32, day: &str) -> QueryResult<()> {
+pub fn set_day(conn: &mut Conn, id: i32, day: &str) -> QueryResult<()> {
     diesel::update(messages::table.find(id))
         .set(messages::day.eq(day))
         .execute(conn)
@@ -135,7 +137,7 @@ pub fn set_day(conn: &mut SqliteConnection, id: i32, day: &str) -> QueryResult<(
 }
 
 /// Writes a message's progress.
-pub fn update(conn: &mut SqliteConnection, id: i32, p: &Progress) -> QueryResult<()> {
+pub fn update(conn: &mut Conn, id: i32, p: &Progress) -> QueryResult<()> {
     crate::db::prepared::UpdateProgress {
         id,
         progress: p.clone(),
@@ -174,12 +176,7 @@ impl Counts {
 }
 
 /// Adds `c` to a template's observed counters for `day`.
-pub fn add_observed(
-    conn: &mut SqliteConnection,
-    template_row: i32,
-    day: &str,
-    c: Counts,
-) -> QueryResult<()> {
+pub fn add_observed(conn: &mut Conn, template_row: i32, day: &str, c: Counts) -> QueryResult<()> {
     crate::db::prepared::AddObserved {
         template_row,
         day: day.to_string(),
@@ -191,14 +188,14 @@ pub fn add_observed(
 
 /// Adds `n` failures with `code` to a template's day.
 pub fn add_error(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     template_row: i32,
     day: &str,
     code: i32,
     n: i64,
 ) -> QueryResult<()> {
     use crate::db::schema::template_daily_errors as e;
-    diesel::insert_into(e::table)
+    crate::on_backend!(conn, bc => diesel::insert_into(e::table)
         .values((
             e::template_row.eq(template_row),
             e::day.eq(day),
@@ -208,14 +205,14 @@ pub fn add_error(
         .on_conflict((e::template_row, e::day, e::error_code))
         .do_update()
         .set(e::failed.eq(e::failed + excluded(e::failed)))
-        .execute(conn)
-        .map(|_| ())
+        .execute(bc))
+    .map(|_| ())
 }
 
 /// Sets a template's Meta-reported numbers for `day` (Meta's figures replace, not add).
 /// Returns whether anything changed; unchanged figures are not rewritten.
 pub fn set_meta(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     template_row: i32,
     day: &str,
     c: Counts,
@@ -239,7 +236,7 @@ pub fn set_meta(
     }
     // An upsert, not REPLACE: REPLACE deletes without firing delete triggers, and the
     // account totals' triggers must see the old figures.
-    diesel::insert_into(stats::table)
+    crate::on_backend!(conn, bc => diesel::insert_into(stats::table)
         .values((
             stats::template_row.eq(template_row),
             stats::day.eq(day),
@@ -261,17 +258,12 @@ pub fn set_meta(
             stats::failed.eq(excluded(stats::failed)),
             stats::cost.eq(excluded(stats::cost)),
         ))
-        .execute(conn)?;
+        .execute(bc))?;
     Ok(true)
 }
 
 /// Records an inbound message time for the 24-hour window (keeps the latest).
-pub fn touch_contact(
-    conn: &mut SqliteConnection,
-    pnid: &str,
-    wa_id: &str,
-    at: i64,
-) -> QueryResult<()> {
+pub fn touch_contact(conn: &mut Conn, pnid: &str, wa_id: &str, at: i64) -> QueryResult<()> {
     use diesel::sql_types::{BigInt, Text};
     diesel::sql_query(
         "INSERT INTO contacts (phone_number_id, wa_id, last_inbound_at) VALUES (?, ?, ?) \
@@ -289,7 +281,7 @@ pub fn touch_contact(
 /// business-scoped user id, or both (which links them): every id the customer is known by
 /// gets the window.
 pub fn touch_customer(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     pnid: &str,
     wa_id: Option<&str>,
     user_id: Option<&str>,
@@ -303,7 +295,7 @@ pub fn touch_customer(
         .collect();
     match (wa_id, user_id) {
         (Some(w), Some(u)) => {
-            diesel::insert_into(l::table)
+            crate::on_backend!(conn, bc => diesel::insert_into(l::table)
                 .values((
                     l::phone_number_id.eq(pnid),
                     l::user_id.eq(u),
@@ -312,7 +304,7 @@ pub fn touch_customer(
                 .on_conflict((l::phone_number_id, l::user_id))
                 .do_update()
                 .set(l::wa_id.eq(w))
-                .execute(conn)?;
+                .execute(bc))?;
         }
         (None, Some(u)) => ids.extend(
             l::table
@@ -338,11 +330,7 @@ pub fn touch_customer(
 
 /// The last inbound message time from `wa_id` (a phone number or a business-scoped user id) to
 /// `pnid`.
-pub fn last_inbound(
-    conn: &mut SqliteConnection,
-    pnid: &str,
-    wa_id: &str,
-) -> QueryResult<Option<i64>> {
+pub fn last_inbound(conn: &mut Conn, pnid: &str, wa_id: &str) -> QueryResult<Option<i64>> {
     contacts::table
         .filter(contacts::phone_number_id.eq(pnid))
         .filter(contacts::wa_id.eq(wa_id))
@@ -352,20 +340,20 @@ pub fn last_inbound(
 }
 
 /// Records a delivery key; `false` if it was already recorded (a retry or duplicate).
-pub fn first_receipt(conn: &mut SqliteConnection, key: &str, now: i64) -> QueryResult<bool> {
-    let n = diesel::insert_into(webhook_receipts::table)
+pub fn first_receipt(conn: &mut Conn, key: &str, now: i64) -> QueryResult<bool> {
+    let n = crate::on_backend!(conn, bc => diesel::insert_into(webhook_receipts::table)
         .values((
             webhook_receipts::key.eq(key),
             webhook_receipts::received_at.eq(now),
         ))
         .on_conflict_do_nothing()
-        .execute(conn)?;
+        .execute(bc))?;
     Ok(n == 1)
 }
 
 /// Records whether Meta gives an account template analytics, and how the last pull went.
 pub fn set_analytics_state(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     state: &str,
     message: Option<&str>,
@@ -383,23 +371,22 @@ pub fn set_analytics_state(
     {
         return Ok(());
     }
-    diesel::replace_into(a::table)
-        .values((
-            a::account_id.eq(account_id),
-            a::state.eq(state),
-            a::message.eq(message),
-            a::checked_at.eq(now),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    let row = (
+        a::state.eq(state),
+        a::message.eq(message),
+        a::checked_at.eq(now),
+    );
+    crate::on_backend!(conn, bc => diesel::insert_into(a::table)
+        .values((a::account_id.eq(account_id), row))
+        .on_conflict(a::account_id)
+        .do_update()
+        .set(row)
+        .execute(bc))
+    .map(|_| ())
 }
 
 /// Records the currency Meta reports an account's cost in.
-pub fn set_currency(
-    conn: &mut SqliteConnection,
-    account_id: i32,
-    currency: &str,
-) -> QueryResult<()> {
+pub fn set_currency(conn: &mut Conn, account_id: i32, currency: &str) -> QueryResult<()> {
     use crate::db::schema::analytics_state as a;
     diesel::update(a::table.find(account_id))
         .filter(a::currency.is_null().or(a::currency.ne(currency)))
@@ -409,9 +396,7 @@ pub fn set_currency(
 }
 
 /// The currency of every account that has one, by account name.
-pub fn currencies(
-    conn: &mut SqliteConnection,
-) -> QueryResult<std::collections::HashMap<String, String>> {
+pub fn currencies(conn: &mut Conn) -> QueryResult<std::collections::HashMap<String, String>> {
     use crate::db::schema::{accounts, analytics_state as a};
     let rows: Vec<(String, Option<String>)> = a::table
         .inner_join(accounts::table)
@@ -425,7 +410,7 @@ pub fn currencies(
 
 /// An account's analytics state: (state, message, checked at).
 pub fn analytics_state(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
 ) -> QueryResult<Option<(String, Option<String>, i64)>> {
     use crate::db::schema::analytics_state as a;
@@ -437,11 +422,7 @@ pub fn analytics_state(
 }
 
 /// Where the last message-history pull of a phone number ended.
-pub fn history_since(
-    conn: &mut SqliteConnection,
-    account_id: i32,
-    pnid: &str,
-) -> QueryResult<Option<i64>> {
+pub fn history_since(conn: &mut Conn, account_id: i32, pnid: &str) -> QueryResult<Option<i64>> {
     use crate::db::schema::usage_cursors as u;
     u::table
         .find((account_id, pnid))
@@ -452,7 +433,7 @@ pub fn history_since(
 
 /// Moves a phone number's history mark forward (never back).
 pub fn set_history_since(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
     pnid: &str,
     since: i64,
@@ -462,21 +443,24 @@ pub fn set_history_since(
     if history_since(conn, account_id, pnid)?.is_some_and(|s| s >= since) {
         return Ok(());
     }
-    diesel::replace_into(u::table)
+    crate::on_backend!(conn, bc => diesel::insert_into(u::table)
         .values((
             u::account_id.eq(account_id),
             u::phone_number_id.eq(pnid),
             u::since.eq(since),
             u::updated_at.eq(now),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .on_conflict((u::account_id, u::phone_number_id))
+        .do_update()
+        .set((u::since.eq(since), u::updated_at.eq(now)))
+        .execute(bc))
+    .map(|_| ())
 }
 
 /// The templates of an account that can have been sent (live, and approved at some point):
 /// (row id, WABA, Meta's id).
 pub fn sendable_templates(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     account_id: i32,
 ) -> QueryResult<Vec<(i32, String, String)>> {
     templates::table
@@ -489,7 +473,7 @@ pub fn sendable_templates(
 }
 
 /// Whether Meta's analytics were ever stored for the account.
-pub fn has_meta_figures(conn: &mut SqliteConnection, account_id: i32) -> QueryResult<bool> {
+pub fn has_meta_figures(conn: &mut Conn, account_id: i32) -> QueryResult<bool> {
     let n: i64 = stats::table
         .inner_join(templates::table)
         .filter(templates::account_id.eq(account_id))

@@ -1,6 +1,7 @@
 //! A template's content versions (`template_versions`): appended by the ledger only, read by
 //! the template page, its API and `templates show --versions`.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -21,7 +22,7 @@ pub struct Version {
 }
 
 /// A template's versions, oldest first.
-pub fn of(conn: &mut SqliteConnection, template_row: i32) -> QueryResult<Vec<Version>> {
+pub fn of(conn: &mut Conn, template_row: i32) -> QueryResult<Vec<Version>> {
     v::table
         .filter(v::template_row.eq(template_row))
         .order(v::version.asc())
@@ -30,7 +31,7 @@ pub fn of(conn: &mut SqliteConnection, template_row: i32) -> QueryResult<Vec<Ver
 }
 
 /// A template's newest version, if it has one.
-pub fn latest(conn: &mut SqliteConnection, template_row: i32) -> QueryResult<Option<Version>> {
+pub fn latest(conn: &mut Conn, template_row: i32) -> QueryResult<Option<Version>> {
     v::table
         .filter(v::template_row.eq(template_row))
         .order(v::version.desc())
@@ -41,7 +42,7 @@ pub fn latest(conn: &mut SqliteConnection, template_row: i32) -> QueryResult<Opt
 
 /// Appends a version.
 pub fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     template_row: i32,
     version: i32,
     components: &str,
@@ -62,12 +63,7 @@ pub fn insert(
 
 /// Completes a version in place (a webhook's version, once a sync sees its examples); its
 /// source says both saw it (`webhook+sync`), so it is completed once.
-pub fn complete(
-    conn: &mut SqliteConnection,
-    id: i32,
-    components: &str,
-    source: &str,
-) -> QueryResult<()> {
+pub fn complete(conn: &mut Conn, id: i32, components: &str, source: &str) -> QueryResult<()> {
     diesel::update(v::table.find(id))
         .set((v::components.eq(components), v::source.eq(source)))
         .execute(conn)

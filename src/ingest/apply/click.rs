@@ -1,5 +1,6 @@
 //! A button reply to one of our messages: a click on it, counted once.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use super::*;
@@ -11,7 +12,7 @@ use super::*;
     reason = "each is a distinct fact about the reply"
 )]
 pub(super) fn click(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     cache: &mut Cache,
     account: Option<i32>,
     pnid: &str,

@@ -21,7 +21,7 @@ fn status(wamid: &str, d: Delivery, at: i64) -> IngestEvent {
 #[test]
 fn a_click_that_overtakes_its_message_is_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    let db = Db::open(dir.path().join("t.db")).unwrap();
     let r = Resolver::default();
     let click = IngestEvent::Inbound {
         phone_number_id: "p".into(),

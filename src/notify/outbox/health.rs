@@ -2,6 +2,7 @@
 //! and phone number events (quality falls, flags, the portfolio's messaging limit), each read
 //! from its own table by cursor like template events.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use super::{out, wants, Change, Payload, FIRST_LOOK_BACK};
@@ -62,11 +63,7 @@ pub fn anomaly_payload(config: &Config, a: &anomalies::Anomaly) -> Payload {
     }
 }
 
-pub(super) fn expand_anomalies(
-    conn: &mut SqliteConnection,
-    config: &Config,
-    now: i64,
-) -> QueryResult<usize> {
+pub(super) fn expand_anomalies(conn: &mut Conn, config: &Config, now: i64) -> QueryResult<usize> {
     let start = match out::cursor(conn, "delivery_anomalies")? {
         Some(c) => c,
         None => anomalies::last_id_before(conn, now - FIRST_LOOK_BACK)?,
@@ -158,11 +155,7 @@ fn number_payload(
     }
 }
 
-pub(super) fn expand_numbers(
-    conn: &mut SqliteConnection,
-    config: &Config,
-    now: i64,
-) -> QueryResult<usize> {
+pub(super) fn expand_numbers(conn: &mut Conn, config: &Config, now: i64) -> QueryResult<usize> {
     let start = match out::cursor(conn, "number_events")? {
         Some(c) => c,
         None => numbers::last_id_before(conn, now - FIRST_LOOK_BACK)?,

@@ -1,10 +1,10 @@
 //! `/accounts/{name}`: sync runs, analytics state, webhook and message activity, and Sync now.
 
+use crate::db::Conn;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse};
 use axum::Json;
-use diesel::prelude::*;
 use serde::Serialize;
 
 use super::{layout, Layout};
@@ -68,7 +68,7 @@ pub struct Account {
 }
 
 fn build(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     state: &AppState,
     layout: Layout,
     name: &str,

@@ -1,13 +1,13 @@
 //! `/analytics`: delivery and read rates over time, top templates by volume, worst by failure
 //! rate, and time to approval (median and p90) by category and language.
 
+use crate::db::Conn;
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse};
 use axum::Json;
-use diesel::prelude::*;
 use serde::Serialize;
 
 use super::{layout, Layout};
@@ -83,7 +83,7 @@ fn approvals(groups: BTreeMap<String, Vec<i64>>) -> Vec<Approval> {
 }
 
 fn build(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     state: &AppState,
     layout: Layout,
     account: Option<String>,

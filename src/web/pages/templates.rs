@@ -2,13 +2,13 @@
 //! ([`detail`]: the template as the customer sees it, its history, its versions, and how it
 //! performs).
 
+use crate::db::Conn;
 use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse};
 use axum::Json;
-use diesel::prelude::*;
 use serde::Serialize;
 
 use super::{layout, Layout};
@@ -53,7 +53,7 @@ pub struct List {
 
 /// The list behind `/templates`, `/api/templates` and the list export.
 pub fn list(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     state: &AppState,
     layout: Layout,
     q: &PageQuery,

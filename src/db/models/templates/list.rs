@@ -1,6 +1,7 @@
 //! Template lists: the filtered, sorted, paged queries behind `templates list`, the templates page
 //! and exports.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -73,10 +74,7 @@ macro_rules! filtered {
 }
 
 /// Templates matching `q` with their account's name and source, by account, name, language.
-pub fn list(
-    conn: &mut SqliteConnection,
-    q: &ListQuery,
-) -> QueryResult<Vec<(TemplateRow, String, String)>> {
+pub fn list(conn: &mut Conn, q: &ListQuery) -> QueryResult<Vec<(TemplateRow, String, String)>> {
     let query = templates::table
         .inner_join(accounts::table)
         .select((TemplateRow::as_select(), accounts::name, accounts::source))
@@ -134,7 +132,7 @@ pub(crate) type BriefColumns = (
 pub(crate) type BriefQuery<'a> = diesel::dsl::IntoBoxed<
     'a,
     diesel::dsl::Select<diesel::dsl::InnerJoin<templates::table, accounts::table>, BriefColumns>,
-    diesel::sqlite::Sqlite,
+    crate::db::MultiBackend,
 >;
 
 pub(crate) fn briefs_query(q: &ListQuery) -> BriefQuery<'static> {
@@ -160,13 +158,13 @@ pub(crate) fn briefs_query(q: &ListQuery) -> BriefQuery<'static> {
 }
 
 /// How many templates match.
-pub fn count(conn: &mut SqliteConnection, q: &ListQuery) -> QueryResult<i64> {
+pub fn count(conn: &mut Conn, q: &ListQuery) -> QueryResult<i64> {
     briefs_query(q).count().get_result(conn)
 }
 
 /// One page of matching templates in SQL order, and how many match in all.
 pub fn page(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     q: &ListQuery,
     sort: Sort,
     desc: bool,
@@ -199,6 +197,6 @@ pub fn page(
 }
 
 /// Every matching template (for sorting by usage figures, which live in another table).
-pub fn briefs(conn: &mut SqliteConnection, q: &ListQuery) -> QueryResult<Vec<Brief>> {
+pub fn briefs(conn: &mut Conn, q: &ListQuery) -> QueryResult<Vec<Brief>> {
     briefs_query(q).load(conn)
 }

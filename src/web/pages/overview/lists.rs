@@ -1,6 +1,7 @@
 //! The overview's "Needs attention": each list capped, with the true count behind it and why
 //! each template is there (Meta's rejection reason and recommendation, the pause ladder).
 
+use crate::db::Conn;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -47,7 +48,7 @@ pub struct Lists {
     pub counts: AttentionCounts,
 }
 
-pub fn build(conn: &mut SqliteConnection, now: i64) -> QueryResult<Lists> {
+pub fn build(conn: &mut Conn, now: i64) -> QueryResult<Lists> {
     // Attention lists: indexed by status, each capped.
     let list = attention::with_status;
     let mut pending: Vec<Attention> = list(conn, &["PENDING", "IN_APPEAL"], 200)?
@@ -116,7 +117,7 @@ pub fn build(conn: &mut SqliteConnection, now: i64) -> QueryResult<Lists> {
 }
 
 /// Delivery anomalies found since `since`, newest first, and how many in all.
-fn anomalies(conn: &mut SqliteConnection, since: i64) -> QueryResult<(Vec<Attention>, i64)> {
+fn anomalies(conn: &mut Conn, since: i64) -> QueryResult<(Vec<Attention>, i64)> {
     let (found, n) = crate::db::models::anomalies::recent(conn, since, 10)?;
     let mut out = Vec::new();
     for a in &found {
@@ -151,7 +152,7 @@ fn item(r: &AttentionRow, why: String, since: String) -> Attention {
 }
 
 /// Rejected templates with Meta's reason and recommendation (the template page says the same).
-fn rejected(conn: &mut SqliteConnection) -> QueryResult<Vec<Attention>> {
+fn rejected(conn: &mut Conn) -> QueryResult<Vec<Attention>> {
     let mut out = Vec::new();
     for r in &attention::with_status(conn, &["REJECTED"], 10)? {
         let detail = tpl::last_rejection_detail(conn, r.row_id)?;
@@ -170,7 +171,7 @@ fn rejected(conn: &mut SqliteConnection) -> QueryResult<Vec<Attention>> {
 }
 
 /// Paused templates with where they stand on the pause ladder.
-fn paused(conn: &mut SqliteConnection) -> QueryResult<Vec<Attention>> {
+fn paused(conn: &mut Conn) -> QueryResult<Vec<Attention>> {
     let mut out = Vec::new();
     for r in &attention::with_status(conn, &["PAUSED"], 10)? {
         let pauses = tpl::pauses(conn, r.row_id, None)?;
@@ -187,7 +188,7 @@ fn paused(conn: &mut SqliteConnection) -> QueryResult<Vec<Attention>> {
 
 /// Category changes since `since`, announced or done, with what each does to the template's
 /// monthly cost.
-fn category(conn: &mut SqliteConnection, since: i64, now: i64) -> QueryResult<Vec<Attention>> {
+fn category(conn: &mut Conn, since: i64, now: i64) -> QueryResult<Vec<Attention>> {
     let mut out = Vec::new();
     let today = chrono::DateTime::from_timestamp(now, 0)
         .unwrap_or_default()

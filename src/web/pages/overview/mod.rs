@@ -1,6 +1,7 @@
 //! `/`: per account, templates by status and sync health; what needs attention now; the latest
 //! events; totals for the last 7 and 30 days and the chosen period.
 
+use crate::db::Conn;
 use std::collections::BTreeMap;
 
 use askama::Template;
@@ -91,12 +92,7 @@ pub struct Kpi {
     pub change: Option<String>,
 }
 
-fn build(
-    conn: &mut SqliteConnection,
-    state: &AppState,
-    mut layout: Layout,
-    now: i64,
-) -> QueryResult<Overview> {
+fn build(conn: &mut Conn, state: &AppState, mut layout: Layout, now: i64) -> QueryResult<Overview> {
     layout.live = Some(super::live_url(
         crate::db::models::events::newest_id(conn)?,
         None,
@@ -176,11 +172,7 @@ fn build(
 }
 
 /// Per configured account: templates by status, sync health, analytics state.
-fn account_cards(
-    conn: &mut SqliteConnection,
-    state: &AppState,
-    now: i64,
-) -> QueryResult<Vec<AccountCard>> {
+fn account_cards(conn: &mut Conn, state: &AppState, now: i64) -> QueryResult<Vec<AccountCard>> {
     let mut cards = Vec::new();
     for acc in &state.config.accounts {
         let id = accounts::find_id(conn, &acc.name)?;

@@ -1,11 +1,11 @@
 //! `/templates/{id}` and its API: the template as the customer sees it, its history, its
 //! content versions, and how it performs.
 
+use crate::db::Conn;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse};
 use axum::Json;
-use diesel::prelude::*;
 use serde::Serialize;
 
 use super::super::{layout, Layout};
@@ -120,7 +120,7 @@ impl Detail {
     }
 }
 
-fn detail(conn: &mut SqliteConnection, mut layout: Layout, id: &str) -> Result<Detail, WebError> {
+fn detail(conn: &mut Conn, mut layout: Layout, id: &str) -> Result<Detail, WebError> {
     layout.live = Some(crate::web::pages::live_url(
         crate::db::models::events::newest_id(conn)?,
         Some(id),
