@@ -176,11 +176,11 @@ impl Db {
         if !self.is_postgres() {
             return run(&mut conn);
         }
-        sql("SELECT pg_advisory_lock(?)", &conn)
+        sql(&conn, "SELECT pg_advisory_lock(?)")
             .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
             .execute(&mut *conn)?;
         let out = run(&mut conn);
-        sql("SELECT pg_advisory_unlock(?)", &conn)
+        sql(&conn, "SELECT pg_advisory_unlock(?)")
             .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
             .execute(&mut *conn)?;
         out
@@ -232,24 +232,45 @@ impl Db {
         F: FnOnce(&mut Conn) -> QueryResult<T>,
     {
         let mut conn = self.pool.get()?;
-        let changes = |conn: &mut Conn| -> QueryResult<i64> {
-            match conn {
-                Conn::Sqlite(c) => diesel::select(total_changes()).get_result::<i64>(c),
-                Conn::Pg(_) => Ok(0),
+        #[derive(diesel::QueryableByName)]
+        struct Changed {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let written = match &mut *conn {
+            Conn::Sqlite(c) => {
+                let before = diesel::select(total_changes()).get_result::<i64>(c)?;
+                let out = write_transaction(&mut conn, f)?;
+                let Conn::Sqlite(c) = &mut *conn else {
+                    unreachable!("the same connection")
+                };
+                let after = diesel::select(total_changes()).get_result::<i64>(c)?;
+                (out, after - before)
             }
+            // This backend's row counts not yet flushed to the statistics, read at both ends
+            // of the transaction.
+            Conn::Pg(_) => write_transaction(&mut conn, |c| {
+                let changed = |c: &mut Conn| {
+                    diesel::sql_query(
+                        "SELECT CAST(COALESCE(SUM(n_tup_ins + n_tup_upd + n_tup_del), 0) \
+                         AS BIGINT) AS n FROM pg_stat_xact_user_tables \
+                         WHERE relname <> 'data_version'",
+                    )
+                    .get_result::<Changed>(c)
+                    .map(|r| r.n)
+                };
+                let before = changed(c)?;
+                let out = f(c)?;
+                Ok((out, changed(c)? - before))
+            })?,
         };
-        let before = changes(&mut conn)?;
-        let out = write_transaction(&mut conn, f)?;
-        let after = changes(&mut conn)?;
-        self.rows_written.fetch_add(
-            after.saturating_sub(before).max(0) as u64,
-            Ordering::Relaxed,
-        );
+        let (out, n) = written;
+        self.rows_written
+            .fetch_add(n.max(0) as u64, Ordering::Relaxed);
         Ok(out)
     }
 
-    /// Rows inserted, updated or deleted through [`Db::write`] since this handle was opened
-    /// (SQLite only: PostgreSQL has no cheap per-connection counter).
+    /// Rows inserted, updated or deleted through [`Db::write`] since this handle was opened.
     pub fn rows_written(&self) -> u64 {
         self.rows_written.load(Ordering::Relaxed)
     }
@@ -267,16 +288,31 @@ impl Db {
     }
 }
 
-/// Runs `f` in a transaction that writes: on SQLite `BEGIN IMMEDIATE`, which takes the write
-/// lock at once rather than failing at the first write when another connection got there
-/// first; on PostgreSQL a plain `BEGIN` (rows lock as they are written).
+/// The advisory lock every PostgreSQL write transaction holds until it ends.
+const WRITE_LOCK: i64 = 0x7465_6d70_6c61_0000;
+
+/// Runs `f` in a transaction that writes, one at a time across every process sharing the
+/// database. On SQLite that is `BEGIN IMMEDIATE`, which takes the file's write lock at once.
+/// On PostgreSQL the transaction takes one advisory lock first, the same rule: templar's writes
+/// read, compare and then write (the ledger's "did the status change", the roll-ups, "is this
+/// message new"), and that is only right if no other writer moves in between. Reads never wait
+/// for it, and a group commit holds it once for many webhooks.
 pub fn write_transaction<T, F>(conn: &mut Conn, f: F) -> QueryResult<T>
 where
     F: FnOnce(&mut Conn) -> QueryResult<T>,
 {
     match conn {
         Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        Conn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+        Conn::Pg(c) => {
+            AnsiTransactionManager::begin_transaction(c)?;
+            let locked = diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(WRITE_LOCK)
+                .execute(c);
+            if let Err(e) = locked {
+                let _ = AnsiTransactionManager::rollback_transaction(c);
+                return Err(e);
+            }
+        }
     }
     match f(conn) {
         Ok(value) => {
@@ -305,10 +341,11 @@ macro_rules! on_backend {
 /// Hand-written SQL, written with `?` placeholders as in SQLite: on PostgreSQL they become `$1`,
 /// `$2`, … (diesel numbers its own placeholders, but not those in `sql_query`'s text). `?`
 /// never appears in templar's SQL but as a placeholder.
-pub fn sql(text: &str, conn: &Conn) -> diesel::query_builder::SqlQuery {
+pub fn sql(conn: &Conn, text: impl Into<String>) -> diesel::query_builder::SqlQuery {
+    let text = text.into();
     match conn {
         Conn::Sqlite(_) => diesel::sql_query(text),
-        Conn::Pg(_) => diesel::sql_query(numbered(text)),
+        Conn::Pg(_) => diesel::sql_query(numbered(&text)),
     }
 }
 

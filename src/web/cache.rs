@@ -147,17 +147,16 @@ impl PageCache {
 
     /// The database's data version, or `None` when it cannot be read (then nothing is cached).
     ///
-    /// SQLite's `data_version` changes when another connection commits. PostgreSQL's
-    /// equivalent is the write-ahead log's position: every commit that wrote anything moves
-    /// it, whichever replica made it, so a page built before another replica's webhook is not
-    /// served after it. (Other databases on the server and vacuum move it too: a few extra
-    /// rebuilds, never a stale page.)
+    /// SQLite's `data_version` changes when another connection commits. On PostgreSQL every
+    /// table's statement trigger moves `data_version.n` once per transaction that changed
+    /// data, whichever replica ran it, so a page built before another replica's webhook is
+    /// not served after it.
     fn version(&self) -> Option<i64> {
         let w = self.watcher.as_ref()?;
         let mut c = w.lock().unwrap_or_else(|p| p.into_inner());
         let text = match &*c {
             Conn::Sqlite(_) => "PRAGMA data_version",
-            Conn::Pg(_) => "SELECT (pg_current_wal_lsn() - '0/0')::bigint AS data_version",
+            Conn::Pg(_) => "SELECT n AS data_version FROM data_version",
         };
         diesel::sql_query(text)
             .get_result::<DataVersion>(&mut *c)

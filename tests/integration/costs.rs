@@ -122,8 +122,10 @@ async fn kapso_costs_are_estimated_by_market_and_meta_costs_are_reported() {
         use diesel::prelude::*;
         let mut c = env.db.conn().unwrap();
         diesel::sql_query(
-            "INSERT OR REPLACE INTO analytics_state (account_id, state, currency, checked_at) \
-             SELECT id, 'ok', 'BRL', 0 FROM accounts WHERE name = 'globex'",
+            "INSERT INTO analytics_state (account_id, state, currency, checked_at) \
+             SELECT id, 'ok', 'BRL', 0 FROM accounts WHERE name = 'globex' \
+             ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, \
+             currency = excluded.currency, checked_at = excluded.checked_at",
         )
         .execute(&mut c)
         .unwrap();

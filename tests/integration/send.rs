@@ -44,7 +44,8 @@ fn scalar(env: &Env, sql: &str) -> Option<i64> {
         n: Option<i64>,
     }
     let mut c = env.db.conn().unwrap();
-    diesel::sql_query(sql)
+    // Whatever the column's type, read as a 64-bit number on both backends.
+    diesel::sql_query(format!("SELECT CAST(n AS BIGINT) AS n FROM ({sql}) AS q"))
         .get_result::<N>(&mut c)
         .optional()
         .unwrap()
@@ -319,7 +320,7 @@ async fn templates_are_checked_locally_then_sent_and_recorded() {
     let delivered = scalar(
         &env,
         &format!(
-            "SELECT SUM(s.delivered) AS n FROM template_daily_stats s JOIN templates t ON t.id = s.template_row \
+            "SELECT CAST(SUM(s.delivered) AS BIGINT) AS n FROM template_daily_stats s JOIN templates t ON t.id = s.template_row \
              WHERE t.template_id = '{id}' AND s.origin = 'observed'"
         ),
     );
@@ -948,7 +949,8 @@ async fn a_customer_seen_with_both_ids_is_one_customer() {
             &env,
             &format!(
                 "SELECT COUNT(*) AS n FROM contacts WHERE wa_id IN ('{phone}', '{user}') \
-                 AND last_inbound_at > strftime('%s','now') - 7200"
+                 AND last_inbound_at > {}",
+                common::now().timestamp() - 7200
             ),
         ) == Some(2)
     })

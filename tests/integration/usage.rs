@@ -177,16 +177,16 @@ async fn account_totals_follow_every_change_to_the_roll_up() {
     {
         use diesel::prelude::*;
         let mut c = env.db.conn().unwrap();
-        diesel::sql_query("UPDATE template_daily_stats SET sent = sent / 2, cost = cost / 2 WHERE origin = 'meta' AND rowid % 3 = 0")
+        diesel::sql_query("UPDATE template_daily_stats SET sent = sent / 2, cost = cost / 2 WHERE origin = 'meta' AND (template_row + CAST(substr(day, 9, 2) AS INTEGER)) % 3 = 0")
             .execute(&mut c)
             .unwrap();
         diesel::sql_query(
-            "DELETE FROM template_daily_stats WHERE origin = 'meta' AND rowid % 5 = 0",
+            "DELETE FROM template_daily_stats WHERE origin = 'meta' AND (template_row + CAST(substr(day, 9, 2) AS INTEGER)) % 5 = 0",
         )
         .execute(&mut c)
         .unwrap();
         diesel::sql_query(
-            "DELETE FROM template_daily_stats WHERE origin = 'observed' AND rowid % 7 = 0",
+            "DELETE FROM template_daily_stats WHERE origin = 'observed' AND (template_row + CAST(substr(day, 9, 2) AS INTEGER)) % 7 = 0",
         )
         .execute(&mut c)
         .unwrap();

@@ -1,3 +1,5 @@
+DROP FUNCTION IF EXISTS bump_data_version() CASCADE;
+DROP TABLE IF EXISTS data_version;
 DROP FUNCTION IF EXISTS account_totals_meta_insert() CASCADE;
 DROP FUNCTION IF EXISTS account_totals_meta_update() CASCADE;
 DROP FUNCTION IF EXISTS account_totals_meta_delete() CASCADE;

@@ -591,3 +591,35 @@ $$;
 
 CREATE TRIGGER window_totals_observed_delete AFTER DELETE ON template_daily_stats
 FOR EACH ROW WHEN (OLD.origin = 'observed') EXECUTE FUNCTION window_totals_observed_delete();
+
+-- What SQLite's `PRAGMA data_version` tells the page cache: a number that moves whenever any
+-- transaction that changed data commits, whichever replica ran it. Every table bumps it once
+-- per transaction through a statement trigger (a table added later must get one too).
+CREATE TABLE data_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n BIGINT NOT NULL,
+    xid BIGINT
+);
+INSERT INTO data_version (id, n) VALUES (1, 0);
+
+CREATE FUNCTION bump_data_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE data_version SET n = n + 1, xid = txid_current()
+    WHERE id = 1 AND xid IS DISTINCT FROM txid_current();
+    RETURN NULL;
+END
+$$;
+
+DO $$
+DECLARE t text;
+BEGIN
+    FOR t IN SELECT tablename FROM pg_tables
+             WHERE schemaname = current_schema()
+               AND tablename NOT IN ('data_version', '__diesel_schema_migrations')
+    LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version()',
+                       t || '_data_version', t);
+    END LOOP;
+END
+$$;

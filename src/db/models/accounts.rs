@@ -20,14 +20,21 @@ pub fn ensure(conn: &mut Conn, name: &str, source: &str, now: i64) -> QueryResul
     if let Some(id) = find_id(conn, name)? {
         return Ok(id);
     }
-    diesel::insert_into(accounts::table)
+    // Two processes may meet here (a sync and a webhook, on two replicas): the second
+    // insert does nothing and both read the one row.
+    crate::on_backend!(conn, bc => diesel::insert_into(accounts::table)
         .values((
             accounts::name.eq(name),
             accounts::source.eq(source),
             accounts::created_at.eq(now),
         ))
-        .returning(accounts::id)
-        .get_result(conn)
+        .on_conflict(accounts::name)
+        .do_nothing()
+        .execute(bc))?;
+    accounts::table
+        .filter(accounts::name.eq(name))
+        .select(accounts::id)
+        .first(conn)
 }
 
 /// The id of the account called `name`, if it has ever synced.

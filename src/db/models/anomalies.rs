@@ -50,8 +50,8 @@ pub fn windows(
     let day = crate::clock::day(since - 86_400);
     let from = "FROM messages WHERE account_id = ? AND day >= ? AND template_row IS NOT NULL \
                 AND COALESCE(sent_at, failed_at) >= ?";
-    let counts: Vec<Counts> = diesel::sql_query(format!(
-        "SELECT template_row, COALESCE(sent_at, failed_at) >= ? AS recent, COUNT(*) AS sent, \
+    let counts: Vec<Counts> = crate::db::sql(conn, format!(
+        "SELECT template_row, CAST(CASE WHEN COALESCE(sent_at, failed_at) >= ? THEN 1 ELSE 0 END AS BIGINT) AS recent, COUNT(*) AS sent, \
          COUNT(failed_at) AS failed, COUNT(delivered_at) AS delivered, COUNT(read_at) AS read \
          {from} GROUP BY 1, 2"
     ))
@@ -60,8 +60,8 @@ pub fn windows(
     .bind::<Text, _>(&day)
     .bind::<BigInt, _>(since)
     .load(conn)?;
-    let codes: Vec<Codes> = diesel::sql_query(format!(
-        "SELECT template_row, COALESCE(sent_at, failed_at) >= ? AS recent, error_code AS code, \
+    let codes: Vec<Codes> = crate::db::sql(conn, format!(
+        "SELECT template_row, CAST(CASE WHEN COALESCE(sent_at, failed_at) >= ? THEN 1 ELSE 0 END AS BIGINT) AS recent, error_code AS code, \
          COUNT(*) AS n {from} AND failed_at IS NOT NULL GROUP BY 1, 2, 3"
     ))
     .bind::<BigInt, _>(split)

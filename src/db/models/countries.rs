@@ -69,7 +69,7 @@ pub fn unreported(
 ) -> QueryResult<Vec<Unreported>> {
     let sql = format!(
         "SELECT CAST({key} AS TEXT) AS key, c.day, c.country, c.category AS said, \
-                t.category AS category, SUM(c.delivered) AS delivered \
+                t.category AS category, CAST(SUM(c.delivered) AS BIGINT) AS delivered \
          FROM template_daily_countries c JOIN templates t ON t.id = c.template_row \
          JOIN accounts a ON a.id = t.account_id \
          WHERE c.day BETWEEN ? AND ? AND ({filter}) \
@@ -81,7 +81,7 @@ pub fn unreported(
                            AND st.currency IS NOT NULL AND st.currency <> ?) \
          GROUP BY 1, c.day, c.country, c.category, t.category"
     );
-    let mut q = diesel::sql_query(sql)
+    let mut q = crate::db::sql(conn, sql)
         .into_boxed()
         .bind::<Text, _>(from.to_string())
         .bind::<Text, _>(to.to_string());

@@ -52,7 +52,8 @@ pub struct Outbox {
 }
 
 pub fn templates(conn: &mut Conn) -> QueryResult<Vec<TemplateGroup>> {
-    diesel::sql_query(
+    crate::db::sql(
+        conn,
         "SELECT a.name AS account, t.status AS status, COALESCE(t.quality, 'UNKNOWN') AS quality, \
                 t.category AS category, COUNT(*) AS n \
          FROM templates t JOIN accounts a ON a.id = t.account_id \
@@ -63,7 +64,7 @@ pub fn templates(conn: &mut Conn) -> QueryResult<Vec<TemplateGroup>> {
 
 pub fn accounts(conn: &mut Conn) -> QueryResult<Vec<AccountHealth>> {
     // Under review since its latest status event (or since first seen, with none).
-    diesel::sql_query(
+    crate::db::sql(conn,
         "SELECT a.name AS account, \
            (SELECT MIN(COALESCE((SELECT MAX(e.at) FROM template_events e \
                                  WHERE e.template_id = t.id AND e.field = 'status'), t.first_seen_at)) \
@@ -82,10 +83,10 @@ pub fn accounts(conn: &mut Conn) -> QueryResult<Vec<AccountHealth>> {
 }
 
 pub fn outbox(conn: &mut Conn) -> QueryResult<Vec<Outbox>> {
-    diesel::sql_query(
+    crate::db::sql(conn,
         "SELECT channel, \
-           SUM(delivered_at IS NULL AND dead_at IS NULL) AS pending, \
-           SUM(dead_at IS NOT NULL) AS dead, \
+           CAST(SUM(CASE WHEN delivered_at IS NULL AND dead_at IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS pending, \
+           CAST(SUM(CASE WHEN dead_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS dead, \
            MIN(CASE WHEN delivered_at IS NULL AND dead_at IS NULL THEN created_at END) AS oldest_pending \
          FROM notifications GROUP BY channel",
     )

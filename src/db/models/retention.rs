@@ -13,10 +13,11 @@ pub const BATCH: i64 = 2000;
 /// Deletes up to [`BATCH`] messages of one account (or, with `None`, of no account) from
 /// before `day` (`YYYY-MM-DD`); returns how many.
 pub fn messages_before(conn: &mut Conn, account_id: Option<i32>, day: &str) -> QueryResult<usize> {
-    // `IS` matches NULL too; both forms use the (account_id, day) index.
-    diesel::sql_query(
+    // `IS NOT DISTINCT FROM` matches NULL too, and uses the (account_id, day) index.
+    crate::db::sql(
+        conn,
         "DELETE FROM messages WHERE id IN (SELECT id FROM messages \
-         WHERE account_id IS ? AND day < ? LIMIT ?)",
+         WHERE account_id IS NOT DISTINCT FROM ? AND day < ? LIMIT ?)",
     )
     .bind::<Nullable<Integer>, _>(account_id)
     .bind::<Text, _>(day)
@@ -26,7 +27,8 @@ pub fn messages_before(conn: &mut Conn, account_id: Option<i32>, day: &str) -> Q
 
 /// Deletes up to [`BATCH`] sync runs of one account that started before `before`.
 pub fn sync_runs_before(conn: &mut Conn, account_id: i32, before: i64) -> QueryResult<usize> {
-    diesel::sql_query(
+    crate::db::sql(
+        conn,
         "DELETE FROM sync_runs WHERE id IN (SELECT id FROM sync_runs \
          WHERE account_id = ? AND started_at < ? \
          AND id < (SELECT MAX(id) FROM sync_runs) LIMIT ?)",
@@ -39,7 +41,8 @@ pub fn sync_runs_before(conn: &mut Conn, account_id: i32, before: i64) -> QueryR
 
 /// Deletes up to [`BATCH`] notifications delivered or dead before `before` (pending ones stay).
 pub fn notifications_before(conn: &mut Conn, before: i64) -> QueryResult<usize> {
-    diesel::sql_query(
+    crate::db::sql(
+        conn,
         "DELETE FROM notifications WHERE id < (SELECT MAX(id) FROM notifications) \
          AND id IN (SELECT id FROM notifications WHERE delivered_at < ? \
          UNION ALL SELECT id FROM notifications WHERE dead_at < ? LIMIT ?)",
@@ -52,7 +55,8 @@ pub fn notifications_before(conn: &mut Conn, before: i64) -> QueryResult<usize> 
 
 /// Deletes up to [`BATCH`] webhook receipts (Kapso idempotency keys) older than `before`.
 pub fn receipts_before(conn: &mut Conn, before: i64) -> QueryResult<usize> {
-    diesel::sql_query(
+    crate::db::sql(
+        conn,
         "DELETE FROM webhook_receipts WHERE key IN (SELECT key FROM webhook_receipts \
          WHERE received_at < ? LIMIT ?)",
     )

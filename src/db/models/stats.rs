@@ -150,20 +150,30 @@ impl Agg {
 /// and observed where Meta did not report the template-day (`u_`), decided per row by a
 /// primary-key probe.
 const SUMS: &str = "\
-    COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.sent END), 0) AS m_sent, \
-    COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.delivered END), 0) AS m_delivered, \
-    COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.read END), 0) AS m_read, \
-    COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.clicked END), 0) AS m_clicked, \
+    CAST(COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.sent END), 0) AS BIGINT) AS m_sent, \
+    CAST(COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.delivered END), 0) AS BIGINT) AS m_delivered, \
+    CAST(COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.read END), 0) AS BIGINT) AS m_read, \
+    CAST(COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.clicked END), 0) AS BIGINT) AS m_clicked, \
     COALESCE(SUM(CASE WHEN s.origin = 'meta' THEN s.cost END), 0.0) AS m_cost, \
-    COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.sent END), 0) AS o_sent, \
-    COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.delivered END), 0) AS o_delivered, \
-    COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.read END), 0) AS o_read, \
-    COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.clicked END), 0) AS o_clicked, \
-    COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.failed END), 0) AS o_failed, \
-    COALESCE(SUM(CASE WHEN s.origin = 'observed' AND NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta') THEN s.sent END), 0) AS u_sent, \
-    COALESCE(SUM(CASE WHEN s.origin = 'observed' AND NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta') THEN s.delivered END), 0) AS u_delivered, \
-    COALESCE(SUM(CASE WHEN s.origin = 'observed' AND NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta') THEN s.read END), 0) AS u_read, \
-    COALESCE(SUM(CASE WHEN s.origin = 'observed' AND NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta') THEN s.clicked END), 0) AS u_clicked";
+    CAST(COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.sent END), 0) AS BIGINT) AS o_sent, \
+    CAST(COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.delivered END), 0) AS BIGINT) AS o_delivered, \
+    CAST(COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.read END), 0) AS BIGINT) AS o_read, \
+    CAST(COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.clicked END), 0) AS BIGINT) AS o_clicked, \
+    CAST(COALESCE(SUM(CASE WHEN s.origin = 'observed' THEN s.failed END), 0) AS BIGINT) AS o_failed, \
+    CAST(COALESCE(SUM(CASE WHEN s.origin = 'observed' AND NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta') THEN s.sent END), 0) AS BIGINT) AS u_sent, \
+    CAST(COALESCE(SUM(CASE WHEN s.origin = 'observed' AND NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta') THEN s.delivered END), 0) AS BIGINT) AS u_delivered, \
+    CAST(COALESCE(SUM(CASE WHEN s.origin = 'observed' AND NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta') THEN s.read END), 0) AS BIGINT) AS u_read, \
+    CAST(COALESCE(SUM(CASE WHEN s.origin = 'observed' AND NOT EXISTS (SELECT 1 FROM template_daily_stats x WHERE x.template_row = s.template_row AND x.day = s.day AND x.origin = 'meta') THEN s.clicked END), 0) AS BIGINT) AS u_clicked";
+
+/// `GROUP BY group`, or for a constant (`'all'`: one total), a filter that keeps SQLite's
+/// answer of no row when nothing matched (PostgreSQL refuses to group by a constant).
+fn group_by(group: &str) -> String {
+    if group.starts_with('\'') {
+        " HAVING COUNT(*) > 0".to_string()
+    } else {
+        format!(" GROUP BY {group}")
+    }
+}
 
 /// Aggregates the roll-up in SQL, grouped by `group` (`s.day` or `s.template_row`): the same
 /// rule as [`DayRow::combined`] (Meta's figures where it reported the template-day), decided
@@ -205,8 +215,8 @@ fn aggregate(
         let list: Vec<String> = ts.iter().map(|t| t.to_string()).collect();
         sql.push_str(&format!(" AND s.template_row IN ({})", list.join(",")));
     }
-    sql.push_str(&format!(" GROUP BY {group}"));
-    let mut q = diesel::sql_query(sql)
+    sql.push_str(&group_by(group));
+    let mut q = crate::db::sql(conn, sql)
         .into_boxed::<crate::db::MultiBackend>()
         .bind::<Text, _>(period.from_s())
         .bind::<Text, _>(period.to_s());
@@ -231,16 +241,16 @@ fn aggregate_accounts(
     use diesel::sql_types::Text;
     let mut sql = format!(
         "SELECT CAST({group} AS TEXT) AS key, \
-         COALESCE(SUM(s.m_sent), 0) AS m_sent, COALESCE(SUM(s.m_delivered), 0) AS m_delivered, \
-         COALESCE(SUM(s.m_read), 0) AS m_read, COALESCE(SUM(s.m_clicked), 0) AS m_clicked, \
+         CAST(COALESCE(SUM(s.m_sent), 0) AS BIGINT) AS m_sent, CAST(COALESCE(SUM(s.m_delivered), 0) AS BIGINT) AS m_delivered, \
+         CAST(COALESCE(SUM(s.m_read), 0) AS BIGINT) AS m_read, CAST(COALESCE(SUM(s.m_clicked), 0) AS BIGINT) AS m_clicked, \
          COALESCE(SUM(s.m_cost), 0.0) AS m_cost, \
-         COALESCE(SUM(s.o_sent), 0) AS o_sent, COALESCE(SUM(s.o_delivered), 0) AS o_delivered, \
-         COALESCE(SUM(s.o_read), 0) AS o_read, COALESCE(SUM(s.o_clicked), 0) AS o_clicked, \
-         COALESCE(SUM(s.o_failed), 0) AS o_failed, \
-         COALESCE(SUM(s.c_sent - s.m_sent), 0) AS u_sent, \
-         COALESCE(SUM(s.c_delivered - s.m_delivered), 0) AS u_delivered, \
-         COALESCE(SUM(s.c_read - s.m_read), 0) AS u_read, \
-         COALESCE(SUM(s.c_clicked - s.m_clicked), 0) AS u_clicked \
+         CAST(COALESCE(SUM(s.o_sent), 0) AS BIGINT) AS o_sent, CAST(COALESCE(SUM(s.o_delivered), 0) AS BIGINT) AS o_delivered, \
+         CAST(COALESCE(SUM(s.o_read), 0) AS BIGINT) AS o_read, CAST(COALESCE(SUM(s.o_clicked), 0) AS BIGINT) AS o_clicked, \
+         CAST(COALESCE(SUM(s.o_failed), 0) AS BIGINT) AS o_failed, \
+         CAST(COALESCE(SUM(s.c_sent - s.m_sent), 0) AS BIGINT) AS u_sent, \
+         CAST(COALESCE(SUM(s.c_delivered - s.m_delivered), 0) AS BIGINT) AS u_delivered, \
+         CAST(COALESCE(SUM(s.c_read - s.m_read), 0) AS BIGINT) AS u_read, \
+         CAST(COALESCE(SUM(s.c_clicked - s.m_clicked), 0) AS BIGINT) AS u_clicked \
          FROM account_daily_totals s"
     );
     if account.is_some() {
@@ -250,8 +260,8 @@ fn aggregate_accounts(
     if account.is_some() {
         sql.push_str(" AND a.name = ?");
     }
-    sql.push_str(&format!(" GROUP BY {group}"));
-    let mut q = diesel::sql_query(sql)
+    sql.push_str(&group_by(group));
+    let mut q = crate::db::sql(conn, sql)
         .into_boxed::<crate::db::MultiBackend>()
         .bind::<Text, _>(period.from_s())
         .bind::<Text, _>(period.to_s());
@@ -269,12 +279,14 @@ fn window_for(conn: &mut Conn, period: &Period) -> QueryResult<Option<i32>> {
         #[diesel(sql_type = Integer)]
         days: i32,
     }
-    let found: Option<W> =
-        diesel::sql_query("SELECT days FROM window_bounds WHERE first_day = ? AND last_day = ?")
-            .bind::<Text, _>(period.from_s())
-            .bind::<Text, _>(period.to_s())
-            .get_result(conn)
-            .optional()?;
+    let found: Option<W> = crate::db::sql(
+        conn,
+        "SELECT days FROM window_bounds WHERE first_day = ? AND last_day = ?",
+    )
+    .bind::<Text, _>(period.from_s())
+    .bind::<Text, _>(period.to_s())
+    .get_result(conn)
+    .optional()?;
     Ok(found.map(|w| w.days))
 }
 
@@ -296,7 +308,7 @@ fn aggregate_window(conn: &mut Conn, account: Option<&str>, days: i32) -> QueryR
     } else {
         sql.push_str(" WHERE w.days = ?");
     }
-    let mut q = diesel::sql_query(sql)
+    let mut q = crate::db::sql(conn, sql)
         .into_boxed::<crate::db::MultiBackend>()
         .bind::<Integer, _>(days);
     if let Some(a) = account {
@@ -312,23 +324,29 @@ pub const WINDOWS: [u32; 3] = [7, 30, 90];
 /// caller's transaction. Between rebuilds, triggers keep the totals current.
 pub fn refresh_windows(conn: &mut Conn, today: NaiveDate) -> QueryResult<()> {
     use diesel::sql_types::{Integer, Text};
-    diesel::sql_query("DELETE FROM template_window_totals").execute(conn)?;
-    diesel::sql_query("DELETE FROM window_bounds").execute(conn)?;
+    crate::db::sql(conn, "DELETE FROM template_window_totals").execute(conn)?;
+    crate::db::sql(conn, "DELETE FROM window_bounds").execute(conn)?;
     for days in WINDOWS {
         let p = Period::last(today, days);
-        diesel::sql_query("INSERT INTO window_bounds (days, first_day, last_day) VALUES (?, ?, ?)")
-            .bind::<Integer, _>(days as i32)
-            .bind::<Text, _>(p.from_s())
-            .bind::<Text, _>(p.to_s())
-            .execute(conn)?;
+        crate::db::sql(
+            conn,
+            "INSERT INTO window_bounds (days, first_day, last_day) VALUES (?, ?, ?)",
+        )
+        .bind::<Integer, _>(days as i32)
+        .bind::<Text, _>(p.from_s())
+        .bind::<Text, _>(p.to_s())
+        .execute(conn)?;
         // The same sums as `aggregate`; combined is Meta's plus observed where Meta was silent.
-        diesel::sql_query(format!(
-            "INSERT INTO template_window_totals SELECT key, ?, m_sent, m_delivered, m_read, \
+        crate::db::sql(
+            conn,
+            format!(
+                "INSERT INTO template_window_totals SELECT key, ?, m_sent, m_delivered, m_read, \
              m_clicked, m_cost, o_sent, o_delivered, o_read, o_clicked, o_failed, \
              m_sent + u_sent, m_delivered + u_delivered, m_read + u_read, m_clicked + u_clicked \
              FROM (SELECT s.template_row AS key, {SUMS} FROM template_daily_stats s \
-                   WHERE s.day >= ? AND s.day <= ? GROUP BY s.template_row)"
-        ))
+                   WHERE s.day >= ? AND s.day <= ? GROUP BY s.template_row) AS w"
+            ),
+        )
         .bind::<Integer, _>(days as i32)
         .bind::<Text, _>(p.from_s())
         .bind::<Text, _>(p.to_s())
@@ -345,9 +363,12 @@ pub fn windows_current(conn: &mut Conn, today: NaiveDate) -> QueryResult<bool> {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
-    let n: N = diesel::sql_query("SELECT COUNT(*) AS n FROM window_bounds WHERE last_day = ?")
-        .bind::<Text, _>(today.format("%Y-%m-%d").to_string())
-        .get_result(conn)?;
+    let n: N = crate::db::sql(
+        conn,
+        "SELECT COUNT(*) AS n FROM window_bounds WHERE last_day = ?",
+    )
+    .bind::<Text, _>(today.format("%Y-%m-%d").to_string())
+    .get_result(conn)?;
     Ok(n.n == WINDOWS.len() as i64)
 }
 

@@ -265,10 +265,13 @@ pub fn set_meta(
 /// Records an inbound message time for the 24-hour window (keeps the latest).
 pub fn touch_contact(conn: &mut Conn, pnid: &str, wa_id: &str, at: i64) -> QueryResult<()> {
     use diesel::sql_types::{BigInt, Text};
-    diesel::sql_query(
+    crate::db::sql(
+        conn,
         "INSERT INTO contacts (phone_number_id, wa_id, last_inbound_at) VALUES (?, ?, ?) \
          ON CONFLICT (phone_number_id, wa_id) \
-         DO UPDATE SET last_inbound_at = max(last_inbound_at, excluded.last_inbound_at)",
+         DO UPDATE SET last_inbound_at = CASE \
+         WHEN excluded.last_inbound_at > contacts.last_inbound_at THEN excluded.last_inbound_at \
+         ELSE contacts.last_inbound_at END",
     )
     .bind::<Text, _>(pnid)
     .bind::<Text, _>(wa_id)
