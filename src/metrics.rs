@@ -91,11 +91,12 @@ struct Histogram {
     sum: f64,
 }
 
-/// The process's counters and histograms; cheap to clone.
+/// The process's counters and histograms, and whether it leads; cheap to clone.
 #[derive(Clone, Default)]
 pub struct Metrics {
     counters: Arc<Mutex<BTreeMap<Key, f64>>>,
     histograms: Arc<Mutex<BTreeMap<Key, Histogram>>>,
+    leader: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Renders labels as Prometheus writes them: `a="b",c="d"`.
@@ -150,6 +151,17 @@ impl Metrics {
         }
         entry.count += 1;
         entry.sum += value;
+    }
+
+    /// Records whether this replica runs the scheduled jobs (`jobs::leader`).
+    pub fn set_leader(&self, leads: bool) {
+        self.leader
+            .store(leads, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether this replica runs the scheduled jobs (`/healthz`, `templar_leader`).
+    pub fn is_leader(&self) -> bool {
+        self.leader.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The current value of a counter (for tests).

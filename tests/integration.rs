@@ -22,6 +22,7 @@ mod integration {
     mod notify;
     mod numbers;
     mod operations;
+    mod replicas;
     mod send;
     mod sync;
     mod template_events;

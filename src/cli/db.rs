@@ -23,6 +23,18 @@ pub enum DbCommand {
     /// Check the database: SQLite's integrity check, rows pointing to missing rows, and
     /// migrations not yet applied. Reads only. Exit status 1 if a problem is found.
     Check,
+    /// Copy this SQLite installation into an empty PostgreSQL database, to move to it.
+    ///
+    /// The target is migrated first and must hold no templar data. Every table goes over in
+    /// one PostgreSQL transaction (a failure leaves it empty), read from one snapshot of the
+    /// SQLite file (safe while `serve` runs; what arrives after the snapshot is not copied, so
+    /// stop `serve` first for a final move). Each table's row count is checked at the end:
+    /// exit status 1 if one differs. Then set `database` to the URL and start templar.
+    Copy {
+        /// The PostgreSQL database to copy into: postgres://user:password@host/database
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 pub fn run(config: Config, cmd: DbCommand) -> anyhow::Result<ExitCode> {
@@ -34,6 +46,7 @@ pub fn run(config: Config, cmd: DbCommand) -> anyhow::Result<ExitCode> {
     }
     let db = Db::open_without_migrating(&config.database)?;
     match cmd {
+        DbCommand::Copy { to } => copy(&db, &to),
         DbCommand::Backup { file } => {
             let Some(path) = config.database.sqlite_path() else {
                 anyhow::bail!(
@@ -79,6 +92,40 @@ pub fn run(config: Config, cmd: DbCommand) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// `templar db copy --to URL`: progress on stderr, the per-table counts on stdout.
+fn copy(db: &Db, to: &str) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    eprintln!(
+        "copying {} to {} ...",
+        db.location(),
+        crate::db::location::redact(to)
+    );
+    let copied = crate::db::copy::copy(db, to, |c| {
+        eprintln!("  {:<28} {:>10} rows", c.table, c.target);
+    })?;
+    say!("{:<28} {:>10} {:>10}", "table", "sqlite", "postgres")?;
+    let mut differ = 0;
+    for c in &copied {
+        let mark = if c.source == c.target {
+            ""
+        } else {
+            "  DIFFERS"
+        };
+        differ += usize::from(c.source != c.target);
+        say!("{:<28} {:>10} {:>10}{mark}", c.table, c.source, c.target)?;
+    }
+    if differ > 0 {
+        say!("{differ} tables differ; the copy is not usable")?;
+        return Ok(ExitCode::FAILURE);
+    }
+    say!(
+        "copied {} tables, every count checked, in {:.1} s; now set `database` to the URL",
+        copied.len(),
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Whether `target` is the database or a file SQLite or templar keeps beside it

@@ -71,7 +71,15 @@ pub async fn serve(
         client,
         metrics: metrics.clone(),
     };
-    let jobs = tokio::spawn(jobs::run(ctx.clone(), notifier.clone(), stop_rx.clone()));
+    let jobs = {
+        let (ctx, notifier) = (ctx.clone(), notifier.clone());
+        tokio::spawn(jobs::leader::lead(
+            db.clone(),
+            metrics.clone(),
+            stop_rx.clone(),
+            move |stop| jobs::run(ctx.clone(), notifier.clone(), stop),
+        ))
+    };
     let notify = tokio::spawn(notifier.run(stop_rx));
     let resolver = Arc::new(Resolver::from_config(&config));
     let writer = Writer::start(db.clone(), resolver);

@@ -1,6 +1,7 @@
 //! The database: a pool of SQLite connections with the right PRAGMAs, embedded migrations, and
 //! the one place where synchronous diesel crosses into tokio ([`Db::run`], [`Db::write`]).
 
+pub mod copy;
 pub mod location;
 pub mod maintenance;
 pub mod models;

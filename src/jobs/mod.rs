@@ -1,5 +1,6 @@
 //! Scheduled work: one file per job, and one loop ([`run`]) that starts them all inside
-//! `templar serve`. A failed run is logged and its loop keeps going.
+//! `templar serve`, on the replica that leads ([`leader`]). A failed run is logged and its
+//! loop keeps going.
 //!
 //! | job | schedule |
 //! |---|---|
@@ -15,6 +16,7 @@
 pub mod anomalies;
 pub mod digest;
 pub mod full_sync;
+pub mod leader;
 pub mod pending_check;
 pub mod period_totals;
 pub mod reports;

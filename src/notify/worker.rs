@@ -132,7 +132,7 @@ impl Notifier {
         let only = channel.map(str::to_string);
         let due = self
             .db
-            .run(move |c| out::due_on(c, only.as_deref(), now, 500))
+            .write(move |c| out::claim(c, only.as_deref(), now, 500))
             .await
             .map_err(|e| e.to_string())?;
         if due.is_empty() {
@@ -142,6 +142,12 @@ impl Notifier {
         for n in due {
             by_channel.entry(n.channel.clone()).or_default().push(n);
         }
+        // What a channel's failure left unsent goes back to its own due time.
+        let mut unsent: std::collections::HashMap<i32, i64> = by_channel
+            .values()
+            .flatten()
+            .map(|r| (r.id, r.next_attempt_at))
+            .collect();
         let mut tasks = tokio::task::JoinSet::new();
         for (name, rows) in by_channel {
             let channel = self.config.notify.iter().find(|c| c.name == name).cloned();
@@ -175,6 +181,7 @@ impl Notifier {
         let metrics = self.metrics.clone();
         let mut writes: Vec<Outcome> = Vec::new();
         for (row, ch, outcome) in updates {
+            unsent.remove(&row.id);
             let attempts = row.attempts + 1;
             let channel = row.channel.as_str();
             match &outcome {
@@ -224,9 +231,11 @@ impl Notifier {
                 }
             }
         }
-        if !writes.is_empty() {
+        if !writes.is_empty() || !unsent.is_empty() {
+            let unsent: Vec<(i32, i64)> = unsent.into_iter().collect();
             self.db
                 .write(move |c| {
+                    out::release(c, &unsent)?;
                     for (id, attempts, outcome, next) in &writes {
                         match outcome {
                             Ok(()) => out::delivered(c, *id, *attempts, now)?,

@@ -24,6 +24,16 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
         1.0,
     );
     out.header(
+        "templar_leader",
+        "gauge",
+        "1 on the replica that runs the scheduled jobs (sync, usage, reports, retention), else 0.",
+    );
+    out.sample(
+        "templar_leader",
+        &[],
+        f64::from(u8::from(state.metrics.is_leader())),
+    );
+    out.header(
         "templar_page_cache_bytes",
         "gauge",
         "Bytes of built dashboard pages kept.",

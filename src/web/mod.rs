@@ -253,9 +253,12 @@ async fn healthz(State(state): State<AppState>) -> Response {
         .run(|c| diesel::sql_query("SELECT 1").execute(c))
         .await;
     match db {
-        Ok(_) => {
-            Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})).into_response()
-        }
+        Ok(_) => Json(json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "leader": state.metrics.is_leader(),
+        }))
+        .into_response(),
         Err(e) => {
             tracing::error!("health check failed: {e}");
             (

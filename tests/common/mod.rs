@@ -606,3 +606,56 @@ impl Page {
             .collect()
     }
 }
+
+/// A `templar serve` process on a free port with `vars` set, its stderr going to a file.
+pub struct Served {
+    pub child: std::process::Child,
+    pub url: String,
+    pub log: std::path::PathBuf,
+}
+
+pub async fn serve_process(env: &Env, vars: &[(&str, &str)]) -> Served {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let log = env.dir.path().join(format!("serve-{port}.log"));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_templar"));
+    cmd.arg("--config")
+        .arg(env.config_path())
+        .arg("serve")
+        .env_remove("RUST_LOG")
+        .env("TEMPLAR_LISTEN", format!("127.0.0.1:{port}"))
+        .stderr(std::fs::File::create(&log).unwrap());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..400 {
+        if env.http.get(format!("{url}/livez")).send().await.is_ok() {
+            return Served { child, url, log };
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!(
+        "serve did not start: {}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+}
+
+impl Served {
+    /// SIGTERM, wait, and the log it wrote.
+    pub fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        assert!(self.child.wait().unwrap().success());
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}

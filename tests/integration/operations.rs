@@ -169,59 +169,6 @@ async fn backup_and_check_refuse_what_they_cannot_do_with_a_clear_error() {
     );
 }
 
-/// A `templar serve` process on a free port with `vars` set, its stderr going to a file.
-struct Served {
-    child: std::process::Child,
-    url: String,
-    log: std::path::PathBuf,
-}
-
-async fn serve_process(env: &common::Env, vars: &[(&str, &str)]) -> Served {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let log = env.dir.path().join(format!("serve-{port}.log"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_templar"));
-    cmd.arg("--config")
-        .arg(env.config_path())
-        .arg("serve")
-        .env_remove("RUST_LOG")
-        .env("TEMPLAR_LISTEN", format!("127.0.0.1:{port}"))
-        .stderr(std::fs::File::create(&log).unwrap());
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..400 {
-        if env.http.get(format!("{url}/livez")).send().await.is_ok() {
-            return Served { child, url, log };
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!(
-        "serve did not start: {}",
-        std::fs::read_to_string(&log).unwrap()
-    );
-}
-
-impl Served {
-    /// SIGTERM, wait, and the log it wrote.
-    fn stop(mut self) -> String {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        assert!(self.child.wait().unwrap().success());
-        std::fs::read_to_string(&self.log).unwrap()
-    }
-}
-
 /// Every secret value in the test's config file (tokens, app secret, webhook secrets).
 fn secrets(env: &common::Env) -> Vec<String> {
     fn walk(v: &toml::Value, key: &str, out: &mut Vec<String>) {
@@ -292,7 +239,7 @@ async fn json_logs_are_one_object_per_line_without_secrets_or_bodies() {
         .start()
         .await;
     env.sync().await;
-    let served = serve_process(
+    let served = common::serve_process(
         &env,
         &[("TEMPLAR_LOG_FORMAT", "json"), ("RUST_LOG", "debug")],
     )
@@ -339,7 +286,7 @@ async fn json_logs_are_one_object_per_line_without_secrets_or_bodies() {
 #[tokio::test(flavor = "multi_thread")]
 async fn text_logs_to_a_file_have_no_colour_codes_and_bad_formats_are_refused() {
     let env = common::start(1, 5).await;
-    let served = serve_process(&env, &[("RUST_LOG", "info")]).await;
+    let served = common::serve_process(&env, &[("RUST_LOG", "info")]).await;
     provoke(&env, &served.url, "CUSTOMER-SAID-91c2").await;
     let log = served.stop();
     assert!(log.contains("webhook rejected"), "{log}");
@@ -530,8 +477,15 @@ async fn metrics_tell_an_operator_what_to_alert_on() {
     let mut after = scrape(&env, &server.url).await;
     for _ in 0..200 {
         let dead = value(&after, "templar_notifications_dead", &[("channel", "down")]);
+        // Accepted by the receiver is not yet recorded as delivered: wait for both.
+        let pending = value(
+            &after,
+            "templar_notifications_pending",
+            &[("channel", "hook")],
+        );
         if hook.lock().unwrap().accepted.len() == 1
             && dead == Some(1.0)
+            && pending.unwrap_or(0.0) == 0.0
             && paused(&after) > paused(&before)
         {
             break;

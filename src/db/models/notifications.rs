@@ -66,29 +66,64 @@ pub fn enqueue(
     Ok(inserted == 1)
 }
 
-/// Deliveries due at `now`, oldest first.
-pub fn due(conn: &mut Conn, now: i64, limit: i64) -> QueryResult<Vec<NotificationRow>> {
-    due_on(conn, None, now, limit)
-}
+/// How long (seconds) a claimed delivery stays with the replica that claimed it before another
+/// may take it: longer than any channel's send deadline, so only a replica that died leaves
+/// one behind.
+pub const LEASE: i64 = 120;
 
-/// Deliveries due by `now`, oldest first, of one channel or (`None`) of all.
-pub fn due_on(
+/// Claims the deliveries due by `now`, oldest first, of one channel or (`None`) of all: each
+/// is moved `LEASE` seconds ahead, so no other replica (or pass) sends it meanwhile, and comes
+/// back with its due time as it was (see [`release`]). On PostgreSQL rows another replica is
+/// claiming are skipped rather than waited for (`FOR UPDATE SKIP LOCKED`).
+pub fn claim(
     conn: &mut Conn,
     channel: Option<&str>,
     now: i64,
     limit: i64,
 ) -> QueryResult<Vec<NotificationRow>> {
-    let mut q = n::table.into_boxed();
-    if let Some(ch) = channel {
-        q = q.filter(n::channel.eq(ch.to_string()));
-    }
-    q.filter(n::delivered_at.is_null())
+    let due = n::table
+        .filter(n::delivered_at.is_null())
         .filter(n::dead_at.is_null())
         .filter(n::next_attempt_at.le(now))
         .order(n::id)
         .limit(limit)
-        .select(NotificationRow::as_select())
-        .load(conn)
+        .select(n::id);
+    let ids: Vec<i32> = match (&mut *conn, channel) {
+        (Conn::Pg(c), Some(ch)) => due
+            .filter(n::channel.eq(ch))
+            .for_update()
+            .skip_locked()
+            .load(c)?,
+        (Conn::Pg(c), None) => due.for_update().skip_locked().load(c)?,
+        (Conn::Sqlite(c), Some(ch)) => due.filter(n::channel.eq(ch)).load(c)?,
+        (Conn::Sqlite(c), None) => due.load(c)?,
+    };
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        rows.extend(
+            n::table
+                .filter(n::id.eq_any(chunk))
+                .order(n::id)
+                .select(NotificationRow::as_select())
+                .load(conn)?,
+        );
+    }
+    for chunk in ids.chunks(500) {
+        diesel::update(n::table.filter(n::id.eq_any(chunk)))
+            .set(n::next_attempt_at.eq(now + LEASE))
+            .execute(conn)?;
+    }
+    Ok(rows)
+}
+
+/// Gives back claimed deliveries that were not attempted, due again when they were.
+pub fn release(conn: &mut Conn, rows: &[(i32, i64)]) -> QueryResult<()> {
+    for (id, due) in rows {
+        diesel::update(n::table.find(id))
+            .set(n::next_attempt_at.eq(due))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Gives up on the undelivered rows of channels no longer configured; returns how many.
