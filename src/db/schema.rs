@@ -372,6 +372,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    instance_keys (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     template_groups,
     template_group_members,

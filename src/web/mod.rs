@@ -78,7 +78,19 @@ impl AppState {
         sync: SyncContext,
     ) -> Self {
         use rand::Rng;
-        let key: [u8; 32] = rand::rng().random();
+        let fresh: [u8; 32] = rand::rng().random();
+        // Shared through the database, so a form one replica rendered is accepted by another.
+        let csrf_key = db
+            .conn()
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| {
+                crate::db::models::instance_keys::get_or_create(&mut c, "csrf", &hex::encode(fresh))
+                    .map_err(|e| e.to_string())
+            })
+            .unwrap_or_else(|e| {
+                tracing::warn!("CSRF key not shared with other replicas: {e}");
+                hex::encode(fresh)
+            });
         // Without a watcher connection the dashboard still works, uncached.
         let watcher = db
             .dedicated()
@@ -106,7 +118,7 @@ impl AppState {
             writer,
             metrics,
             sync,
-            csrf_key: Arc::new(hex::encode(key)),
+            csrf_key: Arc::new(csrf_key),
             flashes: flash::Flashes::default(),
         }))
     }

@@ -105,6 +105,37 @@ async fn replicas_share_webhooks_elect_one_leader_and_hand_over() {
         "the follower says so on /metrics"
     );
 
+    // "Sync now" pressed on a page one replica rendered, posted to the other.
+    let html = env
+        .http
+        .get(format!("{}/", a.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = common::csrf_token(&html);
+    let runs = sync_runs(&env);
+    let pressed = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/sync", b.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        // What a browser adds to a form posted from the site's own page.
+        .header("sec-fetch-site", "same-origin")
+        .body(format!("account=acme&csrf={csrf}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        pressed.status(),
+        303,
+        "the other replica's form is accepted"
+    );
+    assert_eq!(sync_runs(&env), runs + 1, "and its sync ran");
+
     // A simulated half day of traffic, its webhooks split between the two replicas.
     env.sim.world().advance(12 * 3600);
     let hooks = env.sim.take_webhooks();
@@ -306,4 +337,18 @@ async fn an_sqlite_installation_moves_to_postgres_with_every_count_checked() {
     assert_eq!(bad.status.code(), Some(1));
     let said = format!("{}{}", common::stdout(&bad), common::stderr(&bad));
     assert!(!said.contains("hunter2"), "{said}");
+}
+
+#[test]
+fn postgres_migrations_apply_revert_and_apply_again() {
+    postgres_only!();
+    let url = common::scratch_postgres().unwrap();
+    let db = templar::db::Db::open(templar::db::Location::Postgres(url)).unwrap();
+    assert_eq!(common::count(&db, "templates"), 0);
+    let reverted = db.revert_all().unwrap();
+    assert!(!reverted.is_empty());
+    let applied = db.migrate().unwrap();
+    assert_eq!(applied.len(), reverted.len());
+    assert!(db.migrate().unwrap().is_empty(), "nothing left to apply");
+    assert_eq!(common::count(&db, "data_version"), 1);
 }

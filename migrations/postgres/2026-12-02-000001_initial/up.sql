@@ -1,4 +1,4 @@
--- The whole schema as of SQLite migration 2026-12-01-000019, for PostgreSQL 14 or newer.
+-- The whole schema as of SQLite migration 2026-12-02-000020, for PostgreSQL 14 or newer.
 -- The same tables, columns and types as migrations/sqlite (src/db/schema.rs describes both);
 -- the roll-up triggers are the SQLite ones written as PL/pgSQL functions, statement for
 -- statement, so both backends keep the totals by the same rule (docs/architecture.md).
@@ -325,6 +325,11 @@ CREATE TABLE template_group_daily (
     clicked BIGINT NOT NULL,
     cost DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (account_id, group_id, day)
+);
+
+CREATE TABLE instance_keys (
+    name TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
 );
 
 CREATE INDEX templates_identity ON templates (account_id, name, language);

@@ -9,6 +9,7 @@ pub mod countries;
 pub mod events;
 pub mod gauges;
 pub mod groups;
+pub mod instance_keys;
 pub mod job_runs;
 pub mod messages;
 pub mod notifications;
