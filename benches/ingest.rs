@@ -242,5 +242,147 @@ fn main() {
         .get_result(&mut db.conn().unwrap())
         .unwrap();
     println!("  stored   {rows} messages, {delivered} of them delivered (every acknowledged status is in the database)");
+
+    // The same webhooks into PostgreSQL, through one and through two `serve` replicas.
+    match postgres_server() {
+        Err(why) => println!("PostgreSQL: skipped ({why})"),
+        Ok(server) => {
+            for replicas in [1, 2] {
+                let case = PgCase {
+                    server: &server,
+                    replicas,
+                    config: &config,
+                    ingest: &ingest,
+                    clients,
+                    duration: Duration::from_secs(seconds as u64),
+                };
+                case.run(&rt);
+            }
+        }
+    }
     drop(sim);
+}
+
+/// The URL of a PostgreSQL server to measure on: `BENCH_POSTGRES`, else the private server
+/// `.ci/postgres` starts (installing PostgreSQL if missing).
+fn postgres_server() -> Result<String, String> {
+    if let Ok(url) = std::env::var("BENCH_POSTGRES") {
+        return Ok(url);
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/postgres");
+    let out = Command::new("bash")
+        .arg(script)
+        .arg("start")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// One PostgreSQL measurement: a fresh database, synced, `replicas` servers sharing the load.
+struct PgCase<'a> {
+    server: &'a str,
+    replicas: usize,
+    config: &'a std::path::Path,
+    ingest: &'a Arc<Vec<Vec<u8>>>,
+    clients: usize,
+    duration: Duration,
+}
+
+impl PgCase<'_> {
+    fn run(&self, rt: &tokio::runtime::Runtime) {
+        use diesel::{Connection, RunQueryDsl};
+        let name = format!("bench_ingest_{}_{}", std::process::id(), self.replicas);
+        let mut admin = diesel::PgConnection::establish(self.server).unwrap();
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        let url = format!("{}/{name}", self.server.rsplit_once('/').unwrap().0);
+        let cfg = self.config.to_str().unwrap();
+        let ok = templar(&["--config", cfg, "sync"])
+            .env("TEMPLAR_DATABASE", &url)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let mut servers = Vec::new();
+        let mut addrs = Vec::new();
+        for _ in 0..self.replicas {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            servers.push(Kill(
+                templar(&["--config", cfg, "serve"])
+                    .env("TEMPLAR_DATABASE", &url)
+                    .env("TEMPLAR_LISTEN", addr.to_string())
+                    .spawn()
+                    .unwrap(),
+            ));
+            let up = (0..400).any(|_| {
+                std::thread::sleep(Duration::from_millis(25));
+                rt.block_on(reqwest::get(format!("http://{addr}/livez")))
+                    .is_ok()
+            });
+            assert!(up, "replica did not start");
+            addrs.push(addr);
+        }
+        // Each replica gets every n-th webhook, in order, on its share of the connections.
+        let shares: Vec<Arc<Vec<Vec<u8>>>> = (0..self.replicas)
+            .map(|r| {
+                Arc::new(
+                    self.ingest
+                        .iter()
+                        .skip(r)
+                        .step_by(self.replicas)
+                        .cloned()
+                        .collect(),
+                )
+            })
+            .collect();
+        let per = (self.clients / self.replicas).max(1);
+        let figures: Vec<load::Figures> = std::thread::scope(|s| {
+            let runs: Vec<_> = addrs
+                .iter()
+                .zip(&shares)
+                .map(|(addr, share)| {
+                    s.spawn(move || {
+                        let taken = std::sync::atomic::AtomicUsize::new(0);
+                        load::run(*addr, share.clone(), &taken, false, per, 1, self.duration)
+                    })
+                })
+                .collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let elapsed = figures.iter().map(|f| f.elapsed).max().unwrap_or_default();
+        let non_2xx = figures.iter().map(|f| f.non_2xx).sum();
+        let latencies = figures.into_iter().flat_map(|f| f.latencies).collect();
+        let all = load::Figures::new(latencies, elapsed, non_2xx, false);
+        println!(
+            "  postgres {:>8.0} events/s   p50 {:.2} ms   p99 {:.2} ms   non-2xx {}   ({} replica{}, same machine; targets: >= 10000/s, p99 < 50 ms)",
+            all.rate,
+            all.p50_ms,
+            all.p99_ms,
+            all.non_2xx,
+            self.replicas,
+            if self.replicas == 1 { "" } else { "s" }
+        );
+        assert_eq!(all.non_2xx, 0, "every webhook acknowledged");
+        drop(servers);
+        let db = templar::db::Db::open(templar::db::Location::Postgres(url)).unwrap();
+        use diesel::prelude::*;
+        use templar::db::schema::messages as m;
+        let rows: i64 = m::table
+            .count()
+            .get_result(&mut db.conn().unwrap())
+            .unwrap();
+        println!("           {rows} messages stored");
+    }
 }

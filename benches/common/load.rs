@@ -29,7 +29,7 @@ pub struct Figures {
 }
 
 impl Figures {
-    fn new(mut latencies: Vec<u32>, elapsed: Duration, non_2xx: u64, exhausted: bool) -> Self {
+    pub fn new(mut latencies: Vec<u32>, elapsed: Duration, non_2xx: u64, exhausted: bool) -> Self {
         latencies.sort_unstable();
         let pct = |p: f64| {
             latencies
