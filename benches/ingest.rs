@@ -17,6 +17,8 @@
 
 #[path = "common/load.rs"]
 mod load;
+#[path = "common/pg.rs"]
+mod pg;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -244,7 +246,7 @@ fn main() {
     println!("  stored   {rows} messages, {delivered} of them delivered (every acknowledged status is in the database)");
 
     // The same webhooks into PostgreSQL, through one and through two `serve` replicas.
-    match postgres_server() {
+    match pg::server() {
         Err(why) => println!("PostgreSQL: skipped ({why})"),
         Ok(server) => {
             for replicas in [1, 2] {
@@ -263,24 +265,6 @@ fn main() {
     drop(sim);
 }
 
-/// The URL of a PostgreSQL server to measure on: `BENCH_POSTGRES`, else the private server
-/// `.ci/postgres` starts (installing PostgreSQL if missing).
-fn postgres_server() -> Result<String, String> {
-    if let Ok(url) = std::env::var("BENCH_POSTGRES") {
-        return Ok(url);
-    }
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/postgres");
-    let out = Command::new("bash")
-        .arg(script)
-        .arg("start")
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
 /// One PostgreSQL measurement: a fresh database, synced, `replicas` servers sharing the load.
 struct PgCase<'a> {
     server: &'a str,
@@ -293,16 +277,7 @@ struct PgCase<'a> {
 
 impl PgCase<'_> {
     fn run(&self, rt: &tokio::runtime::Runtime) {
-        use diesel::{Connection, RunQueryDsl};
-        let name = format!("bench_ingest_{}_{}", std::process::id(), self.replicas);
-        let mut admin = diesel::PgConnection::establish(self.server).unwrap();
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        let url = format!("{}/{name}", self.server.rsplit_once('/').unwrap().0);
+        let url = pg::fresh_database(self.server, &format!("bench_ingest_{}", self.replicas));
         let cfg = self.config.to_str().unwrap();
         let ok = templar(&["--config", cfg, "sync"])
             .env("TEMPLAR_DATABASE", &url)

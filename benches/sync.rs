@@ -12,6 +12,8 @@
 
 #[path = "common/child.rs"]
 mod child;
+#[path = "common/pg.rs"]
+mod pg;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -111,6 +113,35 @@ fn main() {
         after.1 - before.1,
         after.2 - before.2
     );
+
+    // The same full sync into a fresh PostgreSQL database on this machine.
+    match pg::server() {
+        Err(why) => println!("  PostgreSQL: skipped ({why})"),
+        Ok(server) => {
+            let url = pg::fresh_database(&server, "bench_sync");
+            let mut table: toml::Table =
+                toml::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+            table.insert("database".into(), url.into());
+            let pg_config = dir.path().join("templar-pg.toml");
+            std::fs::write(&pg_config, toml::to_string(&table).unwrap()).unwrap();
+            let run = child::templar(&pg_config, &["sync", "--json"]);
+            let report: Value = serde_json::from_slice(&run.output.stdout).unwrap();
+            assert!(
+                report["accounts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|a| a["error"].is_null()),
+                "{report}"
+            );
+            println!(
+                "  postgres      wall {:.3} s   ratio {:.3} (target <= 1.25)   peak RSS {:.1} MB",
+                run.seconds,
+                run.seconds / bound.as_secs_f64(),
+                run.peak_rss_mb
+            );
+        }
+    }
     let _ = sim.kill();
     let _ = sim.wait();
 }
