@@ -9,7 +9,9 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use super::{Conn, Db, DbError, Location};
+use diesel_migrations::MigrationHarness;
+
+use super::{Conn, Db, DbError, Location, MIGRATIONS};
 
 /// Rows per batch.
 const BATCH: i64 = 1000;
@@ -77,6 +79,16 @@ pub fn copy(
     let Conn::Pg(dst) = &mut *dst else {
         return Err(fail("the target is not PostgreSQL".into()));
     };
+    let pending = src
+        .pending_migrations(MIGRATIONS)
+        .map_err(|e| DbError::Migration(e.to_string()))?
+        .len();
+    if pending > 0 {
+        return Err(fail(format!(
+            "the SQLite database lacks {pending} migrations of this templar; run \
+             `templar migrate` first"
+        )));
+    }
     let used: Count = diesel::sql_query(
         "SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM templates) \
          + (SELECT COUNT(*) FROM messages) AS n",
@@ -115,6 +127,18 @@ pub fn copy(
                 progress(&copied);
                 done.push(copied);
             }
+            // Checked before the commit: a copy that differs leaves the target empty.
+            let differ: Vec<String> = done
+                .iter()
+                .filter(|c| c.source != c.target)
+                .map(|c| format!("{} ({} in SQLite, {} copied)", c.table, c.source, c.target))
+                .collect();
+            if !differ.is_empty() {
+                return Err(DbError::Maintenance(format!(
+                    "counts differ, nothing was kept: {}",
+                    differ.join(", ")
+                )));
+            }
             Ok::<_, DbError>(done)
         })
     })
@@ -126,15 +150,32 @@ fn copy_table(
     dst: &mut diesel::PgConnection,
     table: &str,
 ) -> Result<Copied, DbError> {
-    let columns: Vec<String> = diesel::sql_query("SELECT name FROM pragma_table_info(?)")
-        .bind::<Text, _>(table)
-        .load::<Name>(src)?
-        .into_iter()
-        .map(|n| n.name)
-        .collect();
+    #[derive(QueryableByName)]
+    struct Column {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Text)]
+        kind: String,
+    }
+    let columns: Vec<Column> =
+        diesel::sql_query("SELECT name, type AS kind FROM pragma_table_info(?)")
+            .bind::<Text, _>(table)
+            .load(src)?;
+    // Doubles as text with all 17 digits (SQLite's JSON keeps 15), so costs and rates come
+    // over exactly.
     let object = columns
         .iter()
-        .map(|c| format!("'{c}', \"{c}\""))
+        .map(|c| {
+            let value = if c.kind.to_ascii_uppercase().contains("DOUBLE") {
+                format!(
+                    "CASE WHEN \"{0}\" IS NULL THEN NULL ELSE printf('%!.17g', \"{0}\") END",
+                    c.name
+                )
+            } else {
+                format!("\"{}\"", c.name)
+            };
+            format!("'{}', {value}", c.name)
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let source: Count =
@@ -155,7 +196,7 @@ fn copy_table(
         .execute(dst)?;
         offset += BATCH;
     }
-    if columns.iter().any(|c| c == "id") {
+    if columns.iter().any(|c| c.name == "id") {
         diesel::sql_query(format!(
             "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
              COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"

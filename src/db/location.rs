@@ -14,6 +14,9 @@ pub enum Location {
 impl Location {
     /// Reads a `database` setting; a relative SQLite path is taken from `base_dir`.
     pub fn parse(value: &str, base_dir: &Path) -> Location {
+        // Stored as libpq will read it: with spaces before the scheme it would not be a URL,
+        // and libpq's error would quote the whole string, password included.
+        let value = value.trim();
         if is_postgres_url(value) {
             return Location::Postgres(value.to_string());
         }
@@ -87,8 +90,9 @@ pub fn redact(url: &str) -> String {
     let mut out = url.to_string();
     if let Some(scheme_end) = out.find("://") {
         let rest_start = scheme_end + 3;
+        // libpq ends the host part at the first `/` only: a `?` may be in the password.
         let authority_end = out[rest_start..]
-            .find(['/', '?'])
+            .find('/')
             .map_or(out.len(), |i| rest_start + i);
         if let Some(at) = out[rest_start..authority_end].rfind('@') {
             let userinfo = &out[rest_start..rest_start + at];
@@ -140,6 +144,11 @@ mod tests {
             "postgres://db/templar?user=app&password=***"
         );
         assert_eq!(redact("postgres://app@db/t"), "postgres://app@db/t");
+        assert_eq!(redact("postgres://app:a?b@db/t"), "postgres://app:***@db/t");
+        assert_eq!(
+            Location::parse("  postgres://a:pw@h/d", Path::new("/")),
+            Location::Postgres("postgres://a:pw@h/d".into())
+        );
         let shown = Location::Postgres("postgres://a:pw@h/d".into()).to_string();
         assert!(!shown.contains("pw"), "{shown}");
     }

@@ -96,7 +96,19 @@ fn establish(location: &Location) -> Result<Conn, diesel::ConnectionError> {
             .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
             Ok(Conn::Sqlite(conn))
         }
-        Location::Postgres(url) => Ok(Conn::Pg(PgConnection::establish(url)?)),
+        Location::Postgres(url) => {
+            let mut conn = PgConnection::establish(url)?;
+            // A replica that vanishes must not hold the write, sync or leader lock for long:
+            // the server probes an idle client's socket after 30 s and gives up after three
+            // silent probes, and ends a transaction left idle for five minutes.
+            conn.batch_execute(
+                "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; \
+                 SET tcp_keepalives_count = 3; \
+                 SET idle_in_transaction_session_timeout = '300s';",
+            )
+            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            Ok(Conn::Pg(conn))
+        }
     }
 }
 

@@ -83,7 +83,7 @@ impl Writer {
                             tracing::warn!("webhook writer: checkpoints stay in its commits: {e}");
                         }
                     }
-                    run(conn, resolver, rx);
+                    run(&db, conn, resolver, rx);
                 }
                 Err(e) => tracing::error!("the webhook writer cannot open the database: {e}"),
             });
@@ -169,9 +169,30 @@ fn checkpoint(conn: &mut Conn, mode: &str) -> diesel::QueryResult<Wal> {
     diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).get_result(conn)
 }
 
-fn run(mut conn: Conn, resolver: Arc<Resolver>, mut rx: mpsc::Receiver<Job>) {
+/// Replaces the writer's connection when it no longer works (the server restarted or failed
+/// over, the session was killed, a failed transaction left it unusable), so webhooks keep being
+/// accepted without a restart of `serve`. A reconnect that fails is tried again at the next
+/// request.
+fn heal(db: &Db, conn: &mut Conn) {
+    use diesel::r2d2::R2D2Connection;
+    if !conn.is_broken() && conn.ping().is_ok() {
+        return;
+    }
+    match db.dedicated() {
+        Ok(fresh) => {
+            tracing::warn!("webhook writer: reconnected to the database");
+            *conn = fresh;
+        }
+        Err(e) => tracing::error!("webhook writer: cannot reconnect to the database: {e}"),
+    }
+}
+
+fn run(db: &Db, mut conn: Conn, resolver: Arc<Resolver>, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
+        if diesel::r2d2::R2D2Connection::is_broken(&mut conn) {
+            heal(db, &mut conn);
+        }
         // No lingering: with callers waiting on the commit, waiting for company only adds
         // latency. Requests that arrive while the group is being applied join it, so the
         // commit (its WAL writes and locks, about half of what a group of 15 costs) is shared
@@ -212,11 +233,13 @@ fn run(mut conn: Conn, resolver: Arc<Resolver>, mut rx: mpsc::Receiver<Job>) {
                 }
             }
             Err(e) => {
-                // One bad request must not fail the others: retry each on its own.
+                // One bad request must not fail the others: retry each on its own, on a
+                // connection that works.
                 tracing::warn!(
                     "group commit of {} webhook requests failed ({e}); applying one by one",
                     jobs.len()
                 );
+                heal(db, &mut conn);
                 for job in jobs {
                     let d = &job.delivery;
                     let one = write_transaction(&mut conn, |conn| {

@@ -63,8 +63,11 @@ pub async fn lead<F, Fut>(
                 _ = shutdown.changed() => break true,
                 _ = tokio::time::sleep(CAMPAIGN), if held.is_some() => {
                     let conn = held.take();
-                    match tokio::task::spawn_blocking(move || conn.and_then(still_held)).await {
-                        Ok(Some(conn)) => held = Some(conn),
+                    // A check that hangs (a half-open connection, a failover) counts as lost:
+                    // better no leader for a moment than two.
+                    let check = tokio::task::spawn_blocking(move || conn.and_then(still_held));
+                    match tokio::time::timeout(CAMPAIGN, check).await {
+                        Ok(Ok(Some(conn))) => held = Some(conn),
                         _ => {
                             tracing::warn!("lost the leader lock (its connection broke); \
                                             stopping the scheduled jobs");

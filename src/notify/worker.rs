@@ -22,6 +22,11 @@ use crate::db::models::{attention, events, stats};
 use crate::db::Db;
 use crate::metrics::Metrics;
 
+/// Deliveries claimed at once: a channel sends them one after another, each within the
+/// channels' timeout, so all are sent well inside the claim's lease (8 x 15 s = 120 s at the
+/// very worst) and no other replica takes one that is still being sent.
+const CLAIM: i64 = (out::LEASE / super::channels::TIMEOUT.as_secs() as i64) / 2;
+
 /// What the worker needs.
 #[derive(Clone)]
 pub struct Notifier {
@@ -132,7 +137,11 @@ impl Notifier {
         let only = channel.map(str::to_string);
         let due = self
             .db
-            .write(move |c| out::claim(c, only.as_deref(), now, 500))
+            .write(move |c| {
+                // A one-shot pass over every channel (tests, the CLI) takes what is due.
+                let limit = if only.is_some() { CLAIM } else { 500 };
+                out::claim(c, only.as_deref(), now, limit)
+            })
             .await
             .map_err(|e| e.to_string())?;
         if due.is_empty() {

@@ -161,6 +161,9 @@ async fn list_filters_and_json_fields() {
         .collect();
     assert!(!rows.is_empty(), "the search found something: {text}");
     assert!(rows.iter().all(|l| l.contains("order")), "{text}");
+    // The search ignores case, on both backends.
+    let upper = env.cli(&["templates", "list", "--name", "ORDER"]);
+    assert_eq!(common::stdout(&upper), text);
 }
 
 #[tokio::test(flavor = "multi_thread")]

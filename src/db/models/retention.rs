@@ -5,7 +5,7 @@
 
 use crate::db::Conn;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Integer, Text};
 
 /// Rows removed per batch (one short transaction each).
 pub const BATCH: i64 = 2000;
@@ -13,16 +13,27 @@ pub const BATCH: i64 = 2000;
 /// Deletes up to [`BATCH`] messages of one account (or, with `None`, of no account) from
 /// before `day` (`YYYY-MM-DD`); returns how many.
 pub fn messages_before(conn: &mut Conn, account_id: Option<i32>, day: &str) -> QueryResult<usize> {
-    // `IS NOT DISTINCT FROM` matches NULL too, and uses the (account_id, day) index.
-    crate::db::sql(
+    // `= ?` or `IS NULL`, so that both backends use the (account_id, day) index.
+    let which = if account_id.is_some() {
+        "account_id = ?"
+    } else {
+        "account_id IS NULL"
+    };
+    let q = crate::db::sql(
         conn,
-        "DELETE FROM messages WHERE id IN (SELECT id FROM messages \
-         WHERE account_id IS NOT DISTINCT FROM ? AND day < ? LIMIT ?)",
+        format!(
+            "DELETE FROM messages WHERE id IN (SELECT id FROM messages \
+             WHERE {which} AND day < ? LIMIT ?)"
+        ),
     )
-    .bind::<Nullable<Integer>, _>(account_id)
-    .bind::<Text, _>(day)
-    .bind::<BigInt, _>(BATCH)
-    .execute(conn)
+    .into_boxed();
+    let q = match account_id {
+        Some(a) => q.bind::<Integer, _>(a),
+        None => q,
+    };
+    q.bind::<Text, _>(day)
+        .bind::<BigInt, _>(BATCH)
+        .execute(conn)
 }
 
 /// Deletes up to [`BATCH`] sync runs of one account that started before `before`.

@@ -50,12 +50,18 @@ macro_rules! filtered {
             query = query.filter(templates::quality.eq_any(any));
         }
         if let Some(n) = &q.name_contains {
-            // LIKE wildcards in the search text match themselves.
+            // LIKE wildcards in the search text match themselves. Compared lower-cased, so
+            // that the search ignores case on PostgreSQL as SQLite's LIKE does.
             let escaped = n
+                .to_ascii_lowercase()
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_");
-            query = query.filter(templates::name.like(format!("%{escaped}%")).escape('\\'));
+            query = query.filter(
+                lower(templates::name)
+                    .like(format!("%{escaped}%"))
+                    .escape('\\'),
+            );
         }
         if let Some(g) = &q.group {
             use crate::db::schema::template_group_members as gm;
@@ -200,3 +206,5 @@ pub fn page(
 pub fn briefs(conn: &mut Conn, q: &ListQuery) -> QueryResult<Vec<Brief>> {
     briefs_query(q).load(conn)
 }
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
