@@ -94,6 +94,20 @@ enum RunLock {
 /// The advisory lock key of a sync run on PostgreSQL.
 const SYNC_LOCK: i64 = 0x7465_6d70_6c61_0002;
 
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        use diesel::RunQueryDsl;
+        if let RunLock::Postgres(conn) = self {
+            // Closing the connection would release it too, but the server may notice only
+            // after the next run has already been told another one is running.
+            let _ = crate::on_backend!(conn, c =>
+                diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                    .bind::<diesel::sql_types::BigInt, _>(SYNC_LOCK)
+                    .execute(c));
+        }
+    }
+}
+
 fn lock(db: &crate::db::Db) -> Result<RunLock, SyncError> {
     use diesel::RunQueryDsl;
     let db_path = match db.location() {

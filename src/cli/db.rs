@@ -28,8 +28,9 @@ pub enum DbCommand {
     /// The target is migrated first and must hold no templar data. Every table goes over in
     /// one PostgreSQL transaction (a failure leaves it empty), read from one snapshot of the
     /// SQLite file (safe while `serve` runs; what arrives after the snapshot is not copied, so
-    /// stop `serve` first for a final move). Each table's row count is checked at the end:
-    /// exit status 1 if one differs. Then set `database` to the URL and start templar.
+    /// stop `serve` first for a final move). Each table's row count is checked before the
+    /// commit: if one differs, nothing is kept and the exit status is 1. A source that lacks
+    /// migrations is refused (`templar migrate` first). Then set `database` to the URL.
     Copy {
         /// The PostgreSQL database to copy into: postgres://user:password@host/database
         #[arg(long, value_name = "URL")]

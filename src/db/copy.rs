@@ -4,7 +4,8 @@
 //!
 //! Rows travel as JSON: SQLite writes a batch of rows as one JSON array and PostgreSQL reads it
 //! back with `json_populate_recordset` into rows of the same table, so one statement per batch
-//! copies every column of any table, typed by the target's own columns.
+//! copies every column of any table, typed by the target's own columns. Table names come from
+//! the SQLite file's own catalogue and are quoted.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -36,12 +37,6 @@ pub struct Copied {
 struct Name {
     #[diesel(sql_type = Text)]
     name: String,
-}
-
-#[derive(QueryableByName)]
-struct Json {
-    #[diesel(sql_type = Text)]
-    rows: String,
 }
 
 #[derive(QueryableByName)]
@@ -121,7 +116,7 @@ pub fn copy(
                     .filter_map(|d| derived.iter().find(|t| t == d)),
             ) {
                 if DERIVED.contains(&table.as_str()) {
-                    diesel::sql_query(format!("DELETE FROM {table}")).execute(dst)?;
+                    diesel::sql_query(format!("DELETE FROM \"{table}\"")).execute(dst)?;
                 }
                 let copied = copy_table(src, dst, table)?;
                 progress(&copied);
@@ -179,32 +174,48 @@ fn copy_table(
         .collect::<Vec<_>>()
         .join(", ");
     let source: Count =
-        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result(src)?;
-    let mut offset = 0;
-    while offset < source.n {
-        let batch: Json = diesel::sql_query(format!(
-            "SELECT COALESCE(json_group_array(json_object({object})), '[]') AS rows \
-             FROM (SELECT * FROM {table} ORDER BY rowid LIMIT ? OFFSET ?)"
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM \"{table}\"")).get_result(src)?;
+    // Batches by rowid, each found through the primary key (no OFFSET to skip again).
+    #[derive(QueryableByName)]
+    struct Batch {
+        #[diesel(sql_type = Text)]
+        rows: String,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+        #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+        last: Option<i64>,
+    }
+    let mut after = i64::MIN;
+    loop {
+        let batch: Batch = diesel::sql_query(format!(
+            "SELECT COALESCE(json_group_array(json_object({object})), '[]') AS rows, \
+             COUNT(*) AS n, MAX(copy_rowid) AS last \
+             FROM (SELECT rowid AS copy_rowid, * FROM \"{table}\" WHERE rowid > ? \
+                   ORDER BY rowid LIMIT ?)"
         ))
+        .bind::<BigInt, _>(after)
         .bind::<BigInt, _>(BATCH)
-        .bind::<BigInt, _>(offset)
         .get_result(src)?;
+        let Some(last) = batch.last.filter(|_| batch.n > 0) else {
+            break;
+        };
         diesel::sql_query(format!(
-            "INSERT INTO {table} SELECT * FROM json_populate_recordset(NULL::{table}, $1::json)"
+            "INSERT INTO \"{table}\" \
+             SELECT * FROM json_populate_recordset(NULL::\"{table}\", $1::json)"
         ))
         .bind::<Text, _>(batch.rows)
         .execute(dst)?;
-        offset += BATCH;
+        after = last;
     }
     if columns.iter().any(|c| c.name == "id") {
         diesel::sql_query(format!(
             "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
-             COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+             COALESCE((SELECT MAX(id) FROM \"{table}\"), 0) + 1, false)"
         ))
         .execute(dst)?;
     }
     let target: Count =
-        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result(dst)?;
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM \"{table}\"")).get_result(dst)?;
     Ok(Copied {
         table: table.to_string(),
         source: source.n,

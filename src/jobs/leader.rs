@@ -80,8 +80,17 @@ pub async fn lead<F, Fut>(
         let _ = stop.send(true);
         let _ = running.await;
         metrics.set_leader(false);
-        // Closing the connection releases the lock for the next replica.
-        drop(held);
+        // Released at once for the next replica (closing the connection would too, once the
+        // server noticed).
+        if let Some(mut conn) = held {
+            let _ = tokio::task::spawn_blocking(move || {
+                crate::on_backend!(&mut conn, c =>
+                    diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                        .bind::<diesel::sql_types::BigInt, _>(LEADER_LOCK)
+                        .execute(c))
+            })
+            .await;
+        }
         if shutting_down {
             return;
         }

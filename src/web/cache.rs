@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::db::Conn;
 use axum::body::Bytes;
@@ -86,6 +86,8 @@ impl Slots {
 pub struct PageCache {
     /// A connection that only ever reads the database's data version; `None` disables caching.
     watcher: Option<Arc<Mutex<Conn>>>,
+    /// Where to open a new watcher when a PostgreSQL one breaks (a server restart).
+    db: Option<crate::db::Db>,
     slots: Arc<Mutex<Slots>>,
     /// The most page bytes kept (`server.page_cache_mb`).
     budget: usize,
@@ -101,11 +103,17 @@ struct DataVersion {
 }
 
 impl PageCache {
-    /// A cache watching `watcher` (a connection of its own; `None` turns caching off),
-    /// keeping at most `budget` bytes of pages and building at most `builds` at once.
-    pub fn new(watcher: Option<Conn>, budget: usize, builds: usize) -> Self {
+    /// A cache watching `db` through a connection of its own (none: caching off), keeping at
+    /// most `budget` bytes of pages and building at most `builds` at once.
+    pub fn new(db: Option<&crate::db::Db>, budget: usize, builds: usize) -> Self {
+        let watcher = db.and_then(|db| {
+            db.dedicated()
+                .map_err(|e| tracing::warn!("page cache off: {e}"))
+                .ok()
+        });
         PageCache {
             watcher: watcher.map(|c| Arc::new(Mutex::new(c))),
+            db: db.filter(|db| db.is_postgres()).cloned(),
             slots: Arc::default(),
             budget,
             builds: Arc::new(tokio::sync::Semaphore::new(builds.max(1))),
@@ -151,17 +159,29 @@ impl PageCache {
     /// table's statement trigger moves `data_version.n` once per transaction that changed
     /// data, whichever replica ran it, so a page built before another replica's webhook is
     /// not served after it.
-    fn version(&self) -> Option<i64> {
-        let w = self.watcher.as_ref()?;
-        let mut c = w.lock().unwrap_or_else(|p| p.into_inner());
-        let text = match &*c {
-            Conn::Sqlite(_) => "PRAGMA data_version",
-            Conn::Pg(_) => "SELECT n AS data_version FROM data_version",
+    ///
+    /// SQLite's answer is a local read of microseconds. PostgreSQL's is a round trip, made off
+    /// the async threads and given up after [`VERSION_WAIT`] (the page is then built without
+    /// the cache), so a stalled server cannot freeze the runtime; a connection that broke is
+    /// replaced.
+    async fn version(&self) -> Option<i64> {
+        let w = self.watcher.clone()?;
+        let Some(db) = self.db.clone() else {
+            let mut c = w.lock().unwrap_or_else(|p| p.into_inner());
+            return read_version(&mut c);
         };
-        diesel::sql_query(text)
-            .get_result::<DataVersion>(&mut *c)
-            .ok()
-            .map(|v| v.data_version)
+        let read = tokio::task::spawn_blocking(move || {
+            // A read still waiting on a stalled server holds the watcher: do not queue behind.
+            let mut c = w.try_lock().ok()?;
+            let v = read_version(&mut c);
+            if v.is_none() && diesel::r2d2::R2D2Connection::is_broken(&mut *c) {
+                if let Ok(fresh) = db.dedicated() {
+                    *c = fresh;
+                }
+            }
+            v
+        });
+        tokio::time::timeout(VERSION_WAIT, read).await.ok()?.ok()?
     }
 
     fn slot(&self, key: &str) -> Slot {
@@ -176,6 +196,20 @@ impl PageCache {
         *at = Instant::now();
         slot.clone()
     }
+}
+
+/// How long a page waits for PostgreSQL's data version before it is built uncached.
+const VERSION_WAIT: Duration = Duration::from_secs(2);
+
+fn read_version(c: &mut Conn) -> Option<i64> {
+    let text = match c {
+        Conn::Sqlite(_) => "PRAGMA data_version",
+        Conn::Pg(_) => "SELECT n AS data_version FROM data_version",
+    };
+    diesel::sql_query(text)
+        .get_result::<DataVersion>(c)
+        .ok()
+        .map(|v| v.data_version)
 }
 
 fn fresh(e: &Entry, version: i64, arrived: Instant) -> bool {
@@ -202,7 +236,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         return next.run(req).await;
     }
     let arrived = Instant::now();
-    let Some(version) = cache.version() else {
+    let Some(version) = cache.version().await else {
         return next.run(req).await;
     };
     let key = req.uri().to_string();
@@ -233,7 +267,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     // Read the version before building, so a change during the build makes the next
     // request rebuild.
-    let version = cache.version().unwrap_or(version);
+    let version = cache.version().await.unwrap_or(version);
     let started = Instant::now();
     let _building = cache.builds.acquire().await;
     let page = req

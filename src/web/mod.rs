@@ -91,16 +91,12 @@ impl AppState {
                 tracing::warn!("CSRF key not shared with other replicas: {e}");
                 hex::encode(fresh)
             });
-        // Without a watcher connection the dashboard still works, uncached.
-        let watcher = db
-            .dedicated()
-            .map_err(|e| tracing::warn!("page cache off: {e}"))
-            .ok();
         use crate::signing::Key;
         let hooks = &config.webhooks;
         AppState(Arc::new(Shared {
+            // Without a watcher connection the dashboard still works, uncached.
             pages: cache::PageCache::new(
-                watcher,
+                Some(&db),
                 config.server.page_cache_bytes,
                 config.server.page_builds,
             ),

@@ -352,3 +352,43 @@ fn postgres_migrations_apply_revert_and_apply_again() {
     assert!(db.migrate().unwrap().is_empty(), "nothing left to apply");
     assert_eq!(common::count(&db, "data_version"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_carries_on_after_the_database_drops_its_connections() {
+    postgres_only!();
+    use diesel::prelude::*;
+    let env = App::new(1, 10).start().await;
+    env.sync().await;
+    let s = common::serve_process(&env, &[]).await;
+    one_leader(&env, &[&s], Duration::from_secs(30)).await;
+    let hook = |n: usize| {
+        let pnid = env.sim.world().wabas[0].phone_numbers[0].0.clone();
+        json!({"object": "whatsapp_business_account", "entry": [{"id": "w", "changes": [{"field": "messages",
+            "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "1", "phone_number_id": pnid},
+                      "statuses": [{"id": format!("wamid.DROP{n}"), "status": "sent", "timestamp": "1790000000",
+                                    "recipient_id": "15551234567"}]}}]}]})
+        .to_string()
+    };
+    assert_eq!(common::post_meta(&env.http, &s.url, &hook(1)).await, 200);
+    // What a database restart or failover does to every session of the replica.
+    let mut admin = env.db.conn().unwrap();
+    diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut admin)
+    .unwrap();
+    drop(admin);
+    // Webhooks are still accepted and stored, pages still answer, and a leader comes back.
+    assert_eq!(common::post_meta(&env.http, &s.url, &hook(2)).await, 200);
+    let page = env.http.get(format!("{}/", s.url)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    one_leader(&env, &[&s], Duration::from_secs(30)).await;
+    let stored: i64 = templar::db::schema::messages::table
+        .filter(templar::db::schema::messages::wamid.like("wamid.DROP%"))
+        .count()
+        .get_result(&mut env.db.conn().unwrap())
+        .unwrap();
+    assert_eq!(stored, 2);
+    s.stop();
+}
