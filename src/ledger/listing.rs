@@ -178,14 +178,24 @@ pub fn apply(
     };
     // Messages that arrived before their template: one look per batch, then one per insert.
     let waiting = !plan.inserts.is_empty() && messages::any_waiting(conn, account_id)?;
+    // New templates in a few statements (a first sync's page is all inserts): one round trip
+    // a template made a first sync into PostgreSQL take 41.6 s for 40,000 templates.
+    let ids: HashMap<String, i32> = tpl::insert_many(conn, account_id, &plan.inserts, now)?
+        .into_iter()
+        .map(|(row, template_id)| (template_id, row))
+        .collect();
+    let mut firsts = Vec::with_capacity(plan.inserts.len());
     for state in &plan.inserts {
-        let row = tpl::insert(conn, account_id, state, now)?;
+        let row = *ids
+            .get(&state.template_id)
+            .ok_or(diesel::result::Error::NotFound)?;
         if waiting {
             attribute(conn, account_id, row, state)?;
         }
         events.push(event(row, &rules::first_seen(state)));
-        versions::observe(conn, row, &state.components, now, source)?;
+        firsts.push((row, state.components.as_str()));
     }
+    versions::observe_new(conn, &firsts, now, source)?;
     for (row, state, changes) in &plan.updates {
         tpl::update(conn, *row, state, now)?;
         for c in changes {

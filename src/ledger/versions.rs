@@ -57,6 +57,22 @@ pub fn observe(
     }))
 }
 
+/// Records the content of templates seen for the first time: each one's version 1, unless it
+/// has no content. What [`observe`] does for a row that has no version yet, a batch at once.
+pub fn observe_new(
+    conn: &mut Conn,
+    firsts: &[(i32, &str)],
+    at: i64,
+    source: EventSource,
+) -> diesel::QueryResult<()> {
+    let firsts: Vec<(i32, &str)> = firsts
+        .iter()
+        .copied()
+        .filter(|(_, components)| !content::is_empty(components))
+        .collect();
+    versions::insert_firsts(conn, &firsts, at, source.as_str())
+}
+
 /// Whether `new` reads differently from `old` (for a dry run's list of changes).
 pub fn differs(old: &str, new: &str) -> bool {
     !content::is_empty(new) && !content::same(old, new)

@@ -61,6 +61,32 @@ pub fn insert(
         .map(drop)
 }
 
+/// Appends the first version of new templates, (template row, components) each, in as few
+/// statements as the backends' parameter limits allow.
+pub fn insert_firsts(
+    conn: &mut Conn,
+    firsts: &[(i32, &str)],
+    seen_at: i64,
+    source: &str,
+) -> QueryResult<()> {
+    for chunk in firsts.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(row, components)| {
+                (
+                    v::template_row.eq(*row),
+                    v::version.eq(1),
+                    v::components.eq(*components),
+                    v::seen_at.eq(seen_at),
+                    v::source.eq(source),
+                )
+            })
+            .collect();
+        crate::on_backend!(conn, bc => diesel::insert_into(v::table).values(rows).execute(bc))?;
+    }
+    Ok(())
+}
+
 /// Completes a version in place (a webhook's version, once a sync sees its examples); its
 /// source says both saw it (`webhook+sync`), so it is completed once.
 pub fn complete(conn: &mut Conn, id: i32, components: &str, source: &str) -> QueryResult<()> {
