@@ -28,6 +28,12 @@ pub fn rfc3339(ts: i64) -> String {
     }
 }
 
+/// Serialises a unix time as RFC 3339 in JSON (`#[serde(serialize_with = "clock::as_rfc3339")]`),
+/// as every API answer writes times.
+pub fn as_rfc3339<S: serde::Serializer>(ts: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*ts))
+}
+
 /// The UTC day of unix seconds: `2026-11-25`, as daily roll-ups key days.
 pub fn day(ts: i64) -> String {
     match Utc.timestamp_opt(ts, 0).single() {

@@ -97,8 +97,9 @@ impl Period {
     }
 }
 
-/// Message counts and cost.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+/// Message counts and cost; in JSON with its `cost_source`, so every cost an API answer
+/// shows says where it came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Totals {
     pub sent: i64,
     pub delivered: i64,
@@ -110,6 +111,22 @@ pub struct Totals {
     /// The part of `cost` estimated from the rate card (template-days Meta did not report),
     /// in the card's currency.
     pub estimated: f64,
+}
+
+impl Serialize for Totals {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("Totals", 8)?;
+        out.serialize_field("sent", &self.sent)?;
+        out.serialize_field("delivered", &self.delivered)?;
+        out.serialize_field("read", &self.read)?;
+        out.serialize_field("clicked", &self.clicked)?;
+        out.serialize_field("failed", &self.failed)?;
+        out.serialize_field("cost", &self.cost)?;
+        out.serialize_field("estimated", &self.estimated)?;
+        out.serialize_field("cost_source", self.cost_source())?;
+        out.end()
+    }
 }
 
 impl Totals {

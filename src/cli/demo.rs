@@ -108,6 +108,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // In the last hours Meta starts holding back one marketing template's messages (131049):
     // the overview's delivery anomalies show it.
     surge(&sim);
+    // Meta moves a utility template to marketing, and announces the same for another: the
+    // overview and their pages say what each does to the monthly cost.
+    recategorise(&sim);
     sim.advance(6 * 3600);
     // Give the simulator's webhook sender a moment, then pull analytics, history, template
     // groups and number health, and look for anomalies at once.
@@ -249,6 +252,23 @@ fn surge(sim: &Sim) {
         .find(|t| t.status == "APPROVED" && t.category == "MARKETING")
     {
         t.surge = Some((131049, 0.35));
+    }
+}
+
+/// Re-categorises the first approved utility template as marketing and announces the same
+/// for the second.
+fn recategorise(sim: &Sim) {
+    let mut world = sim.world();
+    let utility: Vec<usize> = world
+        .templates
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.status == "APPROVED" && t.category == "UTILITY")
+        .map(|(i, _)| i)
+        .take(2)
+        .collect();
+    for (i, announce) in utility.into_iter().zip([false, true]) {
+        world.recategorise(i, "MARKETING", announce);
     }
 }
 

@@ -339,6 +339,16 @@ pub fn show(d: &TemplateDetail) -> String {
 /// changed from the one before, `[-removed-]` and `{+added+}` as `git diff --word-diff` writes.
 fn versions_text(versions: &[views::versions::VersionView]) -> String {
     let mut out = format!("versions ({}, newest first):\n", versions.len());
+    // Labels such as `Button 1 (URL) example` are long: every text starts after the longest.
+    let w = versions
+        .iter()
+        .flat_map(|v| {
+            let parts = v.parts.iter().map(|p| p.label.len());
+            parts.chain(v.changes.iter().map(|c| c.label.len()))
+        })
+        .max()
+        .unwrap_or(0)
+        + 2;
     for v in versions {
         out.push_str(&format!(
             "  v{}  seen {} via {}\n",
@@ -348,7 +358,7 @@ fn versions_text(versions: &[views::versions::VersionView]) -> String {
         ));
         if v.changes.is_empty() {
             for p in &v.parts {
-                out.push_str(&format!("    {:<15}{}\n", p.label, p.text));
+                out.push_str(&format!("    {:<w$}{}\n", p.label, p.text));
             }
         }
         for c in &v.changes {
@@ -361,7 +371,7 @@ fn versions_text(versions: &[views::versions::VersionView]) -> String {
                     _ => w.text.clone(),
                 })
                 .collect();
-            out.push_str(&format!("    {:<15}{words}\n", c.label));
+            out.push_str(&format!("    {:<w$}{words}\n", c.label));
         }
     }
     out

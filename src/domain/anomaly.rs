@@ -59,10 +59,12 @@ fn ratio(a: i64, b: i64) -> f64 {
 /// What is wrong.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
-    /// `error_code` (one code surged) or `failure_rate` (failures as a whole jumped).
+    /// `error_code` (one code surged), `failure_rate` (failures as a whole jumped) or
+    /// `read_rate` (delivered messages are read far less than before).
     pub kind: &'static str,
     pub code: Option<i32>,
-    /// The rate in the window and in the baseline (0..1): of the code, or of all failures.
+    /// The rate in the window and in the baseline (0..1): of the code, of all failures, or of
+    /// reads among delivered messages.
     pub recent: f64,
     pub baseline: f64,
 }
@@ -70,11 +72,40 @@ pub struct Finding {
 /// Judges a template's window against its baseline. A watched code surges when it fails at
 /// least 5 % of the window's sends (10 messages or more) and at least three times its
 /// baseline share; failures as a whole jump when the rate at least doubles and rises by 5
-/// points, with [`MIN_SENDS`] on both sides.
+/// points, with [`MIN_SENDS`] on both sides. Failures come first; else reads fall when the
+/// read rate of delivered messages halves and drops by 15 points, with [`MIN_SENDS`]
+/// deliveries on both sides (the window's newest messages have had little time to be read:
+/// the margin is wide for that).
 pub fn judge(recent: &Figures, baseline: &Figures) -> Option<Finding> {
     if recent.sent < MIN_SENDS {
         return None;
     }
+    failures(recent, baseline).or_else(|| reads(recent, baseline))
+}
+
+fn reads(recent: &Figures, baseline: &Figures) -> Option<Finding> {
+    if recent.delivered < MIN_SENDS || baseline.delivered < MIN_SENDS {
+        return None;
+    }
+    let (now, before) = (recent.read_rate()?, baseline.read_rate()?);
+    (now <= 0.5 * before && before - now >= 0.15).then_some(Finding {
+        kind: "read_rate",
+        code: None,
+        recent: now,
+        baseline: before,
+    })
+}
+
+/// What a finding is about, in a few words, and what its rates count ("sends" or "delivered").
+pub fn subject(kind: &str, code: Option<i32>) -> (String, &'static str) {
+    match (kind, code) {
+        (_, Some(code)) => (format!("error {code}"), "sends"),
+        ("read_rate", None) => ("reads fell".into(), "delivered"),
+        _ => ("failures jumped".into(), "sends"),
+    }
+}
+
+fn failures(recent: &Figures, baseline: &Figures) -> Option<Finding> {
     let surge = WATCHED_CODES
         .iter()
         .map(|&code| {
@@ -133,6 +164,28 @@ mod tests {
         assert_eq!(judge(&f(100, 4, &[(131049, 1), (131026, 3)]), &base), None);
         // Too few sends to judge, however bad.
         assert_eq!(judge(&f(20, 15, &[(131049, 15)]), &base), None);
+    }
+
+    #[test]
+    fn reads_that_halve_are_a_read_rate_drop_after_failures() {
+        // 60 % of deliveries read the week before, 20 % in the window.
+        let read = |sent: i64, read: i64| Figures {
+            read,
+            ..f(sent, 0, &[])
+        };
+        let found = judge(&read(200, 40), &read(1000, 600)).unwrap();
+        assert_eq!((found.kind, found.code), ("read_rate", None));
+        assert!((found.recent - 0.2).abs() < 1e-9 && (found.baseline - 0.6).abs() < 1e-9);
+        // A dip the window's unread newest messages explain is none.
+        assert_eq!(judge(&read(200, 90), &read(1000, 600)), None);
+        // Halved but from 20 % to 10 %: too small to page anyone.
+        assert_eq!(judge(&read(200, 20), &read(1000, 200)), None);
+        // Failures that jumped are named first.
+        let both = Figures {
+            read: 10,
+            ..f(200, 40, &[(131000, 40)])
+        };
+        assert_eq!(judge(&both, &read(1000, 600)).unwrap().kind, "failure_rate");
     }
 
     #[test]

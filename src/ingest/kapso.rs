@@ -119,10 +119,7 @@ fn one(out: &mut Parsed, event: &str, p: &Value, now: i64) {
                     .unwrap_or(at),
                 error_code: error.and_then(|e| e.get("code")).and_then(int_of),
                 error_title: error.and_then(|e| text(e, "/title").or_else(|| text(e, "/message"))),
-                category: raw
-                    .and_then(|r| r.pointer("/pricing/category"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
+                category: crate::pricing::charged_category(raw.and_then(|r| r.get("pricing"))),
                 template,
                 origin: "webhook",
             }));

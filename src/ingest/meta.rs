@@ -205,10 +205,7 @@ fn messages(out: &mut Parsed, waba: &str, v: &Value, now: i64) {
             at: s.get("timestamp").and_then(int_of).unwrap_or(now),
             error_code: error.and_then(|e| e.get("code")).and_then(int_of),
             error_title: error.and_then(|e| text(e, "title").or_else(|| text(e, "message"))),
-            category: s
-                .pointer("/pricing/category")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            category: crate::pricing::charged_category(s.get("pricing")),
             template,
             origin: "webhook",
         }));

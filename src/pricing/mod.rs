@@ -153,6 +153,29 @@ pub fn install(card: RateCard) {
     *w = Arc::new(card);
 }
 
+/// What a status webhook's `pricing` object says the message is charged as: Meta's
+/// `pricing.category`, or [`FREE`] when Meta says it does not charge for it (`billable:
+/// false`, or a `free_…` type: `free_customer_service`, `free_entry_point`). Estimates leave
+/// free messages out, whatever the card. [I] Meta marks utility templates sent inside the
+/// 24-hour window this way until 2026-10-01 and charges them after: the flag, not a date rule,
+/// decides. Webhook parsers (Meta's and Kapso's relay) read it here, once.
+pub fn charged_category(pricing: Option<&serde_json::Value>) -> Option<String> {
+    let p = pricing?;
+    let free = p.get("billable").and_then(serde_json::Value::as_bool) == Some(false)
+        || p.get("type")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|t| t.to_ascii_lowercase().starts_with("free"));
+    if free {
+        return Some(FREE.into());
+    }
+    p.get("category")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+}
+
+/// The pricing category of a message Meta does not charge for; no card prices it.
+pub const FREE: &str = "FREE";
+
 /// Observed sends to price: (day, recipient country, pricing category as Meta said it or
 /// empty, the template's category, sends).
 pub type Sends<'a> = (&'a str, &'a str, &'a str, &'a str, i64);
@@ -212,6 +235,23 @@ pub fn monthly_change_text(card: &RateCard, sends: &[(String, i64)], change: f64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_meta_does_not_charge_for_are_never_priced() {
+        use serde_json::json;
+        let charged = |p: serde_json::Value| charged_category(Some(&p));
+        let regular = json!({"billable": true, "pricing_model": "PMP", "type": "regular", "category": "utility"});
+        assert_eq!(charged(regular).as_deref(), Some("utility"));
+        let in_window = json!({"billable": false, "pricing_model": "PMP", "type": "free_customer_service", "category": "utility"});
+        assert_eq!(charged(in_window).as_deref(), Some(FREE));
+        let entry_point =
+            json!({"pricing_model": "PMP", "type": "FREE_ENTRY_POINT", "category": "marketing"});
+        assert_eq!(charged(entry_point).as_deref(), Some(FREE));
+        assert_eq!(charged_category(None), None);
+        let card = card();
+        let (cost, unpriced) = estimate(&card, [("2026-09-01", "BR", FREE, "UTILITY", 10)]);
+        assert_eq!((cost, unpriced), (0.0, 10));
+    }
 
     fn day(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -24,6 +24,8 @@ pub struct SimWaba {
     pub credential: String,
     /// (phone_number_id, display number)
     pub phone_numbers: Vec<(String, String)>,
+    /// How many template groups it has (two unless a test asks for more).
+    pub template_groups: usize,
 }
 
 /// A simulated template.
@@ -55,6 +57,8 @@ pub struct SimTemplate {
     pub archived_from: Option<String>,
     /// A surge of one error code: (code, share of this template's messages that fail with it).
     pub surge: Option<(i64, f64)>,
+    /// The share of its delivered messages that are read, when not the usual 62 %.
+    pub reads: Option<f64>,
 }
 
 const NAMES: &[&str] = &[
@@ -153,6 +157,7 @@ pub fn generate(seed: u64, accounts: usize, templates: usize) -> (Vec<SimWaba>, 
                 Via::Kapso => format!("sim-kapso-key-{w}-{:08x}", rng.random::<u32>()),
             },
             phone_numbers: numbers,
+            template_groups: 2,
         });
         for k in 0..templates {
             all.push(template(&mut rng, w, k, 0));
@@ -192,7 +197,9 @@ pub fn template(rng: &mut ChaCha8Rng, waba: usize, k: usize, now: i64) -> SimTem
             _ => "UNKNOWN",
         },
     };
-    let named = rng.random_bool(0.4);
+    // Authentication bodies are Meta's fixed `{{1}} is your verification code`: never named.
+    // (The draw stays, so every other template of a seed is what it was.)
+    let named = rng.random_bool(0.4) && category != "AUTHENTICATION";
     let review = (status == "PENDING" || status == "IN_APPEAL").then(|| {
         let at = now + rng.random_range(2 * 3600..48 * 3600);
         let verdict = if rng.random_bool(0.8) {
@@ -231,6 +238,7 @@ pub fn template(rng: &mut ChaCha8Rng, waba: usize, k: usize, now: i64) -> SimTem
         corrupt: None,
         archived_from: None,
         surge: None,
+        reads: None,
         deleted: false,
         paused_at: None,
         pauses: u32::from(status == "PAUSED"),

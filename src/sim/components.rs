@@ -1,4 +1,6 @@
-//! Meta's `message_template_components_update` as the simulator sends it after an edit.
+//! Template changes Meta tells of by webhook besides status and quality: a content edit
+//! (`message_template_components_update`) and a category change (`template_category_update`,
+//! announced a day ahead or done).
 
 use serde_json::{json, Value};
 
@@ -46,5 +48,36 @@ impl World {
                           "entry": [{"id": self.wabas[t.waba].id, "time": self.now(),
                                      "changes": [{"field": "message_template_components_update", "value": v}]}]});
         self.outbox.push(Webhook::meta(body));
+    }
+
+    /// Meta moves template `idx` to `category`, announced (it takes effect in a day; the
+    /// listing's `correct_category` says so until then) or done (the listing's category
+    /// changes, `previous_category` keeps the old one), and says so by webhook. Returns whether
+    /// anything changed.
+    pub fn recategorise(&mut self, idx: usize, category: &str, announce: bool) -> bool {
+        let now = self.now();
+        let t = &mut self.templates[idx];
+        if t.category == category {
+            return false;
+        }
+        let id: u64 = t.id.parse().unwrap_or(0);
+        let mut v = json!({"message_template_id": id, "message_template_name": t.name,
+                           "message_template_language": t.language.replace('_', "-")});
+        if announce {
+            v["new_category"] = json!(t.category);
+            v["correct_category"] = json!(category);
+            v["category_update_timestamp"] = json!(now + 86_400);
+            t.correct_category = Some(category.to_string());
+        } else {
+            v["previous_category"] = json!(t.category);
+            v["new_category"] = json!(category);
+            t.previous_category = Some(std::mem::replace(&mut t.category, category.to_string()));
+            t.correct_category = None;
+        }
+        let body = json!({"object": "whatsapp_business_account",
+                          "entry": [{"id": self.wabas[t.waba].id, "time": now,
+                                     "changes": [{"field": "template_category_update", "value": v}]}]});
+        self.outbox.push(Webhook::meta(body));
+        true
     }
 }

@@ -1,7 +1,8 @@
 //! Template groups as Meta serves them: `GET /{waba}/template_groups` (Meta and Kapso's proxy)
 //! and `GET /{waba}/template_group_analytics` (at most 10 group ids a call, DAILY). Each WABA
 //! has two groups: every third of its templates in "Order updates", the next third in
-//! "Promotions"; the rest are in none (a template is in at most one group).
+//! "Promotions"; the rest are in none (a template is in at most one group). A test may give
+//! a WABA more (`template_groups`): with n groups, every (n+1)-th template joins each.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -20,21 +21,24 @@ const GROUPS: [(&str, &str); 2] = [
 
 impl World {
     /// The groups of WABA `wi`: (id, name, description, template indices).
-    pub fn groups(&self, wi: usize) -> Vec<(String, &'static str, &'static str, Vec<usize>)> {
-        GROUPS
-            .iter()
-            .enumerate()
-            .map(|(g, (name, desc))| {
+    pub fn groups(&self, wi: usize) -> Vec<(String, String, String, Vec<usize>)> {
+        let n = self.wabas[wi].template_groups.min(99);
+        (0..n)
+            .map(|g| {
+                let (name, desc) = match GROUPS.get(g) {
+                    Some((name, desc)) => (name.to_string(), desc.to_string()),
+                    None => (format!("Campaign {g}"), "A seasonal campaign".to_string()),
+                };
                 let members = self.by_waba[wi]
                     .iter()
                     .enumerate()
-                    .filter(|(pos, i)| pos % 3 == g && !self.templates[**i].deleted)
+                    .filter(|(pos, i)| pos % (n + 1) == g && !self.templates[**i].deleted)
                     .map(|(_, i)| *i)
                     .collect();
                 (
                     format!("{}", 9_020_000_000_000u64 + wi as u64 * 100 + g as u64),
-                    *name,
-                    *desc,
+                    name,
+                    desc,
                     members,
                 )
             })

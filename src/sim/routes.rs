@@ -30,6 +30,7 @@ pub fn router(sim: Sim) -> Router {
         .route("/_sim/templates/{id}/event", post(send_event))
         .route("/_sim/templates/{id}/body", post(control::edit_body))
         .route("/_sim/templates/{id}/failures", post(control::surge))
+        .route("/_sim/templates/{id}/category", post(control::recategorise))
         .route("/_sim/templates/{id}", delete(remove))
         .route("/_sim/inbound", post(super::inbound::inbound))
         .route("/_sim/numbers/{id}", post(control::change_number))

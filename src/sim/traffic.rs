@@ -178,7 +178,8 @@ impl World {
         } else if self.rng.random_bool(0.95) {
             let delivered = sent_at + self.rng.random_range(1..90);
             m.delivered_at = Some(delivered);
-            if self.rng.random_bool(0.62) {
+            let reads = self.templates[template].reads.unwrap_or(0.62);
+            if self.rng.random_bool(reads.clamp(0.0, 1.0)) {
                 let read = delivered + self.rng.random_range(5..5400);
                 m.read_at = Some(read);
                 let has_buttons = self.templates[template]

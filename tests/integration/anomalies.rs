@@ -98,3 +98,68 @@ async fn a_surge_of_one_error_code_is_found_once_and_explained() {
         "{items:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_that_fall_are_found_and_explained() {
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 6,
+        messages_per_hour: 150,
+        ..Default::default()
+    })
+    .notify(
+        Channel::webhook("ops", "http://127.0.0.1:9/", "s3cret-s3cret")
+            .with("events", vec!["delivery_anomaly"]),
+    )
+    .start()
+    .await;
+    let app = app(&env);
+    env.sync().await;
+    env.notify_pass();
+    with_traffic(&env, &app, 66).await;
+    // Then readers stop opening one template's messages: a tenth are read, not 62 %.
+    let t = env.template_with_status("APPROVED").await;
+    let id = t["id"].as_str().unwrap();
+    env.post(
+        &format!("/_sim/templates/{id}/failures"),
+        json!({"reads": 0.1}),
+    )
+    .await;
+    with_traffic(&env, &app, 6).await;
+    let now = env.sim.world().now();
+    let found = templar::jobs::anomalies::check(&env.db, now).await.unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let a = &found[0];
+    assert_eq!((a.kind.as_str(), a.error_code), ("read_rate", None));
+    assert!(a.recent_rate < 0.25 && a.baseline_rate > 0.5, "{a:?}");
+
+    assert_eq!(env.notify_pass(), 1);
+    let payload: String = {
+        use diesel::prelude::*;
+        use templar::db::schema::notifications as n;
+        let mut c = env.db.conn().unwrap();
+        n::table.select(n::payload).first(&mut c).unwrap()
+    };
+    let p: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(p["change"]["field"], "read_rate");
+    assert!(
+        p["title"].as_str().unwrap().contains("reads fell"),
+        "{}",
+        p["title"]
+    );
+    assert!(
+        p["recommendation"]
+            .as_str()
+            .unwrap()
+            .contains("content versions"),
+        "{p}"
+    );
+    let (_, _, html) = common::get(&app, "/", &[]).await;
+    let items = Page::parse(&html).texts("li");
+    assert!(
+        items
+            .iter()
+            .any(|i| i.contains(t["name"].as_str().unwrap()) && i.contains("reads fell")),
+        "{items:?}"
+    );
+}

@@ -73,6 +73,7 @@ async fn kapso_costs_are_estimated_by_market_and_meta_costs_are_reported() {
         let got = d["usage"]["combined"]["cost"].as_f64().unwrap();
         assert!((got - cost).abs() < 1e-6, "{id}: {got} != {cost}");
         assert_eq!(d["usage"]["combined"]["estimated"].as_f64().unwrap(), got);
+        assert_eq!(d["usage"]["combined"]["cost_source"], "estimated");
     }
     let (id, _) = want.iter().next().unwrap();
     let (_, _, html) = common::get(&app, &format!("/templates/{id}?{period}"), &[]).await;
@@ -133,6 +134,7 @@ async fn kapso_costs_are_estimated_by_market_and_meta_costs_are_reported() {
     let (_, _, body) = common::get(&app, &format!("/api/templates/{id}?{period}"), &[]).await;
     let d: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(d["usage"]["combined"]["estimated"].as_f64(), Some(0.0));
+    assert_ne!(d["usage"]["combined"]["cost_source"], "estimated");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -212,23 +214,7 @@ async fn a_category_change_says_what_it_does_to_the_monthly_cost() {
     let expand = || env.notify_pass();
     expand();
     // The Kapso template with the most utility sends moves to MARKETING.
-    let mut by: HashMap<String, Vec<String>> = HashMap::new();
-    for (id, category, _, recipient) in sends(&env, "globex") {
-        if category == "UTILITY" {
-            by.entry(id).or_default().push(recipient);
-        }
-    }
-    let (id, recipients) = by
-        .into_iter()
-        .max_by_key(|(_, r)| r.len())
-        .expect("utility sends");
-    let want: f64 = recipients
-        .iter()
-        .map(|r| {
-            let (_, m, u) = RATES.iter().find(|(p, _, _)| r.starts_with(p)).unwrap();
-            m - u
-        })
-        .sum();
+    let (id, shown) = busiest_utility(&env, "globex");
     let (name, waba) = {
         let mut c = env.db.conn().unwrap();
         let t = templar::db::models::templates::with_account(&mut c, &id)
@@ -250,10 +236,6 @@ async fn a_category_change_says_what_it_does_to_the_monthly_cost() {
     };
     let p: Value = serde_json::from_str(&payload).unwrap();
     let text = p["cost_change"].as_str().expect("the cost of the change");
-    let shown = format!(
-        "+{want:.2} USD a month at the last 30 days' {} delivered messages",
-        recipients.len()
-    );
     assert!(text.starts_with(&shown), "{text} / {shown}");
     assert!(p["text"].as_str().unwrap().contains(&shown));
     // The template page and the overview say the same.
@@ -266,6 +248,106 @@ async fn a_category_change_says_what_it_does_to_the_monthly_cost() {
     let (_, _, html) = common::get(&app, "/", &[]).await;
     let texts = Page::parse(&html).texts("li");
     assert!(texts.iter().any(|t| t.contains(&shown)), "{texts:?}");
+}
+
+/// The account's utility template with the most deliveries, and what moving it to MARKETING
+/// does to its monthly cost, as templar should say it (by the rates written out above).
+fn busiest_utility(env: &Env, account: &str) -> (String, String) {
+    let mut by: HashMap<String, Vec<String>> = HashMap::new();
+    for (id, category, _, recipient) in sends(env, account) {
+        if category == "UTILITY" {
+            by.entry(id).or_default().push(recipient);
+        }
+    }
+    let (id, recipients) = by
+        .into_iter()
+        .max_by_key(|(_, r)| r.len())
+        .expect("utility sends");
+    let want: f64 = recipients
+        .iter()
+        .map(|r| {
+            let (_, m, u) = RATES.iter().find(|(p, _, _)| r.starts_with(p)).unwrap();
+            m - u
+        })
+        .sum();
+    let shown = format!(
+        "+{want:.2} USD a month at the last 30 days' {} delivered messages",
+        recipients.len()
+    );
+    (id, shown)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_announced_category_change_says_what_it_will_cost_then_happens_once() {
+    let env = App::new(2, 30)
+        .notify(
+            Channel::webhook("cost", "http://127.0.0.1:9/", "s3cret-s3cret")
+                .with("events", vec!["category_changed"]),
+        )
+        .start()
+        .await;
+    let app = app(&env);
+    env.sync().await;
+    with_traffic(&env, &app, 30).await;
+    env.notify_pass();
+    let (id, shown) = busiest_utility(&env, "globex");
+    let payloads = || -> Vec<Value> {
+        use diesel::prelude::*;
+        use templar::db::schema::notifications as n;
+        let mut c = env.db.conn().unwrap();
+        let rows: Vec<String> = n::table
+            .order(n::id)
+            .select(n::payload)
+            .load(&mut c)
+            .unwrap();
+        rows.iter()
+            .map(|p| serde_json::from_str(p).unwrap())
+            .collect()
+    };
+
+    // Meta announces the move a day ahead (the simulator's template_category_update).
+    let change = |announce: bool| json!({"category": "MARKETING", "announce": announce});
+    env.post(&format!("/_sim/templates/{id}/category"), change(true))
+        .await;
+    common::deliver(&app, &env.sim.take_webhooks()).await;
+    assert_eq!(env.notify_pass(), 1);
+    let p = &payloads()[0];
+    assert!(
+        p["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Category change announced UTILITY → MARKETING"),
+        "{p}"
+    );
+    let text = p["cost_change"].as_str().expect("the cost of the change");
+    assert!(text.starts_with(&shown), "{text} / {shown}");
+    let (_, _, html) = common::get(&app, "/", &[]).await;
+    let texts = Page::parse(&html).texts("li");
+    assert!(texts.iter().any(|t| t.contains(&shown)), "{texts:?}");
+    let (_, _, html) = common::get(&app, &format!("/templates/{id}"), &[]).await;
+    assert!(
+        Page::parse(&html)
+            .texts("dd")
+            .iter()
+            .any(|d| d.contains(&shown)),
+        "{html}"
+    );
+    // The same announcement again is no news.
+    env.post(&format!("/_sim/templates/{id}/category"), change(true))
+        .await;
+    common::deliver(&app, &env.sim.take_webhooks()).await;
+    assert_eq!(env.notify_pass(), 0);
+
+    // A day later it happens: one more notification, and the listing agrees after a sync.
+    env.post(&format!("/_sim/templates/{id}/category"), change(false))
+        .await;
+    common::deliver(&app, &env.sim.take_webhooks()).await;
+    env.sync().await;
+    assert_eq!(env.notify_pass(), 1);
+    let done = &payloads()[1];
+    assert_eq!(done["change"]["from"], "UTILITY", "{done}");
+    assert_eq!(done["change"]["to"], "MARKETING", "{done}");
+    assert_eq!(env.notify_pass(), 0);
 }
 
 /// Posts a Meta webhook, signed as Meta signs, through the app.

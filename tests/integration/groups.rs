@@ -102,3 +102,52 @@ async fn groups_are_listed_filtered_and_measured() {
     let (_, _, html) = common::get(&app, "/accounts/acme", &[]).await;
     assert_eq!(Page::parse(&html).texts(".groups tbody tr").len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn more_than_ten_groups_are_measured_ten_at_a_time() {
+    let env = App::new(1, 60).start().await;
+    // Meta answers group analytics for at most 10 group ids a call (the simulator refuses
+    // more): 12 groups take two calls.
+    env.sim.world().wabas[0].template_groups = 12;
+    let app = app(&env);
+    env.sync().await;
+    with_traffic(&env, &app, 30).await;
+    let want: Vec<(String, i64)> = {
+        let w = env.sim.world();
+        w.groups(0)
+            .into_iter()
+            .map(|(id, _, _, members)| {
+                let sent = w
+                    .analytics
+                    .iter()
+                    .filter(|((i, _), _)| members.contains(i))
+                    .map(|(_, d)| d.sent)
+                    .sum();
+                (id, sent)
+            })
+            .collect()
+    };
+    assert_eq!(want.len(), 12);
+    let (_, _, body) = common::get(&app, "/api/accounts/acme?from=2020-01-01", &[]).await;
+    let acme: Value = serde_json::from_str(&body).unwrap();
+    let got: Vec<(String, i64)> = acme["template_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["id"].as_str().unwrap().to_string(),
+                g["sent"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let mut sorted = want.clone();
+    sorted.sort();
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    assert_eq!(
+        got_sorted, sorted,
+        "every group's figures, the 11th and 12th too"
+    );
+    assert!(want.iter().all(|(_, sent)| *sent > 0), "{want:?}");
+}

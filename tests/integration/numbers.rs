@@ -40,9 +40,12 @@ async fn number_health_is_read_kept_and_told() {
         let a = account(name).await;
         let n = &a["phone_numbers"][0];
         assert_eq!(n["quality_rating"], "GREEN", "{a}");
-        assert_eq!(n["throughput"], "STANDARD");
+        assert_eq!(n["throughput"]["level"], "STANDARD");
         assert_eq!(n["name_status"], "APPROVED");
-        assert_eq!(a["messaging_limit"], "TIER_2K");
+        // Times as every API answer writes them.
+        let at = n["updated_at"].as_str().unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "{at}");
+        assert_eq!(a["max_daily_conversations_per_business"], "TIER_2K");
     }
     // First sight is history, not news.
     assert_eq!(expand(), 0);
@@ -72,7 +75,7 @@ async fn number_health_is_read_kept_and_told() {
 
     let a = account("acme").await;
     assert_eq!(a["phone_numbers"][0]["quality_rating"], "YELLOW");
-    assert_eq!(a["messaging_limit"], "TIER_10K");
+    assert_eq!(a["max_daily_conversations_per_business"], "TIER_10K");
     let history: Vec<(String, String)> = a["number_history"]
         .as_array()
         .unwrap()

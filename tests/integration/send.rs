@@ -290,6 +290,33 @@ async fn kapso_conversations_count_for_the_window() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn authentication_templates_send_with_their_code() {
+    // Found in the demo: a third of the simulator's authentication templates were NAMED
+    // around a numbered `{{1}}`, and every send of one failed upstream with 132000.
+    let (env, server) = live(60, |a| a).await;
+    for (account, waba) in [("acme", 0), ("globex", 1)] {
+        let auth: Vec<Value> = templates_of(&env, waba)
+            .await
+            .into_iter()
+            .filter(|t| t["status"] == "APPROVED" && t["category"] == "AUTHENTICATION")
+            .collect();
+        assert!(auth.len() >= 2, "{account} has authentication templates");
+        for t in &auth {
+            let code = vec!["482913".to_string()];
+            let out = env.cli(&send_args(account, "+15550001111", t, &code));
+            assert!(
+                out.status.success(),
+                "{account} {} ({}): {}",
+                t["name"],
+                t["parameter_format"],
+                common::stderr(&out)
+            );
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn templates_are_checked_locally_then_sent_and_recorded() {
     let (env, server) = live(40, |a| a).await;
     let positional = approved(&env, 0, "POSITIONAL").await;

@@ -183,4 +183,8 @@ async fn each_way_an_edit_is_seen_adds_exactly_one_version() {
             .any(|l| l.trim_start().starts_with("Body") && l.contains("[-today-]{+tomorrow+}")),
         "{text}"
     );
+    // Every part's text starts after its label, however long (`Button 1 (URL) example`).
+    for l in text.lines().filter(|l| l.starts_with("    ")) {
+        assert!(l.trim_start().contains("  "), "{l}");
+    }
 }

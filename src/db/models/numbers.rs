@@ -23,9 +23,20 @@ pub struct NumberRow {
     pub verified_name: Option<String>,
     pub quality_rating: Option<String>,
     pub name_status: Option<String>,
+    /// Meta's `throughput.level` (`STANDARD`, `HIGH`, …), given as Meta gives it.
+    #[serde(serialize_with = "throughput_level")]
     pub throughput: Option<String>,
     /// When any of it last changed.
+    #[serde(serialize_with = "crate::clock::as_rfc3339")]
     pub updated_at: i64,
+}
+
+/// `{"level": "STANDARD"}`, the shape of Meta's `throughput` field.
+fn throughput_level<S: serde::Serializer>(level: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match level {
+        Some(level) => serde_json::json!({ "level": level }).serialize(s),
+        None => s.serialize_none(),
+    }
 }
 
 /// A stored change.
@@ -38,6 +49,7 @@ pub struct NumberEvent {
     pub account_id: i32,
     /// Empty for the portfolio's messaging limit.
     pub phone_number_id: String,
+    #[serde(serialize_with = "crate::clock::as_rfc3339")]
     pub at: i64,
     pub field: String,
     #[serde(rename = "from")]

@@ -201,16 +201,21 @@ pub(crate) async fn edit_body(
     Json(body).into_response()
 }
 
-/// A surge of one error code for `/_sim/templates/{id}/failures`.
+/// A surge of one error code for `/_sim/templates/{id}/failures`, or readers who stop reading.
 #[derive(Deserialize)]
 pub(crate) struct Surge {
+    #[serde(default)]
     code: i64,
     /// The share of the template's messages that fail with it from now on (0 ends it).
+    #[serde(default)]
     share: f64,
+    /// The share of its delivered messages read from now on (the usual 62 % when absent).
+    reads: Option<f64>,
 }
 
 /// `POST /_sim/templates/{id}/failures`: from now on `share` of this template's messages fail
-/// with `code` (as when Meta's per-user marketing limit starts holding them back).
+/// with `code` (as when Meta's per-user marketing limit starts holding them back), and
+/// `reads` of the delivered ones are read, when given.
 pub(crate) async fn surge(
     State(sim): State<Sim>,
     Path(id): Path<String>,
@@ -221,6 +226,7 @@ pub(crate) async fn surge(
         return StatusCode::NOT_FOUND.into_response();
     };
     w.templates[i].surge = (s.share > 0.0).then_some((s.code, s.share));
+    w.templates[i].reads = s.reads;
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -234,6 +240,35 @@ pub(crate) async fn change_number(
     let changed = sim.world().change_number(&id, c);
     if !changed {
         return StatusCode::NOT_FOUND.into_response();
+    }
+    sim.flush();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// A category change for `/_sim/templates/{id}/category`.
+#[derive(Deserialize)]
+pub(crate) struct Recategorise {
+    category: String,
+    /// Announce it (takes effect in a day) rather than make it.
+    #[serde(default)]
+    announce: bool,
+}
+
+/// `POST /_sim/templates/{id}/category`: Meta re-categorises a template, or announces that it
+/// will; `template_category_update` goes out either way.
+pub(crate) async fn recategorise(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    Json(r): Json<Recategorise>,
+) -> Response {
+    {
+        let mut w = sim.world();
+        let Some(&i) = w.by_id.get(&id) else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        if !w.recategorise(i, &r.category.to_ascii_uppercase(), r.announce) {
+            return StatusCode::CONFLICT.into_response();
+        }
     }
     sim.flush();
     StatusCode::NO_CONTENT.into_response()

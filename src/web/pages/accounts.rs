@@ -58,7 +58,9 @@ pub struct Account {
     pub currency: String,
     /// Each number's health as Meta names its fields, with the latest changes.
     pub phone_numbers: Vec<crate::db::models::numbers::NumberRow>,
-    /// The business portfolio's messaging limit (`whatsapp_business_manager_messaging_limit`).
+    /// The business portfolio's messaging limit, named as in Meta's `phone_number_quality_update`
+    /// webhook.
+    #[serde(rename = "max_daily_conversations_per_business")]
     pub messaging_limit: Option<String>,
     pub number_history: Vec<crate::db::models::numbers::NumberEvent>,
     /// Template groups with their size and Meta's group analytics over the period.

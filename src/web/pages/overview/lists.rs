@@ -122,16 +122,18 @@ fn anomalies(conn: &mut Conn, since: i64) -> QueryResult<(Vec<Attention>, i64)> 
     let mut out = Vec::new();
     for a in &found {
         if let Some(r) = attention::one(conn, a.template_row)? {
-            let what = match a.error_code {
-                Some(code) => format!("error {code}"),
-                None => "failures".into(),
+            let (what, of) = crate::domain::anomaly::subject(&a.kind, a.error_code);
+            let (recent, before) = (a.recent_rate * 100.0, a.baseline_rate * 100.0);
+            let why = match of {
+                "delivered" => format!(
+                    "{what}: {recent:.1} % of deliveries read in 6 h ({} sends), {before:.1} % the week before",
+                    a.recent_sent
+                ),
+                _ => format!(
+                    "{what}: {recent:.1} % of {} sends in 6 h, {before:.1} % the week before",
+                    a.recent_sent
+                ),
             };
-            let why = format!(
-                "{what}: {:.1} % of {} sends in 6 h, {:.1} % the week before",
-                a.recent_rate * 100.0,
-                a.recent_sent,
-                a.baseline_rate * 100.0
-            );
             out.push(item(&r, why, fmt::when(a.detected_at)));
         }
     }
