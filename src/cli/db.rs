@@ -32,8 +32,15 @@ pub enum DbCommand {
     /// commit: if one differs, nothing is kept and the exit status is 1. A source that lacks
     /// migrations is refused (`templar migrate` first). Then set `database` to the URL.
     Copy {
-        /// The PostgreSQL database to copy into: postgres://user:password@host/database
-        #[arg(long, value_name = "URL")]
+        /// The PostgreSQL database to copy into: postgres://user@host/database. Other users
+        /// can read a command line (`ps`): give the password through PGPASSWORD or ~/.pgpass,
+        /// or the whole URL through TEMPLAR_COPY_TO.
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "TEMPLAR_COPY_TO",
+            hide_env_values = true
+        )]
         to: String,
     },
 }

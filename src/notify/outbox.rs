@@ -1,6 +1,6 @@
-//! Fills the outbox: reads new rows of `template_events` and `sync_runs` (by cursor), decides
-//! which are worth telling someone, and queues one delivery per matching channel, all in one
-//! transaction with the cursor move. Templates seen for the first time never notify (that would
+//! Fills the outbox: reads new rows of `template_events` and `sync_runs` (by each channel's
+//! cursor), decides which are worth telling someone, and queues one delivery per matching
+//! channel, all in one transaction with the cursors' move. Templates seen for the first time never notify (that would
 //! be a storm on the first sync); only changes do.
 
 use crate::db::Conn;
@@ -16,7 +16,9 @@ use crate::domain::pause::{Pause, STRIKES};
 use crate::domain::rejection::RejectionInfo;
 use crate::domain::Quality;
 
+mod cursors;
 mod health;
+use cursors::Cursors;
 pub use health::anomaly_payload;
 
 /// Consecutive failed runs that make an account's sync "failing".
@@ -230,10 +232,10 @@ pub fn template_payload(
 /// Reads new log rows and queues what channels want. Returns the deliveries queued.
 pub fn expand(conn: &mut Conn, config: &Config, now: i64) -> QueryResult<usize> {
     let mut queued = 0;
-    let start = match out::cursor(conn, "template_events")? {
-        Some(c) => c,
-        None => events::last_id_before(conn, now - FIRST_LOOK_BACK)?,
-    };
+    let cursors = Cursors::load(conn, "template_events", config, |c| {
+        events::last_id_before(c, now - FIRST_LOOK_BACK)
+    })?;
+    let start = cursors.start();
     let rows = events::after(conn, start, 1000)?;
     let mut last = start;
     for events::Seen {
@@ -247,6 +249,7 @@ pub fn expand(conn: &mut Conn, config: &Config, now: i64) -> QueryResult<usize> 
         let channels: Vec<&NotifyConfig> = config
             .notify
             .iter()
+            .filter(|c| cursors.new_to(&c.name, e.id))
             .filter(|c| wants(c, kind, Some(account), Some(&t.name)))
             .collect();
         if channels.is_empty() {
@@ -283,9 +286,7 @@ pub fn expand(conn: &mut Conn, config: &Config, now: i64) -> QueryResult<usize> 
             queued += usize::from(out::enqueue(conn, &payload.id, &ch.name, kind, &json, now)?);
         }
     }
-    if last != start || out::cursor(conn, "template_events")?.is_none() {
-        out::set_cursor(conn, "template_events", last)?;
-    }
+    cursors.advance(conn, last)?;
     queued += expand_sync(conn, config, now)?;
     queued += health::expand_anomalies(conn, config, now)?;
     queued += health::expand_numbers(conn, config, now)?;
@@ -293,10 +294,10 @@ pub fn expand(conn: &mut Conn, config: &Config, now: i64) -> QueryResult<usize> 
 }
 
 fn expand_sync(conn: &mut Conn, config: &Config, now: i64) -> QueryResult<usize> {
-    let start = match out::cursor(conn, "sync_runs")? {
-        Some(c) => c,
-        None => sync_runs::last_id_before(conn, now - FIRST_LOOK_BACK)?,
-    };
+    let cursors = Cursors::load(conn, "sync_runs", config, |c| {
+        sync_runs::last_id_before(c, now - FIRST_LOOK_BACK)
+    })?;
+    let start = cursors.start();
     let runs = sync_runs::after(conn, start, 1000)?;
     let mut queued = 0;
     let mut last = start;
@@ -349,13 +350,11 @@ fn expand_sync(conn: &mut Conn, config: &Config, now: i64) -> QueryResult<usize>
         for ch in config
             .notify
             .iter()
-            .filter(|c| wants(c, kind, Some(account), None))
+            .filter(|c| cursors.new_to(&c.name, *id) && wants(c, kind, Some(account), None))
         {
             queued += usize::from(out::enqueue(conn, &payload.id, &ch.name, kind, &json, now)?);
         }
     }
-    if last != start || out::cursor(conn, "sync_runs")?.is_none() {
-        out::set_cursor(conn, "sync_runs", last)?;
-    }
+    cursors.advance(conn, last)?;
     Ok(queued)
 }

@@ -84,17 +84,7 @@ impl Notifier {
         tasks.spawn(every_half_second(shutdown.clone(), move || {
             let me = me.clone();
             async move {
-                let config = me.config.clone();
-                let now = clock::now().timestamp();
-                let names: Vec<String> = config.notify.iter().map(|c| c.name.clone()).collect();
-                let filled = me
-                    .db
-                    .write(move |c| {
-                        out::bury_unconfigured(c, &names, now)?;
-                        outbox::expand(c, &config, now)
-                    })
-                    .await;
-                if let Err(e) = filled {
+                if let Err(e) = me.fill(clock::now().timestamp()).await {
                     tracing::warn!("notification pass failed: {e}");
                 }
             }
@@ -113,6 +103,19 @@ impl Notifier {
             }));
         }
         while tasks.join_next().await.is_some() {}
+    }
+
+    /// Fills the outbox for this config's channels, and gives up the deliveries of channels it
+    /// lacks once they are old ([`out::BURY_AFTER`]). Returns the deliveries queued.
+    pub async fn fill(&self, now: i64) -> Result<usize, crate::db::DbError> {
+        let config = self.config.clone();
+        let names: Vec<String> = config.notify.iter().map(|c| c.name.clone()).collect();
+        self.db
+            .write(move |c| {
+                out::bury_unconfigured(c, &names, now)?;
+                outbox::expand(c, &config, now)
+            })
+            .await
     }
 
     /// Fills the outbox and delivers what is due at `now`.

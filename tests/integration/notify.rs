@@ -66,15 +66,23 @@ fn notifier(env: &Env) -> Notifier {
     }
 }
 
-/// Waits until the running notifier has read every recorded event (its outbox cursor).
+/// Waits until the running notifier has read every recorded event for every channel (their
+/// outbox cursors).
 async fn caught_up(env: &Env) {
     let db = env.db.clone();
+    let keys: Vec<String> = env
+        .config
+        .notify
+        .iter()
+        .map(|ch| format!("template_events:{}", ch.name))
+        .collect();
     wait_for("the notifier to read every event", move || {
         let mut c = db.conn().unwrap();
-        let last: Option<i32> =
-            templar::db::models::notifications::cursor(&mut c, "template_events").unwrap();
         let newest = max_event_id(&mut c);
-        last.is_some() && last >= newest
+        keys.iter().all(|k| {
+            let last = templar::db::models::notifications::cursor(&mut c, k).unwrap();
+            last.is_some() && last >= newest
+        })
     })
     .await;
 }
@@ -629,4 +637,69 @@ async fn the_notifications_page_shows_every_delivery_and_its_state() {
     let (s, _) = page("?state=lost").await;
     assert_eq!(s, 400);
     server.stop().await;
+}
+
+/// Replicas in the middle of a rolling deploy that adds a channel: one still runs the old
+/// config, one the new. Whichever fills the outbox first, the new channel gets every change once,
+/// and the old replica does not give its deliveries up while the deploy runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_channel_added_in_a_rolling_deploy_gets_every_change_whichever_replica_fills_first() {
+    use diesel::prelude::*;
+    use templar::db::schema::notifications as n;
+    let env = App::with_sim(SimOptions {
+        accounts: 1,
+        templates: 30,
+        ..Default::default()
+    })
+    .notify(Channel::webhook("ops", "http://127.0.0.1:9/", SECRET))
+    .notify(Channel::webhook("added", "http://127.0.0.1:9/", SECRET))
+    .start()
+    .await;
+    let new = notifier(&env);
+    let old = Notifier {
+        config: Arc::new({
+            let mut c = env.config.clone();
+            c.notify.retain(|ch| ch.name != "added");
+            c
+        }),
+        ..notifier(&env)
+    };
+    env.sync().await;
+    let now = common::now().timestamp();
+    // The new replica starts: its channels' cursors are where the log ends.
+    assert_eq!(new.fill(now).await.unwrap(), 0);
+    assert_eq!(old.fill(now).await.unwrap(), 0);
+
+    let pending = env.template_with_status("PENDING").await;
+    env.post(
+        &format!("/_sim/templates/{}/status", pending["id"].as_str().unwrap()),
+        json!({"status": "APPROVED"}),
+    )
+    .await;
+    env.sync().await;
+    // The old replica fills first: only its own channel.
+    assert_eq!(old.fill(now).await.unwrap(), 1);
+    // The new one still queues the change for the added channel, once.
+    assert_eq!(new.fill(now).await.unwrap(), 1);
+    assert_eq!(new.fill(now).await.unwrap(), 0);
+    let rows = |env: &Env| -> Vec<(String, Option<i64>)> {
+        let mut c = env.db.conn().unwrap();
+        n::table
+            .order(n::channel)
+            .select((n::channel, n::dead_at))
+            .load(&mut c)
+            .unwrap()
+    };
+    // The old replica's next passes leave the added channel's delivery alone...
+    old.fill(now + 60).await.unwrap();
+    assert_eq!(
+        rows(&env),
+        [("added".to_string(), None), ("ops".to_string(), None)]
+    );
+    // ... unless the channel stays out of its config for good.
+    let later = now + templar::db::models::notifications::BURY_AFTER + 1;
+    old.fill(later).await.unwrap();
+    let r = rows(&env);
+    assert!(r[0].0 == "added" && r[0].1.is_some(), "{r:?}");
+    assert_eq!(r[1], ("ops".to_string(), None));
 }

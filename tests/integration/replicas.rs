@@ -316,13 +316,28 @@ async fn an_sqlite_installation_moves_to_postgres_with_every_count_checked() {
         .unwrap();
     assert!(i64::from(id) > common::count(&old, "accounts"));
 
-    // A second copy into the same database is refused: nothing is doubled.
-    let again = common::cli(&old_config, &["db", "copy", "--to", &url]);
+    // A second copy into the same database is refused: nothing is doubled. (The URL comes
+    // from the environment this time, out of sight of `ps`.)
+    let with_env = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_templar"))
+            .arg("--config")
+            .arg(&old_config)
+            .args(args)
+            .env("TEMPLAR_COPY_TO", &url)
+            .output()
+            .unwrap()
+    };
+    let again = with_env(&["db", "copy"]);
     assert_eq!(again.status.code(), Some(1));
     assert!(
         common::stderr(&again).contains("already holds templar data"),
         "{}",
         common::stderr(&again)
+    );
+    let help = common::stdout(&with_env(&["db", "copy", "--help"]));
+    assert!(
+        help.contains("TEMPLAR_COPY_TO") && !help.contains(&url),
+        "{help}"
     );
     // A password in the URL never shows.
     let bad = common::cli(

@@ -126,12 +126,18 @@ pub fn release(conn: &mut Conn, rows: &[(i32, i64)]) -> QueryResult<()> {
     Ok(())
 }
 
-/// Gives up on the undelivered rows of channels no longer configured; returns how many.
+/// How long a delivery of a channel missing from the config waits before it is given up: a
+/// replica with another config (a rolling deploy that adds the channel) may deliver it.
+pub const BURY_AFTER: i64 = 15 * 60;
+
+/// Gives up on the undelivered rows of channels no longer configured, once they are
+/// [`BURY_AFTER`] old; returns how many.
 pub fn bury_unconfigured(conn: &mut Conn, configured: &[String], now: i64) -> QueryResult<usize> {
     diesel::update(
         n::table
             .filter(n::delivered_at.is_null())
             .filter(n::dead_at.is_null())
+            .filter(n::created_at.le(now - BURY_AFTER))
             .filter(n::channel.ne_all(configured)),
     )
     .set((

@@ -5,7 +5,7 @@
 use crate::db::Conn;
 use diesel::prelude::*;
 
-use super::{out, wants, Change, Payload, FIRST_LOOK_BACK};
+use super::{out, wants, Change, Cursors, Payload, FIRST_LOOK_BACK};
 use crate::clock;
 use crate::config::{Config, NotifyConfig};
 use crate::db::models::{anomalies, numbers};
@@ -15,17 +15,23 @@ pub fn anomaly_payload(config: &Config, a: &anomalies::Anomaly) -> Payload {
     use crate::domain::anomaly::{BASELINE_DAYS, RECENT_HOURS};
     let pct = |r: f64| format!("{:.1} %", r * 100.0);
     let who = format!("{} ({}) on {}", a.name, a.language, a.account);
-    let (title, what, info) = match a.error_code {
-        Some(code) => {
+    let (subject, _) = crate::domain::anomaly::subject(&a.kind, a.error_code);
+    let title = format!("Delivery anomaly, {subject}: {who}");
+    let (what, info) = match (a.kind.as_str(), a.error_code) {
+        (_, Some(code)) => {
             let info = crate::domain::errors::explain(code.into());
-            (
-                format!("Delivery anomaly, error {code}: {who}"),
-                format!("failed with {code} ({})", info.meaning),
-                info,
-            )
+            (format!("failed with {code} ({})", info.meaning), info)
         }
-        None => (
-            format!("Delivery anomaly, failures jumped: {who}"),
+        ("read_rate", None) => (
+            "were read (of those delivered)".to_string(),
+            crate::domain::errors::ErrorInfo {
+                meaning: "reads fell",
+                action: "Compare the template's content versions and the days they went live \
+                         with the read rate: an edit, a new audience or a send at an odd hour \
+                         usually explains it. Low reads come before a quality drop.",
+            },
+        ),
+        _ => (
             "failed".to_string(),
             crate::domain::errors::ErrorInfo {
                 meaning: "failures jumped",
@@ -33,10 +39,12 @@ pub fn anomaly_payload(config: &Config, a: &anomalies::Anomaly) -> Payload {
             },
         ),
     };
-    let read = match (a.recent_read_rate, a.baseline_read_rate) {
-        (Some(r), Some(b)) => format!(" Read rate {} ({} before).", pct(r), pct(b)),
+    let read = match (a.kind.as_str(), a.recent_read_rate, a.baseline_read_rate) {
+        ("read_rate", ..) => String::new(),
+        (_, Some(r), Some(b)) => format!(" Read rate {} ({} before).", pct(r), pct(b)),
         _ => String::new(),
     };
+
     Payload {
         id: format!("anomaly:{}", a.id),
         event: "delivery_anomaly".into(),
@@ -64,10 +72,10 @@ pub fn anomaly_payload(config: &Config, a: &anomalies::Anomaly) -> Payload {
 }
 
 pub(super) fn expand_anomalies(conn: &mut Conn, config: &Config, now: i64) -> QueryResult<usize> {
-    let start = match out::cursor(conn, "delivery_anomalies")? {
-        Some(c) => c,
-        None => anomalies::last_id_before(conn, now - FIRST_LOOK_BACK)?,
-    };
+    let cursors = Cursors::load(conn, "delivery_anomalies", config, |c| {
+        anomalies::last_id_before(c, now - FIRST_LOOK_BACK)
+    })?;
+    let start = cursors.start();
     let found = anomalies::after(conn, start, 1000)?;
     let mut queued = 0;
     let mut last = start;
@@ -76,6 +84,7 @@ pub(super) fn expand_anomalies(conn: &mut Conn, config: &Config, now: i64) -> Qu
         let channels: Vec<&NotifyConfig> = config
             .notify
             .iter()
+            .filter(|c| cursors.new_to(&c.name, a.id))
             .filter(|c| wants(c, "delivery_anomaly", Some(&a.account), Some(&a.name)))
             .collect();
         if channels.is_empty() {
@@ -94,9 +103,7 @@ pub(super) fn expand_anomalies(conn: &mut Conn, config: &Config, now: i64) -> Qu
             )?);
         }
     }
-    if last != start || out::cursor(conn, "delivery_anomalies")?.is_none() {
-        out::set_cursor(conn, "delivery_anomalies", last)?;
-    }
+    cursors.advance(conn, last)?;
     Ok(queued)
 }
 
@@ -156,10 +163,10 @@ fn number_payload(
 }
 
 pub(super) fn expand_numbers(conn: &mut Conn, config: &Config, now: i64) -> QueryResult<usize> {
-    let start = match out::cursor(conn, "number_events")? {
-        Some(c) => c,
-        None => numbers::last_id_before(conn, now - FIRST_LOOK_BACK)?,
-    };
+    let cursors = Cursors::load(conn, "number_events", config, |c| {
+        numbers::last_id_before(c, now - FIRST_LOOK_BACK)
+    })?;
+    let start = cursors.start();
     let rows = numbers::after(conn, start, 1000)?;
     let mut queued = 0;
     let mut last = start;
@@ -170,7 +177,7 @@ pub(super) fn expand_numbers(conn: &mut Conn, config: &Config, now: i64) -> Quer
         let channels: Vec<&NotifyConfig> = config
             .notify
             .iter()
-            .filter(|c| wants(c, kind, Some(account), None))
+            .filter(|c| cursors.new_to(&c.name, e.id) && wants(c, kind, Some(account), None))
             .collect();
         if channels.is_empty() {
             continue;
@@ -182,8 +189,6 @@ pub(super) fn expand_numbers(conn: &mut Conn, config: &Config, now: i64) -> Quer
             queued += usize::from(out::enqueue(conn, &payload.id, &ch.name, kind, &json, now)?);
         }
     }
-    if last != start || out::cursor(conn, "number_events")?.is_none() {
-        out::set_cursor(conn, "number_events", last)?;
-    }
+    cursors.advance(conn, last)?;
     Ok(queued)
 }
