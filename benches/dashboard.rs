@@ -144,7 +144,14 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let pages = ["/", "/templates", "/templates/ID", "/analytics"];
+    // The account page prices one account's unreported deliveries with the rate card.
+    let pages = [
+        "/",
+        "/templates",
+        "/templates/ID",
+        "/analytics",
+        "/accounts/acme",
+    ];
     let mut results = Vec::new();
     let mut memory = None;
     let scales: Vec<(usize, usize)> = match std::env::var("BENCH_ONLY_LARGE") {
