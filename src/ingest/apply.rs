@@ -9,9 +9,9 @@ use diesel::prelude::*;
 
 use super::{day_of, normalize_language, Delivery, IngestEvent, MessageStatus, TemplateHint};
 use crate::config::Config;
+use crate::db::models::accounts;
 use crate::db::models::templates as tpl;
 use crate::db::models::usage::{self, Counts, NewMessage, Progress};
-use crate::db::models::{accounts, receipts};
 use crate::ledger;
 
 /// Maps phone numbers and WABAs to configured accounts.
@@ -68,6 +68,81 @@ impl Outcome {
     }
 }
 
+/// Look-up caches for one transaction: a group of 500 statuses from one number resolves its
+/// account and template once.
+#[derive(Default)]
+pub struct Cache {
+    accounts: HashMap<(String, String), Option<i32>>,
+    templates: HashMap<(i32, TemplateHint), Option<i32>>,
+    /// Roll-up changes not yet written: one upsert per template and day per transaction
+    /// instead of one per status.
+    counts: HashMap<(i32, String), Counts>,
+    errors: HashMap<(i32, String, i32), i64>,
+    /// Deliveries by (template, day, recipient country, pricing category), for cost estimates.
+    countries: HashMap<(i32, String, String, String), i64>,
+}
+
+impl Cache {
+    fn count(&mut self, template: i32, day: &str, c: Counts) {
+        if c.is_zero() {
+            return;
+        }
+        let slot = self.counts.entry((template, day.to_string())).or_default();
+        slot.sent += c.sent;
+        slot.delivered += c.delivered;
+        slot.read += c.read;
+        slot.clicked += c.clicked;
+        slot.failed += c.failed;
+    }
+
+    /// Counts `n` deliveries of a template's day (what Meta charges for) by the recipient's
+    /// country and the pricing category the status named.
+    fn deliveries(
+        &mut self,
+        template: i32,
+        day: &str,
+        recipient: &str,
+        category: Option<&str>,
+        n: i64,
+    ) {
+        if n == 0 {
+            return;
+        }
+        let category = category
+            .unwrap_or("")
+            .to_ascii_uppercase()
+            .replace('-', "_");
+        let key = (
+            template,
+            day.to_string(),
+            crate::pricing::country_of(recipient),
+            category,
+        );
+        *self.countries.entry(key).or_default() += n;
+    }
+
+    fn error(&mut self, template: i32, day: &str, code: Option<i32>) {
+        *self
+            .errors
+            .entry((template, day.to_string(), code.unwrap_or(0)))
+            .or_default() += 1;
+    }
+
+    /// Writes the accumulated roll-up changes; call before the transaction commits.
+    pub fn flush(&mut self, conn: &mut Conn) -> QueryResult<()> {
+        for ((template, day), c) in self.counts.drain() {
+            usage::add_observed(conn, template, &day, c)?;
+        }
+        for ((template, day, code), n) in self.errors.drain() {
+            usage::add_error(conn, template, &day, code, n)?;
+        }
+        for ((template, day, country, category), n) in self.countries.drain() {
+            crate::db::models::countries::add(conn, template, &day, &country, &category, n)?;
+        }
+        Ok(())
+    }
+}
+
 /// Applies one delivery's events; with `key`, a delivery already applied changes nothing.
 pub fn apply(
     conn: &mut Conn,
@@ -92,36 +167,21 @@ pub fn apply_cached(
     key: Option<&str>,
     now: i64,
 ) -> QueryResult<Outcome> {
+    let mut out = Outcome::default();
     if let Some(k) = key {
-        if !receipts::first_receipt(conn, k, now)? {
-            return Ok(Outcome {
-                duplicate: true,
-                ..Default::default()
-            });
+        if !usage::first_receipt(conn, k, now)? {
+            out.duplicate = true;
+            return Ok(out);
         }
     }
-    apply_received(conn, resolver, cache, events, now)
-}
-
-/// [`apply_cached`] for a delivery whose key is already recorded as new.
-pub fn apply_received(
-    conn: &mut Conn,
-    resolver: &Resolver,
-    cache: &mut Cache,
-    events: &[IngestEvent],
-    now: i64,
-) -> QueryResult<Outcome> {
-    let mut out = Outcome::default();
     for ev in events {
         match ev {
             IngestEvent::Template(t) => {
                 match account_for(conn, cache, resolver, None, Some(&t.waba_id), now)? {
                     Some(account) => {
                         if ledger::record_webhook(conn, account, t, now)? {
-                            // It may have created the template a cached miss was about,
-                            // and given waiting messages their template.
+                            // It may have created the template a cached miss was about.
                             cache.templates.clear();
-                            cache.messages.clear();
                             out.template_events += 1;
                         }
                     }
@@ -271,17 +331,12 @@ fn status(
     let error_code = s.error_code.and_then(|c| i32::try_from(c).ok());
     // `sent` is nearly always a message's first status: storing it as new straight away finds
     // out whether the wamid is known with the index lookup a SELECT would have made.
-    let known = cache.messages.remove(&s.wamid);
-    if s.status == Delivery::Sent && !matches!(known, Some(Some(_))) {
+    if s.status == Delivery::Sent {
         if let Some(named) = new_message(conn, cache, resolver, s, error_code, now)? {
             return Ok(named);
         }
     }
-    let existing = match known {
-        Some(m @ Some(_)) => m,
-        Some(None) if s.status != Delivery::Sent => None,
-        _ => usage::by_wamid(conn, &s.wamid)?,
-    };
+    let existing = usage::by_wamid(conn, &s.wamid)?;
     match existing {
         // Unknown a moment ago, and this transaction holds the only write lock: it goes in.
         None => Ok(new_message(conn, cache, resolver, s, error_code, now)?.unwrap_or(false)),
@@ -412,9 +467,7 @@ fn new_message(
     Ok(Some(template.is_some()))
 }
 
-mod cache;
 mod click;
-pub use cache::{prefetch, Cache};
 use click::click;
 
 #[cfg(test)]

@@ -18,7 +18,6 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::apply::{self, Outcome, Resolver};
 use super::IngestEvent;
-use crate::db::models::receipts;
 use crate::db::{write_transaction, Db};
 
 /// One request's worth of events.
@@ -188,34 +187,6 @@ fn heal(db: &Db, conn: &mut Conn) {
     }
 }
 
-/// Applies deliveries in order inside the open transaction. One statement records every
-/// delivery key and one reads every message the statuses name, rather than one each per
-/// webhook: on PostgreSQL each statement is a round trip the whole group waits for. A key
-/// given twice is applied once.
-pub(crate) fn apply_batch(
-    conn: &mut Conn,
-    resolver: &Resolver,
-    cache: &mut apply::Cache,
-    batch: &[&Delivery],
-) -> diesel::QueryResult<Vec<Outcome>> {
-    let keys: Vec<&str> = batch.iter().filter_map(|d| d.key.as_deref()).collect();
-    let received = batch.first().map_or(0, |d| d.now);
-    let mut fresh = receipts::first_receipts(conn, &keys, received)?;
-    let events: Vec<_> = batch.iter().flat_map(|d| &d.events).collect();
-    apply::prefetch(conn, cache, &events)?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for d in batch {
-        outcomes.push(match d.key.as_deref() {
-            Some(k) if !fresh.remove(k) => Outcome {
-                duplicate: true,
-                ..Default::default()
-            },
-            _ => apply::apply_received(conn, resolver, cache, &d.events, d.now)?,
-        });
-    }
-    Ok(outcomes)
-}
-
 fn run(db: &Db, mut conn: Conn, resolver: Arc<Resolver>, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
@@ -230,9 +201,17 @@ fn run(db: &Db, mut conn: Conn, resolver: Arc<Resolver>, mut rx: mpsc::Receiver<
             let mut cache = apply::Cache::default();
             let mut outcomes = Vec::with_capacity(jobs.len());
             loop {
-                let batch: Vec<&Delivery> =
-                    jobs[outcomes.len()..].iter().map(|j| &j.delivery).collect();
-                outcomes.extend(apply_batch(conn, &resolver, &mut cache, &batch)?);
+                for j in &jobs[outcomes.len()..] {
+                    let d = &j.delivery;
+                    outcomes.push(apply::apply_cached(
+                        conn,
+                        &resolver,
+                        &mut cache,
+                        &d.events,
+                        d.key.as_deref(),
+                        d.now,
+                    )?);
+                }
                 let before = jobs.len();
                 while jobs.len() < MAX_GROUP {
                     match rx.try_recv() {
@@ -278,127 +257,6 @@ fn run(db: &Db, mut conn: Conn, resolver: Arc<Resolver>, mut rx: mpsc::Receiver<
 mod tests {
     use super::*;
     use crate::ingest::{Delivery as Status, IngestEvent, MessageStatus, TemplateHint};
-
-    fn status(wamid: &str, status: Status, at: i64) -> IngestEvent {
-        IngestEvent::Status(MessageStatus {
-            wamid: wamid.into(),
-            phone_number_id: "p".into(),
-            waba_id: None,
-            recipient: "r".into(),
-            status,
-            at,
-            error_code: None,
-            error_title: None,
-            category: None,
-            template: TemplateHint::Unknown,
-            origin: "webhook",
-        })
-    }
-
-    fn delivery(key: Option<&str>, events: Vec<IngestEvent>) -> Delivery {
-        Delivery {
-            events,
-            key: key.map(str::to_string),
-            now: 1,
-        }
-    }
-
-    type Row = (String, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
-
-    fn messages(db: &Db) -> Vec<Row> {
-        use crate::db::schema::messages as m;
-        use diesel::prelude::*;
-        db.write_blocking(|c| {
-            m::table
-                .order(m::wamid)
-                .select((
-                    m::wamid,
-                    m::sent_at,
-                    m::delivered_at,
-                    m::read_at,
-                    m::clicked_at,
-                ))
-                .load(c)
-        })
-        .unwrap()
-    }
-
-    #[test]
-    fn a_batch_read_ahead_stores_what_one_delivery_at_a_time_stores() {
-        // One group: a key twice, a message's statuses around a click on it, a first status
-        // that is not `sent`.
-        let click = IngestEvent::Inbound {
-            phone_number_id: "p".into(),
-            from: Some("r".into()),
-            user_id: None,
-            at: 30,
-            replied_to: Some("w1".into()),
-            is_button: true,
-        };
-        let batch = vec![
-            delivery(Some("k1"), vec![status("w1", Status::Sent, 10)]),
-            delivery(Some("k1"), vec![status("w2", Status::Sent, 11)]),
-            delivery(None, vec![status("w1", Status::Delivered, 20)]),
-            delivery(None, vec![click]),
-            delivery(None, vec![status("w1", Status::Read, 40)]),
-            delivery(None, vec![status("w3", Status::Delivered, 50)]),
-        ];
-        let dir = tempfile::tempdir().unwrap();
-        let (grouped, single) = (
-            Db::open(dir.path().join("g.db")).unwrap(),
-            Db::open(dir.path().join("s.db")).unwrap(),
-        );
-        let r = Resolver::default();
-        let refs: Vec<&Delivery> = batch.iter().collect();
-        let outcomes = grouped
-            .write_blocking(|c| {
-                let mut cache = apply::Cache::default();
-                let out = apply_batch(c, &r, &mut cache, &refs)?;
-                cache.flush(c)?;
-                Ok(out)
-            })
-            .unwrap();
-        let duplicates: Vec<bool> = outcomes.iter().map(|o| o.duplicate).collect();
-        assert_eq!(duplicates, [false, true, false, false, false, false]);
-        for d in &batch {
-            single
-                .write_blocking(|c| apply::apply(c, &r, &d.events, d.key.as_deref(), d.now))
-                .unwrap();
-        }
-        assert_eq!(messages(&grouped), messages(&single));
-        assert_eq!(
-            messages(&grouped),
-            [
-                ("w1".into(), Some(10), Some(20), Some(40), Some(30)),
-                ("w3".into(), Some(50), Some(50), None, None),
-            ]
-        );
-        // A stored message read ahead, then clicked, then read, in one group: the read sees
-        // the click.
-        let click = IngestEvent::Inbound {
-            phone_number_id: "p".into(),
-            from: Some("r".into()),
-            user_id: None,
-            at: 60,
-            replied_to: Some("w3".into()),
-            is_button: true,
-        };
-        let later = [
-            delivery(None, vec![click]),
-            delivery(None, vec![status("w3", Status::Read, 70)]),
-        ];
-        let refs2: Vec<&Delivery> = later.iter().collect();
-        grouped
-            .write_blocking(|c| apply_batch(c, &r, &mut apply::Cache::default(), &refs2))
-            .unwrap();
-        let w3 = messages(&grouped).pop().unwrap();
-        assert_eq!(w3, ("w3".into(), Some(50), Some(50), Some(70), Some(60)));
-        // The key is kept: the same delivery in a later group is a duplicate too.
-        let again = grouped
-            .write_blocking(|c| apply_batch(c, &r, &mut apply::Cache::default(), &refs[..1]))
-            .unwrap();
-        assert!(again[0].duplicate);
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn committed_pages_reach_the_database_file_without_the_writer_checkpointing() {

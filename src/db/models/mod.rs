@@ -15,7 +15,6 @@ pub mod messages;
 pub mod notifications;
 pub mod numbers;
 pub mod products;
-pub mod receipts;
 pub mod retention;
 pub mod stats;
 pub mod sync_runs;

@@ -4,7 +4,9 @@ use crate::db::Conn;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use crate::db::schema::{contacts, messages, template_daily_stats as stats, templates};
+use crate::db::schema::{
+    contacts, messages, template_daily_stats as stats, templates, webhook_receipts,
+};
 
 /// What the webhook writer reads of a stored message: its identity, day and progress, not the
 /// text columns it never uses (each would be copied out for every status).
@@ -101,20 +103,6 @@ pub fn by_wamid(conn: &mut Conn, wamid: &str) -> QueryResult<Option<MessageRow>>
         .select(MessageRow::as_select())
         .first(conn)
         .optional()
-}
-
-/// The messages with these wamids, by wamid, in one statement per 500.
-pub fn by_wamids(conn: &mut Conn, wamids: &[&str]) -> QueryResult<Vec<(String, MessageRow)>> {
-    let mut out = Vec::with_capacity(wamids.len());
-    for chunk in wamids.chunks(500) {
-        out.extend(
-            messages::table
-                .filter(messages::wamid.eq_any(chunk))
-                .select((messages::wamid, MessageRow::as_select()))
-                .load::<(String, MessageRow)>(conn)?,
-        );
-    }
-    Ok(out)
 }
 
 /// Inserts a message unless its wamid is known; whether it was new.
@@ -352,6 +340,18 @@ pub fn last_inbound(conn: &mut Conn, pnid: &str, wa_id: &str) -> QueryResult<Opt
         .select(contacts::last_inbound_at)
         .first(conn)
         .optional()
+}
+
+/// Records a delivery key; `false` if it was already recorded (a retry or duplicate).
+pub fn first_receipt(conn: &mut Conn, key: &str, now: i64) -> QueryResult<bool> {
+    let n = crate::on_backend!(conn, bc => diesel::insert_into(webhook_receipts::table)
+        .values((
+            webhook_receipts::key.eq(key),
+            webhook_receipts::received_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(bc))?;
+    Ok(n == 1)
 }
 
 /// Records whether Meta gives an account template analytics, and how the last pull went.

@@ -21,8 +21,6 @@ pub(super) fn click(
     at: i64,
     now: i64,
 ) -> QueryResult<()> {
-    // The row read ahead for this message is about to change.
-    cache.messages.remove(wamid);
     let Some(m) = usage::by_wamid(conn, wamid)? else {
         return usage::insert(
             conn,
