@@ -3,7 +3,9 @@
 use std::process::Command;
 
 /// The URL of a PostgreSQL server to measure on: `BENCH_POSTGRES`, else the private server
-/// `.ci/postgres` starts (installing PostgreSQL if missing).
+/// `.ci/postgres` starts (installing PostgreSQL if missing), reached through its Unix socket
+/// as a database on the same machine is (over TCP on 127.0.0.1 one replica's ingest was 1,979
+/// events/s, through the socket 2,567 in the same hour).
 pub fn server() -> Result<String, String> {
     if let Ok(url) = std::env::var("BENCH_POSTGRES") {
         return Ok(url);
@@ -17,7 +19,16 @@ pub fn server() -> Result<String, String> {
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let tcp = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // postgres://templar@127.0.0.1:PORT/postgres -> postgres://templar@/postgres?host=/tmp&port=PORT
+    let port = tcp
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(port, _)| port.to_string())
+        .ok_or_else(|| format!("an unexpected URL from .ci/postgres: {tcp}"))?;
+    Ok(format!(
+        "postgres://templar@/postgres?host=/tmp&port={port}"
+    ))
 }
 
 /// A new, empty database called `name` on `server` (dropped first if a run left it); its URL.
@@ -30,6 +41,11 @@ pub fn fresh_database(server: &str, name: &str) -> String {
     ] {
         diesel::sql_query(sql).execute(&mut admin).expect(name);
     }
-    let (base, _) = server.rsplit_once('/').expect("a URL ending in /database");
-    format!("{base}/{name}")
+    // `postgres://user@host/db`, or `postgres://user@/db?host=/run/postgresql` (a socket).
+    let (url, query) = server.split_once('?').unwrap_or((server, ""));
+    let (base, _) = url.rsplit_once('/').expect("a URL ending in /database");
+    match query {
+        "" => format!("{base}/{name}"),
+        q => format!("{base}/{name}?{q}"),
+    }
 }

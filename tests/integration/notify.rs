@@ -578,11 +578,13 @@ async fn the_notifications_page_shows_every_delivery_and_its_state() {
         json!({"status": "APPROVED"}),
     )
     .await;
+    // Recorded as delivered, not only accepted by the receiver (the notifier records it a
+    // moment after the receiver's answer).
     wait_for("one delivered, one dead", || {
         accepted(&hook).len() == 1 && env.count("notifications") == 2 && {
-            let (_, _, dead) =
+            let (_, delivered, dead) =
                 templar::db::models::notifications::counts(&mut env.db.conn().unwrap()).unwrap();
-            dead == 1
+            delivered == 1 && dead == 1
         }
     })
     .await;

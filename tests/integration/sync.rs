@@ -447,6 +447,7 @@ async fn runs_do_not_overlap() {
 async fn a_resync_without_changes_writes_only_its_run_rows() {
     let env = start(3, 200).await;
     env.sync().await;
+    env.db.count_writes();
     let before = env.db.rows_written();
     env.sync().await;
     assert_eq!(

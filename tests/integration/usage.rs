@@ -52,6 +52,7 @@ async fn analytics_are_pulled_ten_ids_at_a_time_and_insights_off_is_a_state() {
     };
     assert_eq!(stored, truth);
     // A second pull with nothing new writes nothing but when it succeeded (for `/metrics`).
+    env.db.count_writes();
     let before = env.db.rows_written();
     templar::usage::run(&env.ctx(), Some("acme"), common::now()).await;
     assert_eq!(env.db.rows_written(), before + 1);
@@ -330,4 +331,9 @@ async fn analytics_count_clicks_once_follow_every_page_and_pull_both_products() 
     };
     assert!(via("Cloud API").contains("unique"), "{rows:?}");
     assert!(via("Marketing Messages API").contains("unique"), "{rows:?}");
+    // Meta's figures, each product's too, say where their cost comes from.
+    for product in ["Cloud API", "Marketing Messages API"] {
+        let row = via(product);
+        assert_eq!(row.split_whitespace().last(), Some("reported"), "{row}");
+    }
 }
