@@ -5,10 +5,10 @@
 use serde_json::{json, Value};
 use templar::sim::SimOptions;
 
-use crate::common::{self, app, with_traffic, App, Channel, Page};
+use crate::common::{self, app, with_traffic, App, Channel, Env, Page};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_surge_of_one_error_code_is_found_once_and_explained() {
+/// One account of six templates with steady traffic, synced, and a channel for anomalies.
+async fn watched() -> (Env, axum::Router) {
     let env = App::with_sim(SimOptions {
         accounts: 1,
         templates: 6,
@@ -23,6 +23,12 @@ async fn a_surge_of_one_error_code_is_found_once_and_explained() {
     .await;
     let app = app(&env);
     env.sync().await;
+    (env, app)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_surge_of_one_error_code_is_found_once_and_explained() {
+    let (env, app) = watched().await;
     let expand = || env.notify_pass();
     expand();
     // Nearly three days as usual: the baseline.
@@ -101,20 +107,7 @@ async fn a_surge_of_one_error_code_is_found_once_and_explained() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reads_that_fall_are_found_and_explained() {
-    let env = App::with_sim(SimOptions {
-        accounts: 1,
-        templates: 6,
-        messages_per_hour: 150,
-        ..Default::default()
-    })
-    .notify(
-        Channel::webhook("ops", "http://127.0.0.1:9/", "s3cret-s3cret")
-            .with("events", vec!["delivery_anomaly"]),
-    )
-    .start()
-    .await;
-    let app = app(&env);
-    env.sync().await;
+    let (env, app) = watched().await;
     env.notify_pass();
     with_traffic(&env, &app, 66).await;
     // Then readers stop opening one template's messages: a tenth are read, not 62 %.

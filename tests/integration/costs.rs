@@ -199,8 +199,8 @@ async fn a_rate_card_in_the_config_replaces_the_built_in_one_and_a_bad_one_is_re
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_category_change_says_what_it_does_to_the_monthly_cost() {
+/// Two accounts with 30 hours of traffic, and a channel for category changes.
+async fn with_sends() -> (Env, axum::Router) {
     let env = App::new(2, 30)
         .notify(
             Channel::webhook("cost", "http://127.0.0.1:9/", "s3cret-s3cret")
@@ -211,6 +211,12 @@ async fn a_category_change_says_what_it_does_to_the_monthly_cost() {
     let app = app(&env);
     env.sync().await;
     with_traffic(&env, &app, 30).await;
+    (env, app)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_category_change_says_what_it_does_to_the_monthly_cost() {
+    let (env, app) = with_sends().await;
     let expand = || env.notify_pass();
     expand();
     // The Kapso template with the most utility sends moves to MARKETING.
@@ -279,16 +285,7 @@ fn busiest_utility(env: &Env, account: &str) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_announced_category_change_says_what_it_will_cost_then_happens_once() {
-    let env = App::new(2, 30)
-        .notify(
-            Channel::webhook("cost", "http://127.0.0.1:9/", "s3cret-s3cret")
-                .with("events", vec!["category_changed"]),
-        )
-        .start()
-        .await;
-    let app = app(&env);
-    env.sync().await;
-    with_traffic(&env, &app, 30).await;
+    let (env, app) = with_sends().await;
     env.notify_pass();
     let (id, shown) = busiest_utility(&env, "globex");
     let payloads = || -> Vec<Value> {

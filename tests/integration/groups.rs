@@ -11,6 +11,23 @@ use crate::common::{self, app, with_traffic, App, Page};
 /// (id, name, template ids) of a simulated group.
 type Group = (String, String, BTreeSet<String>);
 
+/// Each group of the simulator's WABA `wi` with its messages sent, as Meta's analytics count
+/// them, over every day.
+fn sent_by_group(w: &templar::sim::World, wi: usize) -> Vec<(String, i64)> {
+    w.groups(wi)
+        .into_iter()
+        .map(|(id, _, _, members)| {
+            let sent = w
+                .analytics
+                .iter()
+                .filter(|((i, _), _)| members.contains(i))
+                .map(|(_, d)| d.sent)
+                .sum();
+            (id, sent)
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn groups_are_listed_filtered_and_measured() {
     let env = App::new(2, 30).start().await;
@@ -28,20 +45,7 @@ async fn groups_are_listed_filtered_and_measured() {
             })
             .collect();
         // Meta's figures of acme's groups (WABA 0), summed over every day.
-        let sent = w
-            .groups(0)
-            .into_iter()
-            .map(|(id, _, _, members)| {
-                let n = w
-                    .analytics
-                    .iter()
-                    .filter(|((i, _), _)| members.contains(i))
-                    .map(|(_, d)| d.sent)
-                    .sum();
-                (id, n)
-            })
-            .collect();
-        (groups, sent)
+        (groups, sent_by_group(&w, 0))
     };
     assert_eq!(groups.len(), 4);
 
@@ -112,21 +116,7 @@ async fn more_than_ten_groups_are_measured_ten_at_a_time() {
     let app = app(&env);
     env.sync().await;
     with_traffic(&env, &app, 30).await;
-    let want: Vec<(String, i64)> = {
-        let w = env.sim.world();
-        w.groups(0)
-            .into_iter()
-            .map(|(id, _, _, members)| {
-                let sent = w
-                    .analytics
-                    .iter()
-                    .filter(|((i, _), _)| members.contains(i))
-                    .map(|(_, d)| d.sent)
-                    .sum();
-                (id, sent)
-            })
-            .collect()
-    };
+    let want = sent_by_group(&env.sim.world(), 0);
     assert_eq!(want.len(), 12);
     let (_, _, body) = common::get(&app, "/api/accounts/acme?from=2020-01-01", &[]).await;
     let acme: Value = serde_json::from_str(&body).unwrap();
