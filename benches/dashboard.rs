@@ -7,7 +7,9 @@
 //! Run: `cargo bench --bench dashboard` (BENCH_REQUESTS cached requests per page, default
 //! 320; BENCH_BUILT_REQUESTS requests that each build the page, default 64;
 //! BENCH_ONLY_LARGE=1 for the large instance alone; BENCH_DB_DIR=DIR keeps the seeded
-//! databases there, for looking at queries afterwards).
+//! databases there, for looking at queries afterwards). The large instance is then copied into
+//! PostgreSQL (`templar db copy`, BENCH_POSTGRES or the private server of `.ci/postgres`) and
+//! measured the same way on it.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,6 +18,9 @@
 
 #[path = "common/seed.rs"]
 mod seed;
+
+#[path = "common/pg.rs"]
+mod pg;
 
 #[path = "common/child.rs"]
 #[allow(
@@ -154,6 +159,7 @@ fn main() {
     ];
     let mut results = Vec::new();
     let mut memory = None;
+    let mut postgres = None;
     let scales: Vec<(usize, usize)> = match std::env::var("BENCH_ONLY_LARGE") {
         Ok(_) => vec![(10_000, 1_000_000)],
         Err(_) => vec![(100, 10_000), (10_000, 1_000_000)],
@@ -205,42 +211,7 @@ fn main() {
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
         });
-        let mut row = Vec::new();
-        for page in pages {
-            let path = page.replace("ID", &busiest);
-            let t = Instant::now();
-            rt.block_on(async {
-                reqwest::get(format!("{base}{path}"))
-                    .await
-                    .unwrap()
-                    .bytes()
-                    .await
-                    .unwrap()
-            });
-            eprintln!(
-                "  {path}: first request {:.0} ms",
-                t.elapsed().as_secs_f64() * 1000.0
-            );
-            rt.block_on(load(&base, &path, 32, false)); // warm up
-            let (p50, p99) = rt.block_on(load(&base, &path, requests, false));
-            let (u50, u99) = rt.block_on(load(&base, &path, uncached, true));
-            // Live: the same cached requests while 1,000 message events a second come in.
-            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let streamer = stream(base.clone(), busiest.clone(), stop.clone());
-            std::thread::sleep(Duration::from_millis(500));
-            let t = Instant::now();
-            // Ten times the cached requests, so the run spans several 2 s staleness windows
-            // and the requests that pay for a rebuild are in the figures.
-            let (l50, l99) = rt.block_on(load(&base, &path, requests * 10, false));
-            let seconds = t.elapsed().as_secs_f64();
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            let events = streamer.join().unwrap();
-            eprintln!(
-                "  {path}: live, {:.0} events/s accepted while reading",
-                events as f64 / (seconds + 0.5)
-            );
-            row.push((page, p50, p99, u50, u99, l50, l99));
-        }
+        let row = measure(&rt, &base, &busiest, &pages, requests, uncached);
         // 128 clients at once, each on a long period of its own: every request builds a page
         // of its own, which the cache may not keep beyond its byte budget.
         let pid = _server.0.id();
@@ -249,6 +220,10 @@ fn main() {
         let after = child::vm_hwm_kb(pid).unwrap_or(0.0) / 1024.0;
         memory = Some((templates, before, after));
         results.push((templates, messages, row));
+        if templates == 10_000 {
+            drop(_server);
+            postgres = postgres_case(&rt, &config, &busiest, &pages, requests, uncached);
+        }
     }
     println!("\ndashboard benchmark: 16 concurrent clients, 2 cores shared with the client");
     println!("cached: {requests} requests per page while the data does not change (the page cache answers)");
@@ -259,6 +234,14 @@ fn main() {
     );
     for (templates, messages, row) in &results {
         println!("\n{templates} templates / {messages} messages");
+        for (page, p50, p99, u50, u99, l50, l99) in row {
+            println!(
+                "{page:<16} cached p50 {p50:>6.1} p99 {p99:>6.1} ms    built p50 {u50:>7.1} p99 {u99:>7.1} ms    live p50 {l50:>6.1} p99 {l99:>6.1} ms"
+            );
+        }
+    }
+    if let Some(row) = &postgres {
+        println!("\nthe same 10000 templates / 1000000 messages on PostgreSQL (one replica, same machine)");
         for (page, p50, p99, u50, u99, l50, l99) in row {
             println!(
                 "{page:<16} cached p50 {p50:>6.1} p99 {p99:>6.1} ms    built p50 {u50:>7.1} p99 {u99:>7.1} ms    live p50 {l50:>6.1} p99 {l99:>6.1} ms"
@@ -315,4 +298,114 @@ async fn distinct_periods(base: &str, clients: usize) {
         "128 distinct ten-year /analytics pages in {:.1} s, answers by status: {answered:?}",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// One page's figures: (page, cached p50, p99, built p50, p99, live p50, p99), in ms.
+type Row = (&'static str, f64, f64, f64, f64, f64, f64);
+
+/// Loads each page cached, built and live from 16 clients against the server at `base`.
+fn measure(
+    rt: &tokio::runtime::Runtime,
+    base: &str,
+    busiest: &str,
+    pages: &[&'static str],
+    requests: usize,
+    uncached: usize,
+) -> Vec<Row> {
+    let mut row = Vec::new();
+    for &page in pages {
+        let path = page.replace("ID", busiest);
+        let t = Instant::now();
+        rt.block_on(async {
+            reqwest::get(format!("{base}{path}"))
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        });
+        eprintln!(
+            "  {path}: first request {:.0} ms",
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+        rt.block_on(load(base, &path, 32, false)); // warm up
+        let (p50, p99) = rt.block_on(load(base, &path, requests, false));
+        let (u50, u99) = rt.block_on(load(base, &path, uncached, true));
+        // Live: the same cached requests while 1,000 message events a second come in.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let streamer = stream(base.to_string(), busiest.to_string(), stop.clone());
+        std::thread::sleep(Duration::from_millis(500));
+        let t = Instant::now();
+        // Ten times the cached requests, so the run spans several 2 s staleness windows
+        // and the requests that pay for a rebuild are in the figures.
+        let (l50, l99) = rt.block_on(load(base, &path, requests * 10, false));
+        let seconds = t.elapsed().as_secs_f64();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let events = streamer.join().unwrap();
+        eprintln!(
+            "  {path}: live, {:.0} events/s accepted while reading",
+            events as f64 / (seconds + 0.5)
+        );
+        row.push((page, p50, p99, u50, u99, l50, l99));
+    }
+    row
+}
+
+/// The large instance moved into PostgreSQL with `templar db copy`, served from there and
+/// measured the same way; `None` when no PostgreSQL server can be had.
+fn postgres_case(
+    rt: &tokio::runtime::Runtime,
+    config: &std::path::Path,
+    busiest: &str,
+    pages: &[&'static str],
+    requests: usize,
+    uncached: usize,
+) -> Option<Vec<Row>> {
+    let server = match pg::server() {
+        Ok(s) => s,
+        Err(why) => {
+            println!("PostgreSQL: skipped ({why})");
+            return None;
+        }
+    };
+    let url = pg::fresh_database(&server, "bench_dashboard");
+    let cfg = config.to_str().unwrap();
+    let t = Instant::now();
+    let ok = Command::new(env!("CARGO_BIN_EXE_templar"))
+        .args(["--config", cfg, "db", "copy"])
+        .env("TEMPLAR_COPY_TO", &url)
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success(), "templar db copy failed");
+    eprintln!(
+        "copied into PostgreSQL in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = Kill(
+        Command::new(env!("CARGO_BIN_EXE_templar"))
+            .args(["--config", cfg, "serve"])
+            .env("TEMPLAR_DATABASE", &url)
+            .env("TEMPLAR_LISTEN", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "error")
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    rt.block_on(async {
+        for _ in 0..400 {
+            if reqwest::get(format!("{base}/livez")).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    });
+    Some(measure(rt, &base, busiest, pages, requests, uncached))
 }
