@@ -309,6 +309,14 @@ async fn an_sqlite_installation_moves_to_postgres_with_every_count_checked() {
     );
     let (stored, recount) = common::stats_and_recount(&new);
     assert_eq!(stored, recount);
+    // The roll-up triggers, off while the copy went in, are on again.
+    assert_eq!(
+        common::count(
+            &new,
+            "pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D'"
+        ),
+        0
+    );
     // New rows get new ids after the copied ones.
     let id = new
         .write(|c| templar::db::models::accounts::ensure(c, "newcomer", "meta", 0))
