@@ -17,8 +17,8 @@ use super::{Conn, Db, DbError, Location, MIGRATIONS};
 /// Rows per batch.
 const BATCH: i64 = 1000;
 
-/// Tables the triggers keep from `template_daily_stats` and `window_bounds`: copied last, over
-/// what the triggers wrote while the roll-up went in, so they equal the source exactly.
+/// Tables the triggers keep from `template_daily_stats` and `window_bounds`: copied last, as the
+/// source has them (emptied first, should anything have reached them).
 const DERIVED: [&str; 3] = [
     "account_daily_totals",
     "window_bounds",
