@@ -203,14 +203,7 @@ fn main() {
                 .unwrap(),
         );
         let base = format!("http://127.0.0.1:{port}");
-        rt.block_on(async {
-            for _ in 0..200 {
-                if reqwest::get(format!("{base}/livez")).await.is_ok() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-        });
+        wait_up(&rt, &base);
         let row = measure(&rt, &base, &busiest, &pages, requests, uncached);
         // 128 clients at once, each on a long period of its own: every request builds a page
         // of its own, which the cache may not keep beyond its byte budget.
@@ -399,6 +392,12 @@ fn postgres_case(
             .unwrap(),
     );
     let base = format!("http://127.0.0.1:{port}");
+    wait_up(rt, &base);
+    Some(measure(rt, &base, busiest, pages, requests, uncached))
+}
+
+/// Waits up to 10 s for the server at `base` to answer `/livez`.
+fn wait_up(rt: &tokio::runtime::Runtime, base: &str) {
     rt.block_on(async {
         for _ in 0..400 {
             if reqwest::get(format!("{base}/livez")).await.is_ok() {
@@ -407,5 +406,4 @@ fn postgres_case(
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     });
-    Some(measure(rt, &base, busiest, pages, requests, uncached))
 }

@@ -26,6 +26,23 @@ async fn watched() -> (Env, axum::Router) {
     (env, app)
 }
 
+/// Six hours of traffic after the simulator's `/failures` control gets `change` for template
+/// `id`; the one anomaly the check then finds, and the time it looked.
+async fn six_hours_of(
+    env: &Env,
+    app: &axum::Router,
+    id: &str,
+    change: Value,
+) -> (templar::db::models::anomalies::NewAnomaly, i64) {
+    env.post(&format!("/_sim/templates/{id}/failures"), change)
+        .await;
+    with_traffic(env, app, 6).await;
+    let now = env.sim.world().now();
+    let mut found = templar::jobs::anomalies::check(&env.db, now).await.unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    (found.remove(0), now)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_surge_of_one_error_code_is_found_once_and_explained() {
     let (env, app) = watched().await;
@@ -40,16 +57,7 @@ async fn a_surge_of_one_error_code_is_found_once_and_explained() {
     // Then Meta starts holding back a third of one template's messages.
     let t = env.template_with_status("APPROVED").await;
     let id = t["id"].as_str().unwrap();
-    env.post(
-        &format!("/_sim/templates/{id}/failures"),
-        json!({"code": 131049, "share": 0.35}),
-    )
-    .await;
-    with_traffic(&env, &app, 6).await;
-    let now = env.sim.world().now();
-    let found = templar::jobs::anomalies::check(&env.db, now).await.unwrap();
-    assert_eq!(found.len(), 1, "{found:?}");
-    let a = &found[0];
+    let (a, now) = six_hours_of(&env, &app, id, json!({"code": 131049, "share": 0.35})).await;
     assert_eq!(
         (a.kind.as_str(), a.error_code),
         ("error_code", Some(131049))
@@ -113,16 +121,7 @@ async fn reads_that_fall_are_found_and_explained() {
     // Then readers stop opening one template's messages: a tenth are read, not 62 %.
     let t = env.template_with_status("APPROVED").await;
     let id = t["id"].as_str().unwrap();
-    env.post(
-        &format!("/_sim/templates/{id}/failures"),
-        json!({"reads": 0.1}),
-    )
-    .await;
-    with_traffic(&env, &app, 6).await;
-    let now = env.sim.world().now();
-    let found = templar::jobs::anomalies::check(&env.db, now).await.unwrap();
-    assert_eq!(found.len(), 1, "{found:?}");
-    let a = &found[0];
+    let (a, _) = six_hours_of(&env, &app, id, json!({"reads": 0.1})).await;
     assert_eq!((a.kind.as_str(), a.error_code), ("read_rate", None));
     assert!(a.recent_rate < 0.25 && a.baseline_rate > 0.5, "{a:?}");
 
